@@ -1,0 +1,183 @@
+"""The WebSocket consumer at /ocpp/{charge_point_id}: OCPP-J framing only.
+
+One consumer instance serves one charge point socket. It handles one frame
+at a time (OCPP-J allows one CALL in flight per direction), answers every
+CALL exactly once, and never closes the socket because of a bad frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from stations import services
+from stations.selectors import chargepoint_get
+
+from . import errors, framing
+from .handlers import HANDLERS, Session
+from .identity import basic_auth_credentials, charge_point_group, charge_point_id_from_scope
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+BOOT_NOTIFICATION = "BootNotification"
+# Recording "last seen" on every frame would double the writes per message.
+LAST_SEEN_WRITE_INTERVAL = 60.0
+# Close code for a socket replaced by a newer connection of the same id.
+CLOSE_REPLACED = 4001
+_OVERSIZED_CALL_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,64})"')
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    charge_point_id: str | None = None
+    session: Session | None = None
+    group_name: str | None = None
+
+    # --- connection -----------------------------------------------------
+
+    async def connect(self):
+        charge_point_id = charge_point_id_from_scope(self.scope)
+        if charge_point_id is None:
+            logger.warning("refused handshake: invalid charge point id in %s", self.scope.get("path"))
+            await self.close()
+            return
+        if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
+            logger.warning("refused %s: no %s subprotocol offered", charge_point_id, SUBPROTOCOL)
+            await self.close()
+            return
+        if not await self._authenticate(charge_point_id):
+            await self.close()
+            return
+        try:
+            charge_point = await database_sync_to_async(services.chargepoint_connect)(
+                charge_point_id=charge_point_id, channel_name=self.channel_name
+            )
+        except services.ChargePointUnknown:
+            logger.warning("refused %s: unknown and OCPP_AUTO_REGISTER is off", charge_point_id)
+            await self.close()
+            return
+
+        self.charge_point_id = charge_point_id
+        self.session = Session(charge_point=charge_point)
+        self.group_name = charge_point_group(charge_point_id)
+        self._last_seen_written = time.monotonic()
+        # A newer socket wins: tell any older one, on any node, to go.
+        await self.channel_layer.group_send(
+            self.group_name, {"type": "ocpp.replaced", "channel": self.channel_name}
+        )
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept(subprotocol=SUBPROTOCOL)
+        logger.info("charge point %s connected", charge_point_id)
+
+    async def _authenticate(self, charge_point_id: str) -> bool:
+        """Security profile 1: a charge point with a password must present it."""
+        charge_point = await database_sync_to_async(chargepoint_get)(
+            charge_point_id=charge_point_id
+        )
+        if charge_point is None or not charge_point.password:
+            return True
+        credentials = basic_auth_credentials(self.scope)
+        if credentials is None or credentials[0] != charge_point_id:
+            logger.warning("refused %s: missing or wrong Basic credentials", charge_point_id)
+            return False
+        if not await database_sync_to_async(charge_point.check_password)(credentials[1]):
+            logger.warning("refused %s: wrong password", charge_point_id)
+            return False
+        return True
+
+    async def disconnect(self, code):
+        if self.charge_point_id is None:
+            return
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        await database_sync_to_async(services.chargepoint_disconnect)(
+            charge_point_id=self.charge_point_id, channel_name=self.channel_name
+        )
+        logger.info("charge point %s disconnected (%s)", self.charge_point_id, code)
+
+    async def ocpp_replaced(self, event):
+        if event["channel"] != self.channel_name:
+            logger.info("charge point %s reconnected elsewhere: closing old socket", self.charge_point_id)
+            await self.close(code=CLOSE_REPLACED)
+
+    # --- frames ------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            logger.warning("%s sent a binary frame: ignored", self.charge_point_id)
+            return
+        await self._touch()
+        if len(text_data) > settings.OCPP_MAX_FRAME_BYTES:
+            await self._refuse_oversized(text_data)
+            return
+        try:
+            message = framing.parse_frame(text_data)
+        except framing.UnanswerableFrame as exc:
+            logger.warning("%s sent an unusable frame (%s): ignored", self.charge_point_id, exc)
+            return
+        except framing.BadCall as exc:
+            await self.send(framing.call_error_frame(exc.unique_id, exc.error))
+            return
+        if isinstance(message, framing.Call):
+            await self.send(await self._answer(message))
+        else:
+            # Answers to our own CALLs; none are outstanding yet.
+            logger.warning(
+                "%s sent a stray %s for %r: ignored",
+                self.charge_point_id,
+                type(message).__name__,
+                message.unique_id,
+            )
+
+    async def _answer(self, call: framing.Call) -> str:
+        try:
+            payload = await self._dispatch(call)
+        except errors.OCPPError as exc:
+            return framing.call_error_frame(call.unique_id, exc)
+        except Exception:
+            logger.exception(
+                "handler failed: charge point %s, message %r, action %s",
+                self.charge_point_id,
+                call.unique_id,
+                call.action,
+            )
+            return framing.call_error_frame(
+                call.unique_id, errors.InternalError("the Central System failed to process it")
+            )
+        return framing.call_result_frame(call.unique_id, payload)
+
+    async def _dispatch(self, call: framing.Call) -> dict:
+        if call.action not in framing.KNOWN_ACTIONS:
+            raise errors.NotImplementedError(f"unknown action {call.action[:50]!r}")
+        handler = HANDLERS.get(call.action)
+        if handler is None:
+            raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
+        if call.action != BOOT_NOTIFICATION and not self.session.charge_point.is_accepted:
+            raise errors.SecurityError("not accepted: send BootNotification first")
+        payload = framing.validate_call(call)
+        result = await handler(self.session, payload)
+        if settings.OCPP_VALIDATE_RESPONSES:
+            framing.validate_result(call.action, result)
+        return result
+
+    async def _refuse_oversized(self, text_data: str) -> None:
+        match = _OVERSIZED_CALL_ID.match(text_data[:200])
+        logger.warning("%s sent a %d-character frame: refused", self.charge_point_id, len(text_data))
+        if match:
+            error = errors.GenericError(
+                f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} characters"
+            )
+            await self.send(framing.call_error_frame(match.group(1), error))
+
+    async def _touch(self) -> None:
+        now = time.monotonic()
+        if now - self._last_seen_written >= LAST_SEEN_WRITE_INTERVAL:
+            self._last_seen_written = now
+            await database_sync_to_async(services.chargepoint_touch)(
+                charge_point_pk=self.session.charge_point.pk
+            )

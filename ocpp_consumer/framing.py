@@ -1,0 +1,209 @@
+"""OCPP-J 1.6 framing: parse frames, validate payloads, build answers.
+
+Schemas come from the `ocpp` package; this module maps schema failures to the
+OCPP-J 1.6 CALLERROR codes (section 4.2.3) and applies the few tolerances that
+real chargers need (see `_tolerate`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from jsonschema import Draft4Validator, FormatChecker
+from jsonschema.exceptions import best_match
+from ocpp.messages import MessageType, get_validator
+from ocpp.v16.enums import Action
+
+from . import errors
+
+KNOWN_ACTIONS = frozenset(action.value for action in Action)
+
+
+@dataclass(frozen=True)
+class Call:
+    unique_id: Any
+    action: str
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    unique_id: Any
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallError:
+    unique_id: Any
+    code: str
+    description: str
+    details: dict = field(default_factory=dict)
+
+
+class UnanswerableFrame(Exception):
+    """The frame has no usable uniqueId (or is not a frame): log and drop it."""
+
+
+class BadCall(Exception):
+    """A CALL whose frame is malformed but whose uniqueId can be answered."""
+
+    def __init__(self, unique_id: Any, error: errors.OCPPError):
+        super().__init__(error.description)
+        self.unique_id = unique_id
+        self.error = error
+
+
+def parse_frame(text: str) -> Call | CallResult | CallError:
+    """Turn a WebSocket text frame into a message, or raise."""
+    try:
+        message = json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise UnanswerableFrame(f"not JSON: {exc}") from exc
+    if not isinstance(message, list) or not message:
+        raise UnanswerableFrame("not a non-empty JSON array")
+    type_id = message[0]
+    if type(type_id) is not int or type_id not in (
+        MessageType.Call,
+        MessageType.CallResult,
+        MessageType.CallError,
+    ):
+        raise UnanswerableFrame(f"unknown MessageTypeId {type_id!r}")
+    if len(message) < 2 or type(message[1]) not in (str, int):
+        raise UnanswerableFrame("no usable uniqueId")
+    unique_id = message[1]
+
+    if type_id == MessageType.Call:
+        return _parse_call(unique_id, message)
+    if type_id == MessageType.CallResult:
+        if len(message) != 3:
+            raise UnanswerableFrame("CALLRESULT must have 3 elements")
+        return CallResult(unique_id, _payload_or_empty(message[2]))
+    if len(message) < 4:
+        raise UnanswerableFrame("CALLERROR must have 5 elements")
+    details = message[4] if len(message) > 4 and isinstance(message[4], dict) else {}
+    return CallError(unique_id, str(message[2]), str(message[3]), details)
+
+
+def _parse_call(unique_id: Any, message: list) -> Call:
+    if len(message) != 4:
+        raise BadCall(
+            unique_id,
+            errors.ProtocolError(f"a CALL has 4 elements, this one has {len(message)}"),
+        )
+    action, payload = message[2], _payload_or_empty(message[3])
+    if not isinstance(action, str):
+        raise BadCall(unique_id, errors.ProtocolError("Action must be a string"))
+    if not isinstance(payload, dict):
+        raise BadCall(
+            unique_id, errors.FormationViolationError("payload must be a JSON object")
+        )
+    return Call(unique_id, action, payload)
+
+
+def _payload_or_empty(payload: Any) -> Any:
+    # Some firmwares send null for an empty payload (Heartbeat); read it as {}.
+    return {} if payload is None else payload
+
+
+def call_result_frame(unique_id: Any, payload: dict) -> str:
+    return json.dumps([MessageType.CallResult, unique_id, payload], separators=(",", ":"))
+
+
+def call_error_frame(unique_id: Any, error: errors.OCPPError) -> str:
+    return json.dumps(
+        [MessageType.CallError, unique_id, error.code, error.description or "", {}],
+        separators=(",", ":"),
+    )
+
+
+def call_frame(unique_id: str, action: str, payload: dict) -> str:
+    return json.dumps(
+        [MessageType.Call, unique_id, action, payload], separators=(",", ":")
+    )
+
+
+# --- payload validation ----------------------------------------------------
+
+_format_checker = FormatChecker(formats=())
+
+
+@_format_checker.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    # Forgiving on purpose: a missing zone means UTC, fractions are optional.
+    return not isinstance(value, str) or parse_datetime(value) is not None
+
+
+@cache
+def _validator(message_type_id: int, action: str) -> Draft4Validator:
+    schema = get_validator(message_type_id, action, "1.6").schema
+    return Draft4Validator(schema, format_checker=_format_checker)
+
+
+def validate_call(call: Call) -> dict:
+    """Return the CALL's payload made valid, or raise the 1.6 CALLERROR."""
+    payload = _tolerate(call.action, call.payload)
+    _raise_first_error(_validator(MessageType.Call, call.action), payload)
+    return payload
+
+
+def validate_result(action: str, payload: dict) -> None:
+    """Raise if a CALLRESULT payload breaks the action's response schema."""
+    _raise_first_error(_validator(MessageType.CallResult, action), payload)
+
+
+def validate_request(action: str, payload: dict) -> None:
+    """Raise if a CALL payload (ours, to a charge point) breaks its schema."""
+    _raise_first_error(_validator(MessageType.Call, action), payload)
+
+
+_CODE_BY_SCHEMA_KEYWORD = {
+    "required": errors.OccurenceConstraintViolationError,
+    "additionalProperties": errors.OccurenceConstraintViolationError,
+    "minItems": errors.OccurenceConstraintViolationError,
+    "maxItems": errors.OccurenceConstraintViolationError,
+    "type": errors.TypeConstraintViolationError,
+    "enum": errors.TypeConstraintViolationError,
+    "maxLength": errors.TypeConstraintViolationError,
+    "format": errors.TypeConstraintViolationError,
+}
+
+
+def _raise_first_error(validator: Draft4Validator, payload: Any) -> None:
+    error = best_match(validator.iter_errors(payload))
+    if error is None:
+        return
+    where = "/".join(str(part) for part in error.absolute_path) or "payload"
+    description = f"{where}: {error.message}"[:500]
+    if error.validator == "type" and not error.absolute_path:
+        raise errors.FormationViolationError(description)
+    exc_class = _CODE_BY_SCHEMA_KEYWORD.get(
+        error.validator, errors.PropertyConstraintViolationError
+    )
+    raise exc_class(description)
+
+
+_ACTIONS_WITH_SAMPLED_VALUES = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}
+
+
+def _tolerate(action: str, payload: dict) -> dict:
+    """Repair what chargers commonly get wrong but mean clearly.
+
+    SampledValue.value is a string in 1.6, yet several firmwares send a JSON
+    number; the value is unambiguous, so it is read as its decimal string.
+    """
+    key = _ACTIONS_WITH_SAMPLED_VALUES.get(action)
+    if key is None or not isinstance(payload.get(key), list):
+        return payload
+    for meter_value in payload[key]:
+        if not isinstance(meter_value, dict):
+            continue
+        for sampled in meter_value.get("sampledValue") or ():
+            if isinstance(sampled, dict):
+                value = sampled.get("value")
+                if type(value) in (int, float):
+                    sampled["value"] = str(value)
+    return payload

@@ -1,0 +1,147 @@
+"""Handlers for the CALLs a charge point sends: read the payload, call one
+service, shape the CALLRESULT payload. No business rules here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+from django.utils import timezone
+from ocpp.v16.enums import Action
+
+from drivers.selectors import Authorization, idtag_authorize
+from stations import services
+from stations.models import ChargePoint
+from stations.timestamps import format_ocpp_datetime, parse_ocpp_datetime
+
+
+@dataclass
+class Session:
+    """What a handler knows about the connection it serves."""
+
+    charge_point: ChargePoint
+
+
+Handler = Callable[[Session, dict], Awaitable[dict]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(action: Action) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[action.value] = handler
+        return handler
+
+    return register
+
+
+def id_tag_info(authorization: Authorization) -> dict:
+    info = {"status": authorization.status}
+    if authorization.expiry_date is not None:
+        info["expiryDate"] = format_ocpp_datetime(authorization.expiry_date)
+    if authorization.parent_id_tag:
+        info["parentIdTag"] = authorization.parent_id_tag
+    return info
+
+
+@handles(Action.boot_notification)
+async def boot_notification(session: Session, payload: dict) -> dict:
+    info = services.BootInfo(
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        charge_point_serial_number=payload.get("chargePointSerialNumber", ""),
+        charge_box_serial_number=payload.get("chargeBoxSerialNumber", ""),
+        firmware_version=payload.get("firmwareVersion", ""),
+        iccid=payload.get("iccid", ""),
+        imsi=payload.get("imsi", ""),
+        meter_type=payload.get("meterType", ""),
+        meter_serial_number=payload.get("meterSerialNumber", ""),
+    )
+    charge_point = await database_sync_to_async(services.chargepoint_boot)(
+        charge_point=session.charge_point, info=info
+    )
+    session.charge_point = charge_point
+    return {
+        "status": services.chargepoint_registration_answer(charge_point=charge_point),
+        "currentTime": format_ocpp_datetime(timezone.now()),
+        "interval": services.chargepoint_heartbeat_interval(charge_point=charge_point),
+    }
+
+
+@handles(Action.heartbeat)
+async def heartbeat(session: Session, payload: dict) -> dict:
+    now = await database_sync_to_async(services.chargepoint_heartbeat)(
+        charge_point_pk=session.charge_point.pk
+    )
+    return {"currentTime": format_ocpp_datetime(now)}
+
+
+@handles(Action.authorize)
+async def authorize(session: Session, payload: dict) -> dict:
+    authorization = await database_sync_to_async(idtag_authorize)(id_tag=payload["idTag"])
+    return {"idTagInfo": id_tag_info(authorization)}
+
+
+@handles(Action.start_transaction)
+async def start_transaction(session: Session, payload: dict) -> dict:
+    started, authorization = await database_sync_to_async(services.transaction_start)(
+        charge_point_pk=session.charge_point.pk,
+        connector_id=payload["connectorId"],
+        id_tag=payload["idTag"],
+        meter_start=payload["meterStart"],
+        timestamp=parse_ocpp_datetime(payload["timestamp"]),
+        reservation_id=payload.get("reservationId"),
+    )
+    return {"transactionId": started.pk, "idTagInfo": id_tag_info(authorization)}
+
+
+@handles(Action.stop_transaction)
+async def stop_transaction(session: Session, payload: dict) -> dict:
+    _, authorization = await database_sync_to_async(services.transaction_stop)(
+        charge_point_pk=session.charge_point.pk,
+        transaction_id=payload["transactionId"],
+        meter_stop=payload["meterStop"],
+        timestamp=parse_ocpp_datetime(payload["timestamp"]),
+        reason=payload.get("reason"),
+        id_tag=payload.get("idTag"),
+        transaction_data=payload.get("transactionData"),
+    )
+    return {"idTagInfo": id_tag_info(authorization)} if authorization else {}
+
+
+@handles(Action.meter_values)
+async def meter_values(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.metervalues_record)(
+        charge_point_pk=session.charge_point.pk,
+        connector_id=payload["connectorId"],
+        transaction_id=payload.get("transactionId"),
+        meter_values=payload["meterValue"],
+    )
+    return {}
+
+
+@handles(Action.status_notification)
+async def status_notification(session: Session, payload: dict) -> dict:
+    timestamp = payload.get("timestamp")
+    await database_sync_to_async(services.connector_status_update)(
+        charge_point_pk=session.charge_point.pk,
+        connector_id=payload["connectorId"],
+        status=payload["status"],
+        error_code=payload["errorCode"],
+        info=payload.get("info", ""),
+        vendor_id=payload.get("vendorId", ""),
+        vendor_error_code=payload.get("vendorErrorCode", ""),
+        timestamp=parse_ocpp_datetime(timestamp) if timestamp else None,
+    )
+    return {}
+
+
+@handles(Action.data_transfer)
+async def data_transfer(session: Session, payload: dict) -> dict:
+    status, data = await database_sync_to_async(services.datatransfer_receive)(
+        charge_point_pk=session.charge_point.pk,
+        vendor_id=payload["vendorId"],
+        message_id=payload.get("messageId"),
+        data=payload.get("data"),
+    )
+    return {"status": status, "data": data} if data is not None else {"status": status}

@@ -1,0 +1,49 @@
+"""Who is connecting: the charge point id in the URL and its credentials."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from urllib.parse import unquote
+
+# OCPP identifierString characters, plus a few seen in the wild (space, #, /
+# arrive percent-encoded). Length as OCPP 2.0.1 bounds it, with headroom.
+_VALID_ID = re.compile(r"^[A-Za-z0-9*\-_=:+|@.# ]{1,64}$")
+
+
+def charge_point_id_from_scope(scope: dict) -> str | None:
+    """The decoded id after /ocpp/, or None when it is not a valid id."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "")
+    path = path.split("?", 1)[0]
+    _, _, tail = path.partition("/ocpp/")
+    try:
+        charge_point_id = unquote(tail.rstrip("/"), errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return charge_point_id if _VALID_ID.match(charge_point_id) else None
+
+
+def basic_auth_credentials(scope: dict) -> tuple[str, str] | None:
+    """(username, password) from an HTTP Basic Authorization header."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() != b"authorization":
+            continue
+        scheme, _, encoded = value.decode("latin-1").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, sep, password = decoded.partition(":")
+        return (username, password) if sep else None
+    return None
+
+
+def charge_point_group(charge_point_id: str) -> str:
+    """A channel-layer group name for any id (groups allow [A-Za-z0-9-_.] only)."""
+    digest = hashlib.blake2s(charge_point_id.encode(), digest_size=16).hexdigest()
+    return f"ocpp.cp.{digest}"

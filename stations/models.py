@@ -1,0 +1,381 @@
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    ChargePointErrorCode,
+    ConnectorStatus,
+    EnergySource,
+    RegistrationStatus,
+    StopReason,
+)
+
+CHARGE_POINT_KEY_HASHER = "pbkdf2_sha256_cp"
+
+
+class Station(models.Model):
+    """A site: one address with one or more charge points."""
+
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ChargePoint(models.Model):
+    """A charge point, known by the identity in its OCPP WebSocket URL."""
+
+    charge_point_id = models.CharField(_("charge point id"), max_length=64, unique=True)
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="charge_points",
+        verbose_name=_("station"),
+    )
+    password = models.CharField(
+        _("password hash"),
+        max_length=200,
+        blank=True,
+        help_text=_("HTTP Basic password (security profile 1); stored only as a hash."),
+    )
+    registration_status = models.CharField(
+        _("registration status"),
+        max_length=16,
+        choices=RegistrationStatus.choices,
+        default=RegistrationStatus.ACCEPTED,
+        help_text=_("How the next BootNotification is answered."),
+    )
+    heartbeat_interval = models.PositiveIntegerField(
+        _("heartbeat interval (s)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the OCPP_HEARTBEAT_INTERVAL setting."),
+    )
+    # What the charge point reports in BootNotification.
+    vendor = models.CharField(_("vendor"), max_length=20, blank=True)
+    model = models.CharField(_("model"), max_length=20, blank=True)
+    charge_point_serial_number = models.CharField(
+        _("charge point serial number"), max_length=25, blank=True
+    )
+    charge_box_serial_number = models.CharField(
+        _("charge box serial number"), max_length=25, blank=True
+    )
+    firmware_version = models.CharField(_("firmware version"), max_length=50, blank=True)
+    iccid = models.CharField(_("ICCID"), max_length=20, blank=True)
+    imsi = models.CharField(_("IMSI"), max_length=20, blank=True)
+    meter_type = models.CharField(_("meter type"), max_length=25, blank=True)
+    meter_serial_number = models.CharField(
+        _("meter serial number"), max_length=25, blank=True
+    )
+    # Connection state.
+    is_online = models.BooleanField(_("online"), default=False)
+    connection_channel = models.CharField(
+        _("connection channel"),
+        max_length=200,
+        blank=True,
+        help_text=_("Channel-layer name of the consumer holding the socket."),
+    )
+    last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)
+    last_heartbeat = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
+    connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("charge point")
+        verbose_name_plural = _("charge points")
+        ordering = ["charge_point_id"]
+
+    def __str__(self):
+        return self.charge_point_id
+
+    def set_password(self, raw_password: str | None) -> None:
+        self.password = (
+            make_password(raw_password, hasher=CHARGE_POINT_KEY_HASHER)
+            if raw_password
+            else ""
+        )
+
+    def check_password(self, raw_password: str) -> bool:
+        return bool(self.password) and check_password(raw_password, self.password)
+
+    @property
+    def is_accepted(self) -> bool:
+        """True once the charge point booted and the operator accepts it."""
+        return (
+            self.last_boot_at is not None
+            and self.registration_status == RegistrationStatus.ACCEPTED
+        )
+
+
+class Connector(models.Model):
+    """A connector; connector 0 stands for the charge point as a whole."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="connectors",
+        verbose_name=_("charge point"),
+    )
+    connector_id = models.PositiveIntegerField(_("connector id"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ConnectorStatus.choices,
+        default=ConnectorStatus.UNAVAILABLE,
+    )
+    error_code = models.CharField(
+        _("error code"),
+        max_length=24,
+        choices=ChargePointErrorCode.choices,
+        default=ChargePointErrorCode.NO_ERROR,
+    )
+    info = models.CharField(_("info"), max_length=50, blank=True)
+    vendor_id = models.CharField(_("vendor id"), max_length=255, blank=True)
+    vendor_error_code = models.CharField(_("vendor error code"), max_length=50, blank=True)
+    status_timestamp = models.DateTimeField(_("status timestamp"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connector")
+        verbose_name_plural = _("connectors")
+        ordering = ["charge_point", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "connector_id"],
+                name="connector_charge_point_connector_id_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.charge_point_id}/{self.connector_id}"
+
+
+class ConnectorStatusLog(models.Model):
+    """Every StatusNotification, as received: the connector's status history."""
+
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.CASCADE,
+        related_name="status_log",
+        verbose_name=_("connector"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=ConnectorStatus.choices)
+    error_code = models.CharField(
+        _("error code"), max_length=24, choices=ChargePointErrorCode.choices
+    )
+    info = models.CharField(_("info"), max_length=50, blank=True)
+    vendor_id = models.CharField(_("vendor id"), max_length=255, blank=True)
+    vendor_error_code = models.CharField(_("vendor error code"), max_length=50, blank=True)
+    timestamp = models.DateTimeField(_("timestamp"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status notification")
+        verbose_name_plural = _("status notifications")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["connector", "-received_at"], name="statuslog_connector_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.connector} {self.status}"
+
+
+class Transaction(models.Model):
+    """A charging session; its primary key is the OCPP transactionId."""
+
+    # A 32-bit integer on purpose: many chargers store transactionId as int32.
+    id = models.AutoField(_("transaction id"), primary_key=True)
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("charge point"),
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("connector"),
+    )
+    id_tag = models.CharField(_("id tag"), max_length=20)
+    tag = models.ForeignKey(
+        "drivers.IdTag",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("id tag record"),
+    )
+    start_auth_status = models.CharField(
+        _("authorization at start"), max_length=16, blank=True
+    )
+    reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
+    meter_start = models.BigIntegerField(_("meter start (Wh)"))
+    start_timestamp = models.DateTimeField(_("start"))
+    meter_stop = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
+    stop_timestamp = models.DateTimeField(_("stop"), null=True, blank=True)
+    stop_reason = models.CharField(
+        _("stop reason"), max_length=16, choices=StopReason.choices, blank=True
+    )
+    stop_id_tag = models.CharField(_("stop id tag"), max_length=20, blank=True)
+    energy_wh = models.BigIntegerField(_("energy (Wh)"), null=True, blank=True)
+    energy_source = models.CharField(
+        _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ["-start_timestamp", "-id"]
+        constraints = [
+            # A StartTransaction retransmitted after a lost reply must map to
+            # the same transaction, also when two copies race.
+            models.UniqueConstraint(
+                fields=["connector", "id_tag", "start_timestamp", "meter_start"],
+                name="transaction_start_dedupe",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
+            models.Index(
+                Upper("id_tag"),
+                name="tx_open_id_tag_idx",
+                condition=models.Q(stop_timestamp__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stop_timestamp is None
+
+
+class MeterValue(models.Model):
+    """One sampledValue of a MeterValues or StopTransaction message."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        verbose_name=_("charge point"),
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        verbose_name=_("connector"),
+    )
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="meter_values",
+        verbose_name=_("transaction"),
+    )
+    timestamp = models.DateTimeField(_("timestamp"))
+    value = models.TextField(_("value"))
+    numeric_value = models.DecimalField(
+        _("numeric value"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
+    measurand = models.CharField(_("measurand"), max_length=48)
+    phase = models.CharField(_("phase"), max_length=8, blank=True)
+    unit = models.CharField(_("unit"), max_length=16)
+    context = models.CharField(_("context"), max_length=24)
+    location = models.CharField(_("location"), max_length=8)
+    format = models.CharField(_("format"), max_length=16)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("meter value")
+        verbose_name_plural = _("meter values")
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
+            models.Index(fields=["connector", "-timestamp"], name="metervalue_conn_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.measurand} {self.value} {self.unit}"
+
+
+class OrphanStopTransaction(models.Model):
+    """A StopTransaction for a transactionId this system does not know.
+
+    It is answered like any other (or the charger retries forever) and kept
+    here so the operator can reconcile it.
+    """
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="orphan_stops",
+        verbose_name=_("charge point"),
+    )
+    transaction_id = models.BigIntegerField(_("reported transaction id"))
+    id_tag = models.CharField(_("id tag"), max_length=20, blank=True)
+    meter_stop = models.BigIntegerField(_("meter stop (Wh)"))
+    timestamp = models.DateTimeField(_("timestamp"))
+    reason = models.CharField(_("reason"), max_length=16, blank=True)
+    transaction_data = models.JSONField(_("transaction data"), default=list, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("orphan stop transaction")
+        verbose_name_plural = _("orphan stop transactions")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.charge_point_id} #{self.transaction_id}"
+
+
+class DataTransferRecord(models.Model):
+    """A DataTransfer received from a charge point, and how it was answered."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="data_transfers",
+        verbose_name=_("charge point"),
+    )
+    vendor_id = models.CharField(_("vendor id"), max_length=255)
+    message_id = models.CharField(_("message id"), max_length=50, blank=True)
+    data = models.TextField(_("data"), blank=True)
+    response_status = models.CharField(_("response status"), max_length=20)
+    response_data = models.TextField(_("response data"), blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data transfer")
+        verbose_name_plural = _("data transfers")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.vendor_id}/{self.message_id}"

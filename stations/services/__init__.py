@@ -1,0 +1,36 @@
+"""Writes of the stations app; each function is one business operation."""
+
+from .charge_points import (
+    chargepoint_boot,
+    chargepoint_connect,
+    chargepoint_create,
+    chargepoint_disconnect,
+    chargepoint_heartbeat,
+    chargepoint_heartbeat_interval,
+    chargepoint_registration_answer,
+    chargepoint_touch,
+    connector_status_update,
+)
+from .charge_points import BootInfo, ChargePointUnknown
+from .data_transfer import data_transfer_handler, datatransfer_receive
+from .meter_values import metervalues_record
+from .transactions import transaction_start, transaction_stop
+
+__all__ = [
+    "BootInfo",
+    "ChargePointUnknown",
+    "data_transfer_handler",
+    "chargepoint_boot",
+    "chargepoint_connect",
+    "chargepoint_create",
+    "chargepoint_disconnect",
+    "chargepoint_heartbeat",
+    "chargepoint_heartbeat_interval",
+    "chargepoint_registration_answer",
+    "chargepoint_touch",
+    "connector_status_update",
+    "datatransfer_receive",
+    "metervalues_record",
+    "transaction_start",
+    "transaction_stop",
+]

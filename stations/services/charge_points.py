@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..choices import RegistrationStatus
+from ..models import ChargePoint, Connector, ConnectorStatusLog
+
+
+class ChargePointUnknown(Exception):
+    """The id is not registered and auto-registration is off."""
+
+
+def chargepoint_create(
+    *,
+    charge_point_id: str,
+    password: str | None = None,
+    registration_status: str | None = None,
+    station_id: int | None = None,
+) -> ChargePoint:
+    charge_point = ChargePoint(
+        charge_point_id=charge_point_id,
+        registration_status=registration_status
+        or settings.OCPP_DEFAULT_REGISTRATION_STATUS,
+        station_id=station_id,
+    )
+    charge_point.set_password(password)
+    charge_point.full_clean()
+    charge_point.save()
+    return charge_point
+
+
+def chargepoint_connect(*, charge_point_id: str, channel_name: str) -> ChargePoint:
+    """Find (or, with OCPP_AUTO_REGISTER, create) a charge point and mark it online.
+
+    The caller has already checked the credentials of a known charge point.
+    """
+    charge_point = ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
+    if charge_point is None:
+        if not settings.OCPP_AUTO_REGISTER:
+            raise ChargePointUnknown(charge_point_id)
+        try:
+            with transaction.atomic():
+                charge_point = chargepoint_create(charge_point_id=charge_point_id)
+        except IntegrityError:  # two sockets raced to register the same id
+            charge_point = ChargePoint.objects.get(charge_point_id=charge_point_id)
+    now = timezone.now()
+    ChargePoint.objects.filter(pk=charge_point.pk).update(
+        is_online=True, connection_channel=channel_name, connected_at=now, last_seen=now
+    )
+    charge_point.is_online, charge_point.connection_channel = True, channel_name
+    charge_point.connected_at = charge_point.last_seen = now
+    return charge_point
+
+
+def chargepoint_disconnect(*, charge_point_id: str, channel_name: str) -> bool:
+    """Mark offline, unless a newer socket of the same charge point took over."""
+    return bool(
+        ChargePoint.objects.filter(
+            charge_point_id=charge_point_id, connection_channel=channel_name
+        ).update(is_online=False, connection_channel="")
+    )
+
+
+@dataclass(frozen=True)
+class BootInfo:
+    vendor: str
+    model: str
+    charge_point_serial_number: str = ""
+    charge_box_serial_number: str = ""
+    firmware_version: str = ""
+    iccid: str = ""
+    imsi: str = ""
+    meter_type: str = ""
+    meter_serial_number: str = ""
+
+
+def chargepoint_boot(*, charge_point: ChargePoint, info: BootInfo) -> ChargePoint:
+    """Store what the charge point reports; its registration status answers the boot."""
+    now = timezone.now()
+    fields = dict(info.__dict__, last_boot_at=now, last_seen=now)
+    ChargePoint.objects.filter(pk=charge_point.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(charge_point, name, value)
+    return charge_point
+
+
+def chargepoint_heartbeat_interval(*, charge_point: ChargePoint) -> int:
+    return charge_point.heartbeat_interval or settings.OCPP_HEARTBEAT_INTERVAL
+
+
+def chargepoint_registration_answer(*, charge_point: ChargePoint) -> str:
+    return charge_point.registration_status or RegistrationStatus.ACCEPTED
+
+
+def chargepoint_heartbeat(*, charge_point_pk: int) -> datetime:
+    now = timezone.now()
+    ChargePoint.objects.filter(pk=charge_point_pk).update(last_heartbeat=now, last_seen=now)
+    return now
+
+
+def chargepoint_touch(*, charge_point_pk: int) -> None:
+    """Record that the charge point said something (any message counts)."""
+    ChargePoint.objects.filter(pk=charge_point_pk).update(last_seen=timezone.now())
+
+
+def connector_get_or_create(*, charge_point_pk: int, connector_id: int) -> Connector:
+    connector = Connector.objects.filter(
+        charge_point_id=charge_point_pk, connector_id=connector_id
+    ).first()
+    if connector is not None:
+        return connector
+    try:
+        with transaction.atomic():
+            return Connector.objects.create(
+                charge_point_id=charge_point_pk, connector_id=connector_id
+            )
+    except IntegrityError:
+        return Connector.objects.get(charge_point_id=charge_point_pk, connector_id=connector_id)
+
+
+@transaction.atomic
+def connector_status_update(
+    *,
+    charge_point_pk: int,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    info: str = "",
+    vendor_id: str = "",
+    vendor_error_code: str = "",
+    timestamp: datetime | None = None,
+) -> Connector:
+    """Log a StatusNotification; the newest one (by charger time) is the current status."""
+    connector = connector_get_or_create(
+        charge_point_pk=charge_point_pk, connector_id=connector_id
+    )
+    report = dict(
+        status=status,
+        error_code=error_code,
+        info=info,
+        vendor_id=vendor_id,
+        vendor_error_code=vendor_error_code,
+    )
+    ConnectorStatusLog.objects.create(connector=connector, timestamp=timestamp, **report)
+    is_stale = (
+        timestamp is not None
+        and connector.status_timestamp is not None
+        and timestamp < connector.status_timestamp
+    )
+    if not is_stale:
+        for name, value in report.items():
+            setattr(connector, name, value)
+        connector.status_timestamp = timestamp or timezone.now()
+        connector.save(update_fields=[*report, "status_timestamp", "updated_at"])
+    return connector

@@ -1,0 +1,19 @@
+from datetime import datetime, timezone
+
+from django.utils.dateparse import parse_datetime
+
+
+def parse_ocpp_datetime(value: str) -> datetime:
+    """Read an OCPP dateTime; one without a zone is taken as UTC."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_ocpp_datetime(value: datetime) -> str:
+    """Write a UTC dateTime the way every charger parses it (Z, milliseconds)."""
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
