@@ -69,6 +69,9 @@ class InvoiceSequence(models.Model):
         verbose_name = _("invoice sequence")
         verbose_name_plural = _("invoice sequences")
 
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
 
 class Invoice(models.Model):
     """The bill for one finished transaction."""

@@ -4,6 +4,7 @@ Every variable is documented in README.md and listed in `.env.example`.
 Unset everything and the project runs on a laptop with no servers at all.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -79,9 +80,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the ASGI server, the Celery worker and readers share the file;
@@ -92,8 +91,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    # A file (not :memory:) so that processes started by the tests share it.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file (not :memory:) so that server processes started by the tests
+    # share it; one per test run, so that runs side by side do not collide.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
@@ -137,9 +137,7 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": env.int(
-                            "CHANNEL_LAYER_MAX_CONNECTIONS", default=1000
-                        ),
+                        "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
                     }
                 ],
                 # The default capacity (100) silently drops bursts.
@@ -195,7 +193,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSMS API",
-    "DESCRIPTION": "OCPP 1.6J Central System: stations, charge points, charging sessions and billing.",
+    "DESCRIPTION": (
+        "OCPP 1.6J Central System: stations, charge points, charging sessions and billing."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
@@ -203,9 +203,7 @@ SPECTACULAR_SETTINGS = {
 # --- OCPP -----------------------------------------------------------------
 OCPP_AUTO_REGISTER = env.bool("OCPP_AUTO_REGISTER", default=True)
 OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
-OCPP_DEFAULT_REGISTRATION_STATUS = env.str(
-    "OCPP_DEFAULT_REGISTRATION_STATUS", default="Accepted"
-)
+OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", default="Accepted")
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=262144)
 OCPP_VALIDATE_RESPONSES = env.bool("OCPP_VALIDATE_RESPONSES", default=DEBUG)

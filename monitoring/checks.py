@@ -62,4 +62,4 @@ async def run_checks() -> dict[str, dict]:
         return {"ok": error is None, "latency_ms": latency_ms, "error": error}
 
     results = await asyncio.gather(*(timed(check) for check in CHECKS.values()))
-    return dict(zip(CHECKS, results))
+    return dict(zip(CHECKS, results, strict=False))

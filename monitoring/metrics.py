@@ -7,6 +7,4 @@ OCPP_MESSAGES = Counter(
     "CALLs received from charge points, by action and outcome",
     ["action", "outcome"],
 )
-OCPP_CONNECTIONS = Gauge(
-    "csms_ocpp_connections", "Charge point WebSockets open in this process"
-)
+OCPP_CONNECTIONS = Gauge("csms_ocpp_connections", "Charge point WebSockets open in this process")

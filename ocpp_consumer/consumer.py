@@ -43,7 +43,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         charge_point_id = charge_point_id_from_scope(self.scope)
         if charge_point_id is None:
-            logger.warning("refused handshake: invalid charge point id in %s", self.scope.get("path"))
+            logger.warning(
+                "refused handshake: invalid charge point id in %s", self.scope.get("path")
+            )
             await self.close()
             return
         if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
@@ -102,7 +104,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def ocpp_replaced(self, event):
         if event["channel"] != self.channel_name:
-            logger.info("charge point %s reconnected elsewhere: closing old socket", self.charge_point_id)
+            logger.info(
+                "charge point %s reconnected elsewhere: closing old socket", self.charge_point_id
+            )
             await self.close(code=CLOSE_REPLACED)
 
     # --- frames ------------------------------------------------------------
@@ -167,7 +171,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _refuse_oversized(self, text_data: str) -> None:
         match = _OVERSIZED_CALL_ID.match(text_data[:200])
-        logger.warning("%s sent a %d-character frame: refused", self.charge_point_id, len(text_data))
+        logger.warning(
+            "%s sent a %d-character frame: refused", self.charge_point_id, len(text_data)
+        )
         if match:
             error = errors.GenericError(
                 f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} characters"

@@ -98,9 +98,7 @@ def _parse_call(unique_id: Any, message: list) -> Call:
     if not isinstance(action, str):
         raise BadCall(unique_id, errors.ProtocolError("Action must be a string"))
     if not isinstance(payload, dict):
-        raise BadCall(
-            unique_id, errors.FormationViolationError("payload must be a JSON object")
-        )
+        raise BadCall(unique_id, errors.FormationViolationError("payload must be a JSON object"))
     return Call(unique_id, action, payload)
 
 
@@ -121,9 +119,7 @@ def call_error_frame(unique_id: Any, error: errors.OCPPError) -> str:
 
 
 def call_frame(unique_id: str, action: str, payload: dict) -> str:
-    return json.dumps(
-        [MessageType.Call, unique_id, action, payload], separators=(",", ":")
-    )
+    return json.dumps([MessageType.Call, unique_id, action, payload], separators=(",", ":"))
 
 
 # --- payload validation ----------------------------------------------------

@@ -3,8 +3,8 @@ service, shape the CALLRESULT payload. No business rules here."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 from django.utils import timezone

@@ -84,9 +84,7 @@ class ChargePoint(models.Model):
     iccid = models.CharField(_("ICCID"), max_length=20, blank=True)
     imsi = models.CharField(_("IMSI"), max_length=20, blank=True)
     meter_type = models.CharField(_("meter type"), max_length=25, blank=True)
-    meter_serial_number = models.CharField(
-        _("meter serial number"), max_length=25, blank=True
-    )
+    meter_serial_number = models.CharField(_("meter serial number"), max_length=25, blank=True)
     # Connection state.
     is_online = models.BooleanField(_("online"), default=False)
     connection_channel = models.CharField(
@@ -112,9 +110,7 @@ class ChargePoint(models.Model):
 
     def set_password(self, raw_password: str | None) -> None:
         self.password = (
-            make_password(raw_password, hasher=CHARGE_POINT_KEY_HASHER)
-            if raw_password
-            else ""
+            make_password(raw_password, hasher=CHARGE_POINT_KEY_HASHER) if raw_password else ""
         )
 
     def check_password(self, raw_password: str) -> bool:
@@ -229,9 +225,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("id tag record"),
     )
-    start_auth_status = models.CharField(
-        _("authorization at start"), max_length=16, blank=True
-    )
+    start_auth_status = models.CharField(_("authorization at start"), max_length=16, blank=True)
     reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
     meter_start = models.BigIntegerField(_("meter start (Wh)"))
     start_timestamp = models.DateTimeField(_("start"))

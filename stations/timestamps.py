@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
 
@@ -9,11 +9,11 @@ def parse_ocpp_datetime(value: str) -> datetime:
     if parsed is None:
         raise ValueError(f"not an ISO 8601 date-time: {value!r}")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def format_ocpp_datetime(value: datetime) -> str:
     """Write a UTC dateTime the way every charger parses it (Z, milliseconds)."""
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

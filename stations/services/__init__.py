@@ -1,6 +1,8 @@
 """Writes of the stations app; each function is one business operation."""
 
 from .charge_points import (
+    BootInfo,
+    ChargePointUnknown,
     chargepoint_boot,
     chargepoint_connect,
     chargepoint_create,
@@ -11,7 +13,6 @@ from .charge_points import (
     chargepoint_touch,
     connector_status_update,
 )
-from .charge_points import BootInfo, ChargePointUnknown
 from .data_transfer import data_transfer_handler, datatransfer_receive
 from .meter_values import metervalues_record
 from .transactions import transaction_start, transaction_stop

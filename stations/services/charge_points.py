@@ -24,8 +24,7 @@ def chargepoint_create(
 ) -> ChargePoint:
     charge_point = ChargePoint(
         charge_point_id=charge_point_id,
-        registration_status=registration_status
-        or settings.OCPP_DEFAULT_REGISTRATION_STATUS,
+        registration_status=registration_status or settings.OCPP_DEFAULT_REGISTRATION_STATUS,
         station_id=station_id,
     )
     charge_point.set_password(password)
@@ -136,9 +135,7 @@ def connector_status_update(
     timestamp: datetime | None = None,
 ) -> Connector:
     """Log a StatusNotification; the newest one (by charger time) is the current status."""
-    connector = connector_get_or_create(
-        charge_point_pk=charge_point_pk, connector_id=connector_id
-    )
+    connector = connector_get_or_create(charge_point_pk=charge_point_pk, connector_id=connector_id)
     report = dict(
         status=status,
         error_code=error_code,

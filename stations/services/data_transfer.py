@@ -12,7 +12,7 @@ that does not know the messageId returns "UnknownMessageId".
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..models import DataTransferRecord
 

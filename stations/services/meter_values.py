@@ -47,7 +47,10 @@ def meter_values_build(
     for meter_value in meter_values:
         timestamp = parse_ocpp_datetime(meter_value["timestamp"])
         for sampled in meter_value["sampledValue"]:
-            fields = {name: sampled.get(name) or default for name, default in SAMPLED_VALUE_DEFAULTS.items()}
+            fields = {
+                name: sampled.get(name) or default
+                for name, default in SAMPLED_VALUE_DEFAULTS.items()
+            }
             rows.append(
                 MeterValue(
                     charge_point_id=charge_point_pk,

@@ -1,0 +1,17 @@
+"""Fixtures shared by every app's tests."""
+
+import pytest
+
+from csms_project.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Run tasks in-process: unit tests must not leave messages on a broker.
+
+    The end-to-end tests start a real worker process instead.
+    """
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
