@@ -1,0 +1,119 @@
+"""Support for tests that run the system as real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def current_database_url() -> str:
+    """A DATABASE_URL for the database the running tests use."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def process_env(**overrides: str) -> dict[str, str]:
+    """The environment of a server process sharing this test run's database.
+
+    Its own Celery queue keeps it from taking tasks queued by anything else.
+    """
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=current_database_url(),
+        CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex}",
+        DJANGO_DEBUG="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout} s")
+        time.sleep(0.2)
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], log_path: Path):
+    """Run a process for the duration of the block, its output in log_path."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def daphne_node(env: dict[str, str], log_dir: Path):
+    """A Daphne process serving the project; yields its base URL (http://...)."""
+    port = free_port()
+    args = [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+    args.append("csms_project.asgi:application")
+    with running(args, env, log_dir / f"daphne-{port}.log"):
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base_url}/healthz")
+        yield base_url
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], log_dir: Path):
+    """A Celery worker consuming the queue named in env."""
+    args = [str(BIN_DIR / "celery"), "-A", "csms_project", "worker", "--pool=solo"]
+    args += ["-Q", env["CELERY_TASK_DEFAULT_QUEUE"], "--loglevel=INFO", "--without-heartbeat"]
+    with running(args, env, log_dir / "celery.log") as process:
+        yield process
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
+    """Poll predicate() until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
