@@ -9,7 +9,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from csms_project import daphne_denial  # noqa: E402
 from ocpp_consumer.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_denial.install()
 
 application = ProtocolTypeRouter(
     {

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+from http import HTTPStatus
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
 from stations import services
 from stations.selectors import chargepoint_get
 
@@ -46,14 +48,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
             logger.warning(
                 "refused handshake: invalid charge point id in %s", self.scope.get("path")
             )
-            await self.close()
+            await self._refuse(HTTPStatus.NOT_FOUND)
             return
         if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
             logger.warning("refused %s: no %s subprotocol offered", charge_point_id, SUBPROTOCOL)
-            await self.close()
+            await self._refuse(HTTPStatus.BAD_REQUEST)
             return
         if not await self._authenticate(charge_point_id):
-            await self.close()
+            await self._refuse(HTTPStatus.UNAUTHORIZED)
             return
         try:
             charge_point = await database_sync_to_async(services.chargepoint_connect)(
@@ -61,7 +63,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
         except services.ChargePointUnknown:
             logger.warning("refused %s: unknown and OCPP_AUTO_REGISTER is off", charge_point_id)
-            await self.close()
+            await self._refuse(HTTPStatus.NOT_FOUND)
             return
 
         self.charge_point_id = charge_point_id
@@ -75,6 +77,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL)
         logger.info("charge point %s connected", charge_point_id)
+
+    async def _refuse(self, status: HTTPStatus) -> None:
+        """Refuse the handshake with an HTTP status where the server can send one."""
+        if DENIAL_EXTENSION in self.scope.get("extensions", {}):
+            await self.base_send(
+                {"type": f"{DENIAL_EXTENSION}.start", "status": status, "headers": []}
+            )
+            await self.base_send({"type": f"{DENIAL_EXTENSION}.body", "body": b""})
+        else:
+            await self.close()  # the server answers 403
 
     async def _authenticate(self, charge_point_id: str) -> bool:
         """Security profile 1: a charge point with a password must present it."""

@@ -115,7 +115,7 @@ class ChargePointForm(forms.ModelForm):
 
     class Meta:
         model = ChargePoint
-        exclude = ("password",)
+        fields = ("charge_point_id", "station", "registration_status", "heartbeat_interval")
 
     def clean(self):
         cleaned_data = super().clean()
@@ -218,8 +218,8 @@ class ChargePointAdmin(admin.ModelAdmin):
 
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
+    # Not __str__: it shows the charge point's primary key, not its OCPP id.
     list_display = (
-        "__str__",
         "charge_point",
         "connector_id",
         "status",
@@ -227,6 +227,7 @@ class ConnectorAdmin(admin.ModelAdmin):
         "info",
         "status_timestamp",
     )
+    list_display_links = ("charge_point", "connector_id")
     list_filter = ("status", "error_code")
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id", "info", "vendor_error_code")

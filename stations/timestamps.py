@@ -14,6 +14,9 @@ def parse_ocpp_datetime(value: str) -> datetime:
 
 
 def format_ocpp_datetime(value: datetime) -> str:
-    """Write a UTC dateTime the way every charger parses it (Z, milliseconds)."""
-    utc = value.astimezone(UTC)
+    """Write a UTC dateTime the way every charger parses it (Z, milliseconds).
+
+    A naive value is taken as UTC, as parse_ocpp_datetime reads one.
+    """
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

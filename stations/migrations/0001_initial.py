@@ -6,224 +6,645 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('drivers', '0001_initial'),
+        ("drivers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChargePoint',
+            name="ChargePoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('charge_point_id', models.CharField(max_length=64, unique=True, verbose_name='charge point id')),
-                ('password', models.CharField(blank=True, help_text='HTTP Basic password (security profile 1); stored only as a hash.', max_length=200, verbose_name='password hash')),
-                ('registration_status', models.CharField(choices=[('Accepted', 'Accepted'), ('Pending', 'Pending'), ('Rejected', 'Rejected')], default='Accepted', help_text='How the next BootNotification is answered.', max_length=16, verbose_name='registration status')),
-                ('heartbeat_interval', models.PositiveIntegerField(blank=True, help_text='Empty: the OCPP_HEARTBEAT_INTERVAL setting.', null=True, verbose_name='heartbeat interval (s)')),
-                ('vendor', models.CharField(blank=True, max_length=20, verbose_name='vendor')),
-                ('model', models.CharField(blank=True, max_length=20, verbose_name='model')),
-                ('charge_point_serial_number', models.CharField(blank=True, max_length=25, verbose_name='charge point serial number')),
-                ('charge_box_serial_number', models.CharField(blank=True, max_length=25, verbose_name='charge box serial number')),
-                ('firmware_version', models.CharField(blank=True, max_length=50, verbose_name='firmware version')),
-                ('iccid', models.CharField(blank=True, max_length=20, verbose_name='ICCID')),
-                ('imsi', models.CharField(blank=True, max_length=20, verbose_name='IMSI')),
-                ('meter_type', models.CharField(blank=True, max_length=25, verbose_name='meter type')),
-                ('meter_serial_number', models.CharField(blank=True, max_length=25, verbose_name='meter serial number')),
-                ('is_online', models.BooleanField(default=False, verbose_name='online')),
-                ('connection_channel', models.CharField(blank=True, help_text='Channel-layer name of the consumer holding the socket.', max_length=200, verbose_name='connection channel')),
-                ('last_boot_at', models.DateTimeField(blank=True, null=True, verbose_name='last boot')),
-                ('last_heartbeat', models.DateTimeField(blank=True, null=True, verbose_name='last heartbeat')),
-                ('last_seen', models.DateTimeField(blank=True, null=True, verbose_name='last seen')),
-                ('connected_at', models.DateTimeField(blank=True, null=True, verbose_name='connected at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "charge_point_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="charge point id"),
+                ),
+                (
+                    "password",
+                    models.CharField(
+                        blank=True,
+                        help_text="HTTP Basic password (security profile 1); stored only as a hash.",
+                        max_length=200,
+                        verbose_name="password hash",
+                    ),
+                ),
+                (
+                    "registration_status",
+                    models.CharField(
+                        choices=[
+                            ("Accepted", "Accepted"),
+                            ("Pending", "Pending"),
+                            ("Rejected", "Rejected"),
+                        ],
+                        default="Accepted",
+                        help_text="How the next BootNotification is answered.",
+                        max_length=16,
+                        verbose_name="registration status",
+                    ),
+                ),
+                (
+                    "heartbeat_interval",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty: the OCPP_HEARTBEAT_INTERVAL setting.",
+                        null=True,
+                        verbose_name="heartbeat interval (s)",
+                    ),
+                ),
+                ("vendor", models.CharField(blank=True, max_length=20, verbose_name="vendor")),
+                ("model", models.CharField(blank=True, max_length=20, verbose_name="model")),
+                (
+                    "charge_point_serial_number",
+                    models.CharField(
+                        blank=True, max_length=25, verbose_name="charge point serial number"
+                    ),
+                ),
+                (
+                    "charge_box_serial_number",
+                    models.CharField(
+                        blank=True, max_length=25, verbose_name="charge box serial number"
+                    ),
+                ),
+                (
+                    "firmware_version",
+                    models.CharField(blank=True, max_length=50, verbose_name="firmware version"),
+                ),
+                ("iccid", models.CharField(blank=True, max_length=20, verbose_name="ICCID")),
+                ("imsi", models.CharField(blank=True, max_length=20, verbose_name="IMSI")),
+                (
+                    "meter_type",
+                    models.CharField(blank=True, max_length=25, verbose_name="meter type"),
+                ),
+                (
+                    "meter_serial_number",
+                    models.CharField(blank=True, max_length=25, verbose_name="meter serial number"),
+                ),
+                ("is_online", models.BooleanField(default=False, verbose_name="online")),
+                (
+                    "connection_channel",
+                    models.CharField(
+                        blank=True,
+                        help_text="Channel-layer name of the consumer holding the socket.",
+                        max_length=200,
+                        verbose_name="connection channel",
+                    ),
+                ),
+                (
+                    "last_boot_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last boot"),
+                ),
+                (
+                    "last_heartbeat",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last heartbeat"),
+                ),
+                (
+                    "last_seen",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last seen"),
+                ),
+                (
+                    "connected_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="connected at"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'charge point',
-                'verbose_name_plural': 'charge points',
-                'ordering': ['charge_point_id'],
+                "verbose_name": "charge point",
+                "verbose_name_plural": "charge points",
+                "ordering": ["charge_point_id"],
             },
         ),
         migrations.CreateModel(
-            name='Station',
+            name="Station",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('postal_code', models.CharField(blank=True, max_length=20, verbose_name='postal code')),
-                ('country', models.CharField(blank=True, max_length=2, verbose_name='country')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude')),
-                ('time_zone', models.CharField(default='UTC', max_length=64, verbose_name='time zone')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "postal_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="postal code"),
+                ),
+                ("country", models.CharField(blank=True, max_length=2, verbose_name="country")),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        verbose_name="latitude",
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        verbose_name="longitude",
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(default="UTC", max_length=64, verbose_name="time zone"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'station',
-                'verbose_name_plural': 'stations',
-                'ordering': ['name'],
+                "verbose_name": "station",
+                "verbose_name_plural": "stations",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Connector',
+            name="Connector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connector_id', models.PositiveIntegerField(verbose_name='connector id')),
-                ('status', models.CharField(choices=[('Available', 'Available'), ('Preparing', 'Preparing'), ('Charging', 'Charging'), ('SuspendedEVSE', 'Suspended by EVSE'), ('SuspendedEV', 'Suspended by EV'), ('Finishing', 'Finishing'), ('Reserved', 'Reserved'), ('Unavailable', 'Unavailable'), ('Faulted', 'Faulted')], default='Unavailable', max_length=16, verbose_name='status')),
-                ('error_code', models.CharField(choices=[('ConnectorLockFailure', 'Connector lock failure'), ('EVCommunicationError', 'EV communication error'), ('GroundFailure', 'Ground failure'), ('HighTemperature', 'High temperature'), ('InternalError', 'Internal error'), ('LocalListConflict', 'Local list conflict'), ('NoError', 'No error'), ('OtherError', 'Other error'), ('OverCurrentFailure', 'Over current failure'), ('OverVoltage', 'Over voltage'), ('PowerMeterFailure', 'Power meter failure'), ('PowerSwitchFailure', 'Power switch failure'), ('ReaderFailure', 'Reader failure'), ('ResetFailure', 'Reset failure'), ('UnderVoltage', 'Under voltage'), ('WeakSignal', 'Weak signal')], default='NoError', max_length=24, verbose_name='error code')),
-                ('info', models.CharField(blank=True, max_length=50, verbose_name='info')),
-                ('vendor_id', models.CharField(blank=True, max_length=255, verbose_name='vendor id')),
-                ('vendor_error_code', models.CharField(blank=True, max_length=50, verbose_name='vendor error code')),
-                ('status_timestamp', models.DateTimeField(blank=True, null=True, verbose_name='status timestamp')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connectors', to='stations.chargepoint', verbose_name='charge point')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("connector_id", models.PositiveIntegerField(verbose_name="connector id")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("Available", "Available"),
+                            ("Preparing", "Preparing"),
+                            ("Charging", "Charging"),
+                            ("SuspendedEVSE", "Suspended by EVSE"),
+                            ("SuspendedEV", "Suspended by EV"),
+                            ("Finishing", "Finishing"),
+                            ("Reserved", "Reserved"),
+                            ("Unavailable", "Unavailable"),
+                            ("Faulted", "Faulted"),
+                        ],
+                        default="Unavailable",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "error_code",
+                    models.CharField(
+                        choices=[
+                            ("ConnectorLockFailure", "Connector lock failure"),
+                            ("EVCommunicationError", "EV communication error"),
+                            ("GroundFailure", "Ground failure"),
+                            ("HighTemperature", "High temperature"),
+                            ("InternalError", "Internal error"),
+                            ("LocalListConflict", "Local list conflict"),
+                            ("NoError", "No error"),
+                            ("OtherError", "Other error"),
+                            ("OverCurrentFailure", "Over current failure"),
+                            ("OverVoltage", "Over voltage"),
+                            ("PowerMeterFailure", "Power meter failure"),
+                            ("PowerSwitchFailure", "Power switch failure"),
+                            ("ReaderFailure", "Reader failure"),
+                            ("ResetFailure", "Reset failure"),
+                            ("UnderVoltage", "Under voltage"),
+                            ("WeakSignal", "Weak signal"),
+                        ],
+                        default="NoError",
+                        max_length=24,
+                        verbose_name="error code",
+                    ),
+                ),
+                ("info", models.CharField(blank=True, max_length=50, verbose_name="info")),
+                (
+                    "vendor_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="vendor id"),
+                ),
+                (
+                    "vendor_error_code",
+                    models.CharField(blank=True, max_length=50, verbose_name="vendor error code"),
+                ),
+                (
+                    "status_timestamp",
+                    models.DateTimeField(blank=True, null=True, verbose_name="status timestamp"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="connectors",
+                        to="stations.chargepoint",
+                        verbose_name="charge point",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'connector',
-                'verbose_name_plural': 'connectors',
-                'ordering': ['charge_point', 'connector_id'],
+                "verbose_name": "connector",
+                "verbose_name_plural": "connectors",
+                "ordering": ["charge_point", "connector_id"],
             },
         ),
         migrations.CreateModel(
-            name='ConnectorStatusLog',
+            name="ConnectorStatusLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('Available', 'Available'), ('Preparing', 'Preparing'), ('Charging', 'Charging'), ('SuspendedEVSE', 'Suspended by EVSE'), ('SuspendedEV', 'Suspended by EV'), ('Finishing', 'Finishing'), ('Reserved', 'Reserved'), ('Unavailable', 'Unavailable'), ('Faulted', 'Faulted')], max_length=16, verbose_name='status')),
-                ('error_code', models.CharField(choices=[('ConnectorLockFailure', 'Connector lock failure'), ('EVCommunicationError', 'EV communication error'), ('GroundFailure', 'Ground failure'), ('HighTemperature', 'High temperature'), ('InternalError', 'Internal error'), ('LocalListConflict', 'Local list conflict'), ('NoError', 'No error'), ('OtherError', 'Other error'), ('OverCurrentFailure', 'Over current failure'), ('OverVoltage', 'Over voltage'), ('PowerMeterFailure', 'Power meter failure'), ('PowerSwitchFailure', 'Power switch failure'), ('ReaderFailure', 'Reader failure'), ('ResetFailure', 'Reset failure'), ('UnderVoltage', 'Under voltage'), ('WeakSignal', 'Weak signal')], max_length=24, verbose_name='error code')),
-                ('info', models.CharField(blank=True, max_length=50, verbose_name='info')),
-                ('vendor_id', models.CharField(blank=True, max_length=255, verbose_name='vendor id')),
-                ('vendor_error_code', models.CharField(blank=True, max_length=50, verbose_name='vendor error code')),
-                ('timestamp', models.DateTimeField(blank=True, null=True, verbose_name='timestamp')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received at')),
-                ('connector', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_log', to='stations.connector', verbose_name='connector')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("Available", "Available"),
+                            ("Preparing", "Preparing"),
+                            ("Charging", "Charging"),
+                            ("SuspendedEVSE", "Suspended by EVSE"),
+                            ("SuspendedEV", "Suspended by EV"),
+                            ("Finishing", "Finishing"),
+                            ("Reserved", "Reserved"),
+                            ("Unavailable", "Unavailable"),
+                            ("Faulted", "Faulted"),
+                        ],
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "error_code",
+                    models.CharField(
+                        choices=[
+                            ("ConnectorLockFailure", "Connector lock failure"),
+                            ("EVCommunicationError", "EV communication error"),
+                            ("GroundFailure", "Ground failure"),
+                            ("HighTemperature", "High temperature"),
+                            ("InternalError", "Internal error"),
+                            ("LocalListConflict", "Local list conflict"),
+                            ("NoError", "No error"),
+                            ("OtherError", "Other error"),
+                            ("OverCurrentFailure", "Over current failure"),
+                            ("OverVoltage", "Over voltage"),
+                            ("PowerMeterFailure", "Power meter failure"),
+                            ("PowerSwitchFailure", "Power switch failure"),
+                            ("ReaderFailure", "Reader failure"),
+                            ("ResetFailure", "Reset failure"),
+                            ("UnderVoltage", "Under voltage"),
+                            ("WeakSignal", "Weak signal"),
+                        ],
+                        max_length=24,
+                        verbose_name="error code",
+                    ),
+                ),
+                ("info", models.CharField(blank=True, max_length=50, verbose_name="info")),
+                (
+                    "vendor_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="vendor id"),
+                ),
+                (
+                    "vendor_error_code",
+                    models.CharField(blank=True, max_length=50, verbose_name="vendor error code"),
+                ),
+                (
+                    "timestamp",
+                    models.DateTimeField(blank=True, null=True, verbose_name="timestamp"),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="received at"),
+                ),
+                (
+                    "connector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_log",
+                        to="stations.connector",
+                        verbose_name="connector",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'status notification',
-                'verbose_name_plural': 'status notifications',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name": "status notification",
+                "verbose_name_plural": "status notifications",
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DataTransferRecord',
+            name="DataTransferRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor_id', models.CharField(max_length=255, verbose_name='vendor id')),
-                ('message_id', models.CharField(blank=True, max_length=50, verbose_name='message id')),
-                ('data', models.TextField(blank=True, verbose_name='data')),
-                ('response_status', models.CharField(max_length=20, verbose_name='response status')),
-                ('response_data', models.TextField(blank=True, verbose_name='response data')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received at')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='data_transfers', to='stations.chargepoint', verbose_name='charge point')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vendor_id", models.CharField(max_length=255, verbose_name="vendor id")),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=50, verbose_name="message id"),
+                ),
+                ("data", models.TextField(blank=True, verbose_name="data")),
+                (
+                    "response_status",
+                    models.CharField(max_length=20, verbose_name="response status"),
+                ),
+                ("response_data", models.TextField(blank=True, verbose_name="response data")),
+                (
+                    "received_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="received at"),
+                ),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="data_transfers",
+                        to="stations.chargepoint",
+                        verbose_name="charge point",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'data transfer',
-                'verbose_name_plural': 'data transfers',
-                'ordering': ['-received_at'],
+                "verbose_name": "data transfer",
+                "verbose_name_plural": "data transfers",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='OrphanStopTransaction',
+            name="OrphanStopTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transaction_id', models.BigIntegerField(verbose_name='reported transaction id')),
-                ('id_tag', models.CharField(blank=True, max_length=20, verbose_name='id tag')),
-                ('meter_stop', models.BigIntegerField(verbose_name='meter stop (Wh)')),
-                ('timestamp', models.DateTimeField(verbose_name='timestamp')),
-                ('reason', models.CharField(blank=True, max_length=16, verbose_name='reason')),
-                ('transaction_data', models.JSONField(blank=True, default=list, verbose_name='transaction data')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received at')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orphan_stops', to='stations.chargepoint', verbose_name='charge point')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("transaction_id", models.BigIntegerField(verbose_name="reported transaction id")),
+                ("id_tag", models.CharField(blank=True, max_length=20, verbose_name="id tag")),
+                ("meter_stop", models.BigIntegerField(verbose_name="meter stop (Wh)")),
+                ("timestamp", models.DateTimeField(verbose_name="timestamp")),
+                ("reason", models.CharField(blank=True, max_length=16, verbose_name="reason")),
+                (
+                    "transaction_data",
+                    models.JSONField(blank=True, default=list, verbose_name="transaction data"),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="received at"),
+                ),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="orphan_stops",
+                        to="stations.chargepoint",
+                        verbose_name="charge point",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'orphan stop transaction',
-                'verbose_name_plural': 'orphan stop transactions',
-                'ordering': ['-received_at'],
+                "verbose_name": "orphan stop transaction",
+                "verbose_name_plural": "orphan stop transactions",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.AddField(
-            model_name='chargepoint',
-            name='station',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='charge_points', to='stations.station', verbose_name='station'),
+            model_name="chargepoint",
+            name="station",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="charge_points",
+                to="stations.station",
+                verbose_name="station",
+            ),
         ),
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.AutoField(primary_key=True, serialize=False, verbose_name='transaction id')),
-                ('id_tag', models.CharField(max_length=20, verbose_name='id tag')),
-                ('start_auth_status', models.CharField(blank=True, max_length=16, verbose_name='authorization at start')),
-                ('reservation_id', models.IntegerField(blank=True, null=True, verbose_name='reservation id')),
-                ('meter_start', models.BigIntegerField(verbose_name='meter start (Wh)')),
-                ('start_timestamp', models.DateTimeField(verbose_name='start')),
-                ('meter_stop', models.BigIntegerField(blank=True, null=True, verbose_name='meter stop (Wh)')),
-                ('stop_timestamp', models.DateTimeField(blank=True, null=True, verbose_name='stop')),
-                ('stop_reason', models.CharField(blank=True, choices=[('EmergencyStop', 'Emergency stop'), ('EVDisconnected', 'EV disconnected'), ('HardReset', 'Hard reset'), ('Local', 'Local'), ('Other', 'Other'), ('PowerLoss', 'Power loss'), ('Reboot', 'Reboot'), ('Remote', 'Remote'), ('SoftReset', 'Soft reset'), ('UnlockCommand', 'Unlock command'), ('DeAuthorized', 'De-authorized')], max_length=16, verbose_name='stop reason')),
-                ('stop_id_tag', models.CharField(blank=True, max_length=20, verbose_name='stop id tag')),
-                ('energy_wh', models.BigIntegerField(blank=True, null=True, verbose_name='energy (Wh)')),
-                ('energy_source', models.CharField(blank=True, choices=[('meter_stop', 'meterStop minus meterStart'), ('meter_values', 'Energy.Active.Import.Register meter values'), ('none', 'no usable reading')], max_length=16, verbose_name='energy source')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='stations.chargepoint', verbose_name='charge point')),
-                ('connector', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='stations.connector', verbose_name='connector')),
-                ('tag', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='transactions', to='drivers.idtag', verbose_name='id tag record')),
+                (
+                    "id",
+                    models.AutoField(
+                        primary_key=True, serialize=False, verbose_name="transaction id"
+                    ),
+                ),
+                ("id_tag", models.CharField(max_length=20, verbose_name="id tag")),
+                (
+                    "start_auth_status",
+                    models.CharField(
+                        blank=True, max_length=16, verbose_name="authorization at start"
+                    ),
+                ),
+                (
+                    "reservation_id",
+                    models.IntegerField(blank=True, null=True, verbose_name="reservation id"),
+                ),
+                ("meter_start", models.BigIntegerField(verbose_name="meter start (Wh)")),
+                ("start_timestamp", models.DateTimeField(verbose_name="start")),
+                (
+                    "meter_stop",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="meter stop (Wh)"),
+                ),
+                (
+                    "stop_timestamp",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stop"),
+                ),
+                (
+                    "stop_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("EmergencyStop", "Emergency stop"),
+                            ("EVDisconnected", "EV disconnected"),
+                            ("HardReset", "Hard reset"),
+                            ("Local", "Local"),
+                            ("Other", "Other"),
+                            ("PowerLoss", "Power loss"),
+                            ("Reboot", "Reboot"),
+                            ("Remote", "Remote"),
+                            ("SoftReset", "Soft reset"),
+                            ("UnlockCommand", "Unlock command"),
+                            ("DeAuthorized", "De-authorized"),
+                        ],
+                        max_length=16,
+                        verbose_name="stop reason",
+                    ),
+                ),
+                (
+                    "stop_id_tag",
+                    models.CharField(blank=True, max_length=20, verbose_name="stop id tag"),
+                ),
+                (
+                    "energy_wh",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="energy (Wh)"),
+                ),
+                (
+                    "energy_source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("meter_stop", "meterStop minus meterStart"),
+                            ("meter_values", "Energy.Active.Import.Register meter values"),
+                            ("none", "no usable reading"),
+                        ],
+                        max_length=16,
+                        verbose_name="energy source",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transactions",
+                        to="stations.chargepoint",
+                        verbose_name="charge point",
+                    ),
+                ),
+                (
+                    "connector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transactions",
+                        to="stations.connector",
+                        verbose_name="connector",
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="transactions",
+                        to="drivers.idtag",
+                        verbose_name="id tag record",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'transaction',
-                'verbose_name_plural': 'transactions',
-                'ordering': ['-start_timestamp', '-id'],
+                "verbose_name": "transaction",
+                "verbose_name_plural": "transactions",
+                "ordering": ["-start_timestamp", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MeterValue',
+            name="MeterValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timestamp', models.DateTimeField(verbose_name='timestamp')),
-                ('value', models.TextField(verbose_name='value')),
-                ('numeric_value', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='numeric value')),
-                ('measurand', models.CharField(max_length=48, verbose_name='measurand')),
-                ('phase', models.CharField(blank=True, max_length=8, verbose_name='phase')),
-                ('unit', models.CharField(max_length=16, verbose_name='unit')),
-                ('context', models.CharField(max_length=24, verbose_name='context')),
-                ('location', models.CharField(max_length=8, verbose_name='location')),
-                ('format', models.CharField(max_length=16, verbose_name='format')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received at')),
-                ('charge_point', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meter_values', to='stations.chargepoint', verbose_name='charge point')),
-                ('connector', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meter_values', to='stations.connector', verbose_name='connector')),
-                ('transaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='meter_values', to='stations.transaction', verbose_name='transaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("timestamp", models.DateTimeField(verbose_name="timestamp")),
+                ("value", models.TextField(verbose_name="value")),
+                (
+                    "numeric_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=24,
+                        null=True,
+                        verbose_name="numeric value",
+                    ),
+                ),
+                ("measurand", models.CharField(max_length=48, verbose_name="measurand")),
+                ("phase", models.CharField(blank=True, max_length=8, verbose_name="phase")),
+                ("unit", models.CharField(max_length=16, verbose_name="unit")),
+                ("context", models.CharField(max_length=24, verbose_name="context")),
+                ("location", models.CharField(max_length=8, verbose_name="location")),
+                ("format", models.CharField(max_length=16, verbose_name="format")),
+                (
+                    "received_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="received at"),
+                ),
+                (
+                    "charge_point",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meter_values",
+                        to="stations.chargepoint",
+                        verbose_name="charge point",
+                    ),
+                ),
+                (
+                    "connector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meter_values",
+                        to="stations.connector",
+                        verbose_name="connector",
+                    ),
+                ),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meter_values",
+                        to="stations.transaction",
+                        verbose_name="transaction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'meter value',
-                'verbose_name_plural': 'meter values',
-                'ordering': ['timestamp', 'id'],
+                "verbose_name": "meter value",
+                "verbose_name_plural": "meter values",
+                "ordering": ["timestamp", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='connector',
-            constraint=models.UniqueConstraint(fields=('charge_point', 'connector_id'), name='connector_charge_point_connector_id_unique'),
+            model_name="connector",
+            constraint=models.UniqueConstraint(
+                fields=("charge_point", "connector_id"),
+                name="connector_charge_point_connector_id_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='connectorstatuslog',
-            index=models.Index(fields=['connector', '-received_at'], name='statuslog_connector_idx'),
+            model_name="connectorstatuslog",
+            index=models.Index(
+                fields=["connector", "-received_at"], name="statuslog_connector_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(fields=['charge_point', '-start_timestamp'], name='tx_cp_start_idx'),
+            model_name="transaction",
+            index=models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
         ),
         migrations.AddIndex(
-            model_name='transaction',
-            index=models.Index(django.db.models.functions.text.Upper('id_tag'), condition=models.Q(('stop_timestamp__isnull', True)), name='tx_open_id_tag_idx'),
+            model_name="transaction",
+            index=models.Index(
+                django.db.models.functions.text.Upper("id_tag"),
+                condition=models.Q(("stop_timestamp__isnull", True)),
+                name="tx_open_id_tag_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transaction',
-            constraint=models.UniqueConstraint(fields=('connector', 'id_tag', 'start_timestamp', 'meter_start'), name='transaction_start_dedupe'),
+            model_name="transaction",
+            constraint=models.UniqueConstraint(
+                fields=("connector", "id_tag", "start_timestamp", "meter_start"),
+                name="transaction_start_dedupe",
+            ),
         ),
         migrations.AddIndex(
-            model_name='metervalue',
-            index=models.Index(fields=['transaction', 'timestamp'], name='metervalue_tx_time_idx'),
+            model_name="metervalue",
+            index=models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='metervalue',
-            index=models.Index(fields=['connector', '-timestamp'], name='metervalue_conn_time_idx'),
+            model_name="metervalue",
+            index=models.Index(fields=["connector", "-timestamp"], name="metervalue_conn_time_idx"),
         ),
     ]

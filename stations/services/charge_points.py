@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -45,7 +46,7 @@ def chargepoint_connect(*, charge_point_id: str, channel_name: str) -> ChargePoi
         try:
             with transaction.atomic():
                 charge_point = chargepoint_create(charge_point_id=charge_point_id)
-        except IntegrityError:  # two sockets raced to register the same id
+        except (IntegrityError, ValidationError):  # two sockets raced to register the id
             charge_point = ChargePoint.objects.get(charge_point_id=charge_point_id)
     now = timezone.now()
     ChargePoint.objects.filter(pk=charge_point.pk).update(

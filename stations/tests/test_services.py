@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models.query import QuerySet
 
 from drivers.choices import AuthorizationStatus
 from drivers.models import IdTag
@@ -70,6 +71,15 @@ def stop(charge_point, transaction_id, *, meter_stop, **kwargs):
     )
 
 
+def record(charge_point, *meter_values, transaction_id=None, connector_id=1):
+    return metervalues_record(
+        charge_point_pk=charge_point.pk,
+        connector_id=connector_id,
+        transaction_id=transaction_id,
+        meter_values=list(meter_values),
+    )
+
+
 def sampled(value, timestamp="2024-05-01T10:30:00Z", **fields):
     return {"timestamp": timestamp, "sampledValue": [{"value": value, **fields}]}
 
@@ -111,11 +121,18 @@ def test_connect_unknown_without_auto_register_raises(settings):
     with pytest.raises(ChargePointUnknown):
         chargepoint_connect(charge_point_id="NEW-1", channel_name="chan-a")
     assert not ChargePoint.objects.filter(charge_point_id="NEW-1").exists()
-
-
-def test_connect_known_without_auto_register_works(settings, charge_point):
-    settings.OCPP_AUTO_REGISTER = False
+    chargepoint_create(charge_point_id="CP-1")
     assert chargepoint_connect(charge_point_id="CP-1", channel_name="chan-a").is_online
+
+
+def test_connect_registration_race_returns_the_winner(settings, monkeypatch):
+    settings.OCPP_AUTO_REGISTER = True
+    winner = chargepoint_create(charge_point_id="RACE-1")
+    # Another socket registered the id after this one looked it up.
+    monkeypatch.setattr(QuerySet, "first", lambda self: None)
+    connected = chargepoint_connect(charge_point_id="RACE-1", channel_name="chan-b")
+    assert connected.pk == winner.pk
+    assert ChargePoint.objects.filter(charge_point_id="RACE-1").count() == 1
 
 
 def test_disconnect_with_the_current_channel(charge_point):
@@ -136,23 +153,13 @@ def test_disconnect_of_a_replaced_socket_changes_nothing(charge_point):
 
 
 def test_boot_stores_every_field(charge_point):
-    info = BootInfo(
-        vendor="Acme",
-        model="Volt 22",
-        charge_point_serial_number="CPS-1",
-        charge_box_serial_number="CBS-1",
-        firmware_version="1.2.3",
-        iccid="8949000000000000001",
-        imsi="262010000000001",
-        meter_type="MT-9",
-        meter_serial_number="MS-42",
-    )
+    values = "Acme", "Volt 22", "CPS-1", "CBS-1", "1.2.3", "89490001", "26201001", "MT", "MS"
+    info = BootInfo(*values)
     assert not charge_point.is_accepted
     returned = chargepoint_boot(charge_point=charge_point, info=info)
     assert returned.last_boot_at is not None
     charge_point.refresh_from_db()
-    for name, value in info.__dict__.items():
-        assert getattr(charge_point, name) == value, name
+    assert tuple(getattr(charge_point, name) for name in info.__dict__) == values
     assert charge_point.last_boot_at == returned.last_boot_at
     assert charge_point.last_seen == charge_point.last_boot_at
     assert charge_point.is_accepted
@@ -192,13 +199,9 @@ def test_status_update_sets_current_and_logs(charge_point):
         vendor_error_code="E42",
     )
     connector.refresh_from_db()
-    assert connector.status == "Faulted"
-    assert connector.error_code == "GroundFailure"
-    assert (connector.info, connector.vendor_id, connector.vendor_error_code) == (
-        "leak",
-        "acme",
-        "E42",
-    )
+    reported = "status", "error_code", "info", "vendor_id", "vendor_error_code"
+    current = tuple(getattr(connector, name) for name in reported)
+    assert current == ("Faulted", "GroundFailure", "leak", "acme", "E42")
     assert connector.status_timestamp == T0 + timedelta(minutes=1)
     log = ConnectorStatusLog.objects.filter(connector=connector).order_by("id")
     assert [entry.status for entry in log] == ["Available", "Faulted"]
@@ -214,17 +217,12 @@ def test_older_status_is_logged_but_not_current(charge_point):
     assert connector.status_log.count() == 2
 
 
-def test_status_without_timestamp_uses_now(charge_point):
-    connector = status(charge_point, "Available")
-    connector.refresh_from_db()
-    assert connector.status == "Available"
-    assert connector.status_timestamp is not None
-
-
-def test_status_of_connector_zero(charge_point):
-    status(charge_point, "Unavailable", connector_id=0, timestamp=T0)
+def test_status_of_connector_zero_without_timestamp(charge_point):
+    status(charge_point, "Unavailable", connector_id=0)
     connector = Connector.objects.get(charge_point=charge_point, connector_id=0)
     assert connector.status == "Unavailable"
+    assert connector.status_timestamp is not None
+    assert connector.status_log.get().timestamp is None
     assert not Connector.objects.filter(charge_point=charge_point, connector_id=1).exists()
 
 
@@ -256,6 +254,9 @@ def test_start_concurrent_on_another_connector(charge_point, tag):
     assert auth.status == CONCURRENT_TX
     assert auth.tag == tag
     assert Transaction.objects.get(pk=second.pk).start_auth_status == CONCURRENT_TX
+    # A retransmission of that start gets the same transaction and answer.
+    again, auth = start(charge_point, connector_id=2, timestamp=T0 + timedelta(minutes=1))
+    assert (again.pk, auth.status) == (second.pk, CONCURRENT_TX)
 
 
 def test_start_concurrent_across_charge_points_and_case(charge_point, tag):
@@ -287,14 +288,6 @@ def test_retransmitted_start_returns_the_same_transaction(charge_point, tag):
     assert Transaction.objects.count() == 1
 
 
-def test_retransmitted_concurrent_start_keeps_its_answer(charge_point, tag):
-    start(charge_point, connector_id=1)
-    second, _ = start(charge_point, connector_id=2, timestamp=T0 + timedelta(minutes=1))
-    again, auth = start(charge_point, connector_id=2, timestamp=T0 + timedelta(minutes=1))
-    assert again.pk == second.pk
-    assert auth.status == CONCURRENT_TX
-
-
 def test_start_id_tag_is_case_insensitive(charge_point, tag):
     started, auth = start(charge_point, id_tag="tag-1")
     assert auth.status == AuthorizationStatus.ACCEPTED
@@ -312,13 +305,10 @@ def test_stop_computes_energy_from_meter_stop(charge_point, tag):
     )
     assert auth.status == AuthorizationStatus.ACCEPTED
     stopped = Transaction.objects.get(pk=started.pk)
-    assert not stopped.is_open
-    assert stopped.meter_stop == 8500
-    assert stopped.energy_wh == 7500
-    assert stopped.energy_source == EnergySource.METER_STOP
-    assert stopped.stop_reason == StopReason.REMOTE
-    assert stopped.stop_id_tag == "TAG-1"
     assert stopped.stop_timestamp == T0 + timedelta(hours=1)
+    assert (stopped.meter_stop, stopped.energy_wh) == (8500, 7500)
+    assert stopped.energy_source == EnergySource.METER_STOP
+    assert (stopped.stop_reason, stopped.stop_id_tag) == (StopReason.REMOTE, "TAG-1")
 
 
 def test_stop_without_reason_is_local(charge_point, tag):
@@ -330,12 +320,7 @@ def test_stop_without_reason_is_local(charge_point, tag):
 
 def test_stop_below_start_falls_back_to_register_values_in_kwh(charge_point, tag):
     started, _ = start(charge_point, meter_start=10000)
-    metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=1,
-        transaction_id=started.pk,
-        meter_values=[sampled("11.2", unit="kWh")],
-    )
+    record(charge_point, sampled("11.2", unit="kWh"), transaction_id=started.pk)
     stop(
         charge_point,
         started.pk,
@@ -372,12 +357,8 @@ def test_second_stop_changes_nothing(charge_point, tag):
     )
     assert again.pk == started.pk
     after = Transaction.objects.get(pk=started.pk)
-    assert (after.meter_stop, after.energy_wh, after.stop_timestamp, after.stop_reason) == (
-        first.meter_stop,
-        first.energy_wh,
-        first.stop_timestamp,
-        first.stop_reason,
-    )
+    fields = "meter_stop", "energy_wh", "stop_timestamp", "stop_reason"
+    assert [getattr(after, f) for f in fields] == [getattr(first, f) for f in fields]
     assert after.meter_values.count() == 0
     assert not OrphanStopTransaction.objects.exists()
 
@@ -390,8 +371,7 @@ def test_stop_of_unknown_id_is_kept_as_orphan(charge_point):
     assert stopped is None
     assert auth.status == AuthorizationStatus.INVALID
     orphan = OrphanStopTransaction.objects.get()
-    assert orphan.charge_point == charge_point
-    assert orphan.transaction_id == 424242
+    assert (orphan.charge_point, orphan.transaction_id) == (charge_point, 424242)
     assert (orphan.id_tag, orphan.meter_stop, orphan.reason) == ("X", 5000, "PowerLoss")
     assert orphan.transaction_data == data
 
@@ -428,19 +408,11 @@ def test_stop_transaction_data_is_saved_as_linked_meter_values(charge_point, tag
 
 
 def test_meter_values_apply_ocpp_defaults(charge_point):
-    count = metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=2,
-        transaction_id=None,
-        meter_values=[sampled("1234.5")],
-    )
+    count = record(charge_point, sampled("1234.5"), connector_id=2)
     assert count == 1
     value = MeterValue.objects.get()
-    assert value.measurand == "Energy.Active.Import.Register"
-    assert value.unit == "Wh"
-    assert value.context == "Sample.Periodic"
-    assert value.location == "Outlet"
-    assert value.format == "Raw"
+    defaults = (value.measurand, value.unit, value.context, value.location, value.format)
+    assert defaults == ("Energy.Active.Import.Register", "Wh", "Sample.Periodic", "Outlet", "Raw")
     assert value.phase == ""
     assert value.numeric_value == Decimal("1234.5")
     assert value.connector.connector_id == 2
@@ -448,26 +420,9 @@ def test_meter_values_apply_ocpp_defaults(charge_point):
 
 
 def test_meter_values_keep_given_fields_and_numbers_sent_as_numbers(charge_point):
-    metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=1,
-        transaction_id=None,
-        meter_values=[
-            {
-                "timestamp": "2024-05-01T12:30:00+02:00",
-                "sampledValue": [
-                    {
-                        "value": 16.5,
-                        "measurand": "Current.Import",
-                        "unit": "A",
-                        "phase": "L1",
-                        "context": "Sample.Clock",
-                        "location": "Inlet",
-                    }
-                ],
-            }
-        ],
-    )
+    fields = dict(measurand="Current.Import", unit="A", phase="L1", location="Inlet")
+    fields["context"] = "Sample.Clock"
+    record(charge_point, sampled(16.5, "2024-05-01T12:30:00+02:00", **fields))
     value = MeterValue.objects.get()
     assert (value.measurand, value.unit, value.phase) == ("Current.Import", "A", "L1")
     assert (value.context, value.location) == ("Sample.Clock", "Inlet")
@@ -481,12 +436,7 @@ def test_meter_values_keep_given_fields_and_numbers_sent_as_numbers(charge_point
     [("abc", {}), ("NaN", {}), ("", {}), ("1e30", {}), ("3F2A", {"format": "SignedData"})],
 )
 def test_non_numeric_values_are_stored_without_number(charge_point, raw, fields):
-    metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=1,
-        transaction_id=None,
-        meter_values=[sampled(raw, **fields)],
-    )
+    record(charge_point, sampled(raw, **fields))
     value = MeterValue.objects.get()
     assert value.value == raw
     assert value.numeric_value is None
@@ -494,22 +444,13 @@ def test_non_numeric_values_are_stored_without_number(charge_point, raw, fields)
 
 def test_meter_values_link_a_known_transaction(charge_point, tag):
     started, _ = start(charge_point)
-    metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=1,
-        transaction_id=started.pk,
-        meter_values=[sampled("1100"), sampled("1200", timestamp="2024-05-01T10:31:00Z")],
-    )
+    later = sampled("1200", timestamp="2024-05-01T10:31:00Z")
+    record(charge_point, sampled("1100"), later, transaction_id=started.pk)
     assert started.meter_values.count() == 2
 
 
 def test_meter_values_with_unknown_transaction_are_stored_unlinked(charge_point):
-    count = metervalues_record(
-        charge_point_pk=charge_point.pk,
-        connector_id=1,
-        transaction_id=987654,
-        meter_values=[sampled("1100")],
-    )
+    count = record(charge_point, sampled("1100"), transaction_id=987654)
     assert count == 1
     value = MeterValue.objects.get()
     assert value.transaction_id is None
@@ -524,10 +465,9 @@ def test_data_transfer_unknown_vendor(charge_point):
         charge_point_pk=charge_point.pk, vendor_id="com.nobody", message_id="m", data="{}"
     )
     assert answer == ("UnknownVendorId", None)
-    record = DataTransferRecord.objects.get()
-    assert (record.vendor_id, record.message_id, record.data) == ("com.nobody", "m", "{}")
-    assert record.response_status == "UnknownVendorId"
-    assert record.response_data == ""
+    stored = DataTransferRecord.objects.get()
+    assert (stored.vendor_id, stored.message_id, stored.data) == ("com.nobody", "m", "{}")
+    assert (stored.response_status, stored.response_data) == ("UnknownVendorId", "")
 
 
 @pytest.fixture
@@ -551,8 +491,8 @@ def test_data_transfer_registered_handler_answers(charge_point, echo_vendor):
     )
     assert answer == ("Accepted", "echo:hi")
     assert echo_vendor == [(charge_point.pk, "echo", "hi")]
-    record = DataTransferRecord.objects.get()
-    assert (record.response_status, record.response_data) == ("Accepted", "echo:hi")
+    stored = DataTransferRecord.objects.get()
+    assert (stored.response_status, stored.response_data) == ("Accepted", "echo:hi")
 
 
 def test_data_transfer_handler_unknown_message(charge_point, echo_vendor):
@@ -560,12 +500,8 @@ def test_data_transfer_handler_unknown_message(charge_point, echo_vendor):
         charge_point_pk=charge_point.pk, vendor_id="com.example.test", message_id=None, data=None
     )
     assert answer == ("UnknownMessageId", None)
-    record = DataTransferRecord.objects.get()
-    assert (record.message_id, record.data, record.response_status) == (
-        "",
-        "",
-        "UnknownMessageId",
-    )
+    stored = DataTransferRecord.objects.get()
+    assert (stored.message_id, stored.data, stored.response_status) == ("", "", "UnknownMessageId")
 
 
 def test_data_transfer_unregister_restores_unknown_vendor(charge_point):
@@ -574,4 +510,4 @@ def test_data_transfer_unregister_restores_unknown_vendor(charge_point):
     answer = datatransfer_receive(
         charge_point_pk=charge_point.pk, vendor_id="com.example.gone", message_id="m", data=None
     )
-    assert answer[0] == "UnknownVendorId"
+    assert answer == ("UnknownVendorId", None)
