@@ -17,6 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
+from monitoring.metrics import OCPP_CONNECTIONS, OCPP_MESSAGES
 from stations import services
 from stations.selectors import chargepoint_get
 
@@ -76,6 +77,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL)
+        OCPP_CONNECTIONS.inc()
         logger.info("charge point %s connected", charge_point_id)
 
     async def _refuse(self, status: HTTPStatus) -> None:
@@ -107,6 +109,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.charge_point_id is None:
             return
+        OCPP_CONNECTIONS.dec()
         if self.group_name:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
         await database_sync_to_async(services.chargepoint_disconnect)(
@@ -151,11 +154,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
             )
 
     async def _answer(self, call: framing.Call) -> str:
+        action = call.action if call.action in framing.KNOWN_ACTIONS else "unknown"
         try:
             payload = await self._dispatch(call)
         except errors.OCPPError as exc:
+            OCPP_MESSAGES.labels(action, exc.code).inc()
             return framing.call_error_frame(call.unique_id, exc)
         except Exception:
+            OCPP_MESSAGES.labels(action, "InternalError").inc()
             logger.exception(
                 "handler failed: charge point %s, message %r, action %s",
                 self.charge_point_id,
@@ -165,6 +171,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return framing.call_error_frame(
                 call.unique_id, errors.InternalError("the Central System failed to process it")
             )
+        OCPP_MESSAGES.labels(action, "ok").inc()
         return framing.call_result_frame(call.unique_id, payload)
 
     async def _dispatch(self, call: framing.Call) -> dict:

@@ -74,12 +74,17 @@ def tariff():
     ],
 )
 def test_changelist_and_change_page_render(admin_client, invoice, tariff, model, expected):
-    InvoiceSequence.objects.create(year=2024, last_number=1)
+    sequence = InvoiceSequence.objects.create(year=2024, last_number=1)
     response = admin_client.get(_url(model, "changelist"))
     assert response.status_code == 200
     assert expected in response.text
 
-    obj = model.objects.get()
+    obj = {
+        Tariff: tariff,
+        Invoice: invoice,
+        InvoiceLine: invoice.lines.get(),
+        InvoiceSequence: sequence,
+    }[model]
     response = admin_client.get(_url(model, "change", obj.pk))
     assert response.status_code == 200
     assert expected in response.text

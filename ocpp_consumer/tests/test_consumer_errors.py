@@ -23,6 +23,11 @@ METER_VALUES = {
     "meterValue": [{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": "1"}]}],
 }
 STATUS = {"connectorId": 1, "status": "Available", "errorCode": "NoError"}
+OCCURENCE, TYPE = "OccurenceConstraintViolation", "TypeConstraintViolation"
+BOOLEAN_VALUE = {
+    "connectorId": 1,
+    "meterValue": [{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": True}]}],
+}
 
 
 @pytest.fixture
@@ -56,17 +61,17 @@ async def test_central_system_action_is_not_supported(socket, action):
 @pytest.mark.parametrize(
     ("action", "payload", "code"),
     [
-        ("Authorize", {}, "OccurenceConstraintViolation"),
-        ("StatusNotification", {"connectorId": 1, "status": "Available"}, "OccurenceConstraintViolation"),
-        ("Heartbeat", {"extra": 1}, "OccurenceConstraintViolation"),
-        ("Authorize", {"idTag": "T", "colour": "red"}, "OccurenceConstraintViolation"),
-        ("MeterValues", {"connectorId": 1, "meterValue": []}, "OccurenceConstraintViolation"),
-        ("StatusNotification", dict(STATUS, connectorId="1"), "TypeConstraintViolation"),
-        ("StatusNotification", dict(STATUS, status="Flying"), "TypeConstraintViolation"),
-        ("Authorize", {"idTag": "X" * 21}, "TypeConstraintViolation"),
-        ("BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}, "TypeConstraintViolation"),
-        ("StatusNotification", dict(STATUS, timestamp="yesterday"), "TypeConstraintViolation"),
-        ("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": True}]}]}, "TypeConstraintViolation"),
+        ("Authorize", {}, OCCURENCE),
+        ("StatusNotification", {"connectorId": 1, "status": "Available"}, OCCURENCE),
+        ("Heartbeat", {"extra": 1}, OCCURENCE),
+        ("Authorize", {"idTag": "T", "colour": "red"}, OCCURENCE),
+        ("MeterValues", {"connectorId": 1, "meterValue": []}, OCCURENCE),
+        ("StatusNotification", dict(STATUS, connectorId="1"), TYPE),
+        ("StatusNotification", dict(STATUS, status="Flying"), TYPE),
+        ("Authorize", {"idTag": "X" * 21}, TYPE),
+        ("BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}, TYPE),
+        ("StatusNotification", dict(STATUS, timestamp="yesterday"), TYPE),
+        ("MeterValues", BOOLEAN_VALUE, TYPE),
     ],
     ids=[
         "missing-idTag",
@@ -81,7 +86,7 @@ async def test_central_system_action_is_not_supported(socket, action):
         "bad-date-time",
         "boolean-value",
     ],
-)  # fmt: skip
+)
 async def test_schema_violations(socket, action, payload, code):
     description = assert_call_error(await socket.call(action, payload, "bad"), "bad", code)
     assert description
@@ -161,8 +166,10 @@ async def test_oversized_frame_without_readable_id_gets_no_answer(socket, settin
 )
 async def test_oversized_frame_is_measured_in_bytes(socket, settings):
     settings.OCPP_MAX_FRAME_BYTES = 200
-    payload = {"vendorId": "com.acme", "data": "\u20ac" * 100}  # 300 bytes of UTF-8
-    frame = await socket.call("DataTransfer", payload, "big-2")
+    frame = [2, "big-2", "DataTransfer", {"vendorId": "com.acme", "data": "\u20ac" * 100}]
+    text = json.dumps(frame, ensure_ascii=False)
+    assert len(text) < 200 < len(text.encode())
+    frame = await socket.exchange(text)
     assert_call_error(frame, "big-2", "GenericError")
 
 
