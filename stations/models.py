@@ -165,7 +165,7 @@ class Connector(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.charge_point_id}/{self.connector_id}"
+        return f"{self.charge_point.charge_point_id}/{self.connector_id}"
 
 
 class ConnectorStatusLog(models.Model):
@@ -347,7 +347,7 @@ class OrphanStopTransaction(models.Model):
         ordering = ["-received_at"]
 
     def __str__(self):
-        return f"{self.charge_point_id} #{self.transaction_id}"
+        return f"{self.charge_point.charge_point_id} #{self.transaction_id}"
 
 
 class DataTransferRecord(models.Model):

@@ -150,3 +150,8 @@ def test_invoice_changelist_queries_do_not_grow_with_rows(admin_client, invoice)
     for number in range(2, 6):
         _make_invoice(number, charge_point_id=f"CP-{number}")
     assert count() == few
+
+
+@pytest.mark.django_db
+def test_tariff_add_page_renders(admin_client):
+    assert admin_client.get(_url(Tariff, "add")).status_code == 200

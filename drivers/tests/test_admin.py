@@ -150,3 +150,24 @@ def test_driver_changelist_queries_do_not_grow_with_rows(admin_client, alice):
     for number in range(4):
         _make_driver(f"user{number}")
     assert count() == few
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [User, Driver, IdTag])
+def test_add_page_renders(admin_client, model):
+    assert admin_client.get(_url(model, "add")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_add_user_through_the_user_admin(admin_client):
+    response = admin_client.post(
+        _url(User, "add"),
+        {
+            "username": "carol",
+            "password1": "a-long-unusual-passphrase",
+            "password2": "a-long-unusual-passphrase",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="carol").check_password("a-long-unusual-passphrase")

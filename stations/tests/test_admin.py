@@ -451,3 +451,9 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, history, model):
         _make_meter_value(tx)
         ConnectorStatusLog.objects.create(connector=connector, status="Available", error_code="")
     assert _changelist_queries(admin_client, model) == few
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [Station, ChargePoint, Connector])
+def test_add_page_renders(admin_client, model):
+    assert admin_client.get(_url(model, "add")).status_code == 200
