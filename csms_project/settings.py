@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from .schedule import beat_schedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -187,7 +189,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -225,10 +226,25 @@ OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", d
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=262144)
 OCPP_VALIDATE_RESPONSES = env.bool("OCPP_VALIDATE_RESPONSES", default=DEBUG)
+OCPP_JOURNAL_ENABLED = env.bool("OCPP_JOURNAL_ENABLED", default=True)
+OCPP_JOURNAL_FLUSH_INTERVAL = env.float("OCPP_JOURNAL_FLUSH_INTERVAL", default=0.5)
+OCPP_JOURNAL_RETENTION_DAYS = env.int("OCPP_JOURNAL_RETENTION_DAYS", default=30)
 
 # --- Billing --------------------------------------------------------------
 BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="EUR")
 BILLING_INVOICE_ZERO_ENERGY = env.bool("BILLING_INVOICE_ZERO_ENERGY", default=False)
+# Who issues the invoices (printed on the PDF).
+BILLING_OPERATOR_NAME = env.str("BILLING_OPERATOR_NAME", default="CSMS Operator")
+BILLING_OPERATOR_ADDRESS = env.str("BILLING_OPERATOR_ADDRESS", default="")
+BILLING_OPERATOR_VAT_ID = env.str("BILLING_OPERATOR_VAT_ID", default="")
+
+# --- Sweeps (Celery beat) ---------------------------------------------------
+# A charge point silent for this many heartbeat intervals is marked offline.
+OCPP_HEARTBEAT_TIMEOUT_FACTOR = env.float("OCPP_HEARTBEAT_TIMEOUT_FACTOR", default=3.0)
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
+# Open transactions without any message for this long are flagged as stale.
+STALE_TRANSACTION_HOURS = env.int("STALE_TRANSACTION_HOURS", default=24)
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_interval=SWEEP_INTERVAL_SECONDS)
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

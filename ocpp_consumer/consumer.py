@@ -23,7 +23,10 @@ from stations.selectors import chargepoint_get
 
 from . import errors, framing
 from .handlers import HANDLERS, Session
-from .identity import basic_auth_credentials, charge_point_group, charge_point_id_from_scope
+from .identity import basic_auth_password, charge_point_group, charge_point_id_from_scope
+from .journal import journal
+from .models import Direction
+from .outbox import OutboxMixin
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +39,14 @@ CLOSE_REPLACED = 4001
 _OVERSIZED_CALL_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,64})"')
 
 
-class OcppConsumer(AsyncWebsocketConsumer):
+def _frame_bytes(text: str) -> int:
+    """The frame's size in UTF-8 bytes (encoding only when it could matter)."""
+    if len(text) * 4 <= settings.OCPP_MAX_FRAME_BYTES:
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
     charge_point_id: str | None = None
     session: Session | None = None
     group_name: str | None = None
@@ -69,6 +79,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
         self.charge_point_id = charge_point_id
         self.session = Session(charge_point=charge_point)
+        self.outbox_init()
         self.group_name = charge_point_group(charge_point_id)
         self._last_seen_written = time.monotonic()
         # A newer socket wins: tell any older one, on any node, to go.
@@ -97,11 +108,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         if charge_point is None or not charge_point.password:
             return True
-        credentials = basic_auth_credentials(self.scope)
-        if credentials is None or credentials[0] != charge_point_id:
+        password = basic_auth_password(self.scope, username=charge_point_id)
+        if password is None:
             logger.warning("refused %s: missing or wrong Basic credentials", charge_point_id)
             return False
-        if not await database_sync_to_async(charge_point.check_password)(credentials[1]):
+        if not await database_sync_to_async(charge_point.check_password)(password):
             logger.warning("refused %s: wrong password", charge_point_id)
             return False
         return True
@@ -112,6 +123,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         OCPP_CONNECTIONS.dec()
         if self.group_name:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        await self.outbox_close()
+        await journal.flush()
         await database_sync_to_async(services.chargepoint_disconnect)(
             charge_point_id=self.charge_point_id, channel_name=self.channel_name
         )
@@ -131,35 +144,54 @@ class OcppConsumer(AsyncWebsocketConsumer):
             logger.warning("%s sent a binary frame: ignored", self.charge_point_id)
             return
         await self._touch()
-        if len(text_data) > settings.OCPP_MAX_FRAME_BYTES:
+        if _frame_bytes(text_data) > settings.OCPP_MAX_FRAME_BYTES:
+            self._journal_in(raw=text_data[:1000])
             await self._refuse_oversized(text_data)
             return
         try:
             message = framing.parse_frame(text_data)
         except framing.UnanswerableFrame as exc:
+            self._journal_in(raw=text_data)
             logger.warning("%s sent an unusable frame (%s): ignored", self.charge_point_id, exc)
             return
         except framing.BadCall as exc:
-            await self.send(framing.call_error_frame(exc.unique_id, exc.error))
+            self._journal_in(raw=text_data, message_type=2, unique_id=exc.unique_id)
+            await self._send_error(exc.unique_id, exc.error)
             return
         if isinstance(message, framing.Call):
-            await self.send(await self._answer(message))
+            self._journal_in(
+                message_type=2,
+                unique_id=message.unique_id,
+                action=message.action,
+                payload=message.payload,
+            )
+            await self._answer(message)
+        elif isinstance(message, framing.CallResult):
+            action = self.resolve_answer(message)
+            self._journal_in(
+                message_type=3,
+                unique_id=message.unique_id,
+                action=action or "",
+                payload=message.payload,
+            )
         else:
-            # Answers to our own CALLs; none are outstanding yet.
-            logger.warning(
-                "%s sent a stray %s for %r: ignored",
-                self.charge_point_id,
-                type(message).__name__,
-                message.unique_id,
+            action = self.resolve_answer(message)
+            self._journal_in(
+                message_type=4,
+                unique_id=message.unique_id,
+                action=action or "",
+                payload=message.details,
+                error_code=message.code[:40],
             )
 
-    async def _answer(self, call: framing.Call) -> str:
+    async def _answer(self, call: framing.Call) -> None:
         action = call.action if call.action in framing.KNOWN_ACTIONS else "unknown"
         try:
             payload = await self._dispatch(call)
         except errors.OCPPError as exc:
             OCPP_MESSAGES.labels(action, exc.code).inc()
-            return framing.call_error_frame(call.unique_id, exc)
+            await self._send_error(call.unique_id, exc, action=call.action)
+            return
         except Exception:
             OCPP_MESSAGES.labels(action, "InternalError").inc()
             logger.exception(
@@ -168,11 +200,17 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 call.unique_id,
                 call.action,
             )
-            return framing.call_error_frame(
-                call.unique_id, errors.InternalError("the Central System failed to process it")
-            )
+            error = errors.InternalError("the Central System failed to process it")
+            await self._send_error(call.unique_id, error, action=call.action)
+            return
         OCPP_MESSAGES.labels(action, "ok").inc()
-        return framing.call_result_frame(call.unique_id, payload)
+        await self.send_frame(
+            framing.call_result_frame(call.unique_id, payload),
+            message_type=3,
+            unique_id=call.unique_id,
+            action=call.action,
+            payload=payload,
+        )
 
     async def _dispatch(self, call: framing.Call) -> dict:
         if call.action not in framing.KNOWN_ACTIONS:
@@ -185,8 +223,34 @@ class OcppConsumer(AsyncWebsocketConsumer):
         payload = framing.validate_call(call)
         result = await handler(self.session, payload)
         if settings.OCPP_VALIDATE_RESPONSES:
-            framing.validate_result(call.action, result)
+            try:
+                framing.validate_result(call.action, result)
+            except errors.OCPPError as exc:  # our fault, not the charge point's
+                logger.error("invalid %s answer for %s: %s", call.action, self.charge_point_id, exc)
+                raise errors.InternalError("the Central System built an invalid answer") from exc
         return result
+
+    async def send_frame(self, frame: str, **journal_fields) -> None:
+        """Send a frame and journal it."""
+        journal.record(
+            charge_point_pk=self.session.charge_point.pk, direction=Direction.OUT, **journal_fields
+        )
+        await self.send(frame)
+
+    async def _send_error(self, unique_id, error: errors.OCPPError, action: str = "") -> None:
+        await self.send_frame(
+            framing.call_error_frame(unique_id, error),
+            message_type=4,
+            unique_id=unique_id,
+            action=action[:50] if isinstance(action, str) else "",
+            error_code=error.code,
+            payload={"description": error.description},
+        )
+
+    def _journal_in(self, **fields) -> None:
+        journal.record(
+            charge_point_pk=self.session.charge_point.pk, direction=Direction.IN, **fields
+        )
 
     async def _refuse_oversized(self, text_data: str) -> None:
         match = _OVERSIZED_CALL_ID.match(text_data[:200])
@@ -197,7 +261,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             error = errors.GenericError(
                 f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} characters"
             )
-            await self.send(framing.call_error_frame(match.group(1), error))
+            await self._send_error(match.group(1), error)
 
     async def _touch(self) -> None:
         now = time.monotonic()

@@ -145,3 +145,19 @@ async def data_transfer(session: Session, payload: dict) -> dict:
         data=payload.get("data"),
     )
     return {"status": status, "data": data} if data is not None else {"status": status}
+
+
+@handles(Action.firmware_status_notification)
+async def firmware_status_notification(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.chargepoint_firmware_status)(
+        charge_point_pk=session.charge_point.pk, status=payload["status"]
+    )
+    return {}
+
+
+@handles(Action.diagnostics_status_notification)
+async def diagnostics_status_notification(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.chargepoint_diagnostics_status)(
+        charge_point_pk=session.charge_point.pk, status=payload["status"]
+    )
+    return {}

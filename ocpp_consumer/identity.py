@@ -26,8 +26,13 @@ def charge_point_id_from_scope(scope: dict) -> str | None:
     return charge_point_id if _VALID_ID.match(charge_point_id) else None
 
 
-def basic_auth_credentials(scope: dict) -> tuple[str, str] | None:
-    """(username, password) from an HTTP Basic Authorization header."""
+def basic_auth_password(scope: dict, *, username: str) -> str | None:
+    """The password of an HTTP Basic Authorization header for that username.
+
+    The username is the charge point id, which may itself contain ':'; so
+    the credentials are matched against "<id>:" rather than split at the
+    first colon.
+    """
     for name, value in scope.get("headers", ()):
         if name.lower() != b"authorization":
             continue
@@ -38,8 +43,8 @@ def basic_auth_credentials(scope: dict) -> tuple[str, str] | None:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        username, sep, password = decoded.partition(":")
-        return (username, password) if sep else None
+        prefix = f"{username}:"
+        return decoded[len(prefix) :] if decoded.startswith(prefix) else None
     return None
 
 

@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    ANSWERED = "answered", _("answered")
+    FAILED = "failed", _("failed (CALLERROR or invalid answer)")
+    TIMED_OUT = "timed_out", _("timed out")
+    OFFLINE = "offline", _("charge point offline")
+
+
+class Command(models.Model):
+    """A CALL from the Central System to a charge point, and what became of it."""
+
+    charge_point = models.ForeignKey(
+        "stations.ChargePoint",
+        on_delete=models.CASCADE,
+        related_name="commands",
+        verbose_name=_("charge point"),
+    )
+    action = models.CharField(_("action"), max_length=40)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CommandStatus.choices, default=CommandStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ocpp_commands",
+        verbose_name=_("requested by"),
+    )
+    source = models.CharField(_("source"), max_length=16, default="system")
+    unique_id = models.CharField(_("message id"), max_length=36, blank=True)
+    response = models.JSONField(_("response"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    error_description = models.TextField(_("error description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("command")
+        verbose_name_plural = _("commands")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["charge_point", "-created_at"], name="command_cp_created_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.action} #{self.pk} ({self.status})"
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("charge point → CSMS")
+    OUT = "out", _("CSMS → charge point")
+
+
+class JournalEntry(models.Model):
+    """One OCPP-J frame as it crossed the socket (the message journal)."""
+
+    charge_point = models.ForeignKey(
+        "stations.ChargePoint",
+        on_delete=models.CASCADE,
+        related_name="journal",
+        verbose_name=_("charge point"),
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    message_type = models.PositiveSmallIntegerField(_("message type"), null=True, blank=True)
+    unique_id = models.CharField(_("message id"), max_length=100, blank=True)
+    action = models.CharField(_("action"), max_length=50, blank=True)
+    payload = models.JSONField(_("payload"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    raw = models.TextField(_("raw frame"), blank=True, help_text=_("Frames that did not parse."))
+    timestamp = models.DateTimeField(_("timestamp"), db_index=True)
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("message journal")
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["charge_point", "-timestamp"], name="journal_cp_time_idx"),
+            models.Index(fields=["charge_point", "unique_id"], name="journal_cp_uid_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.direction} {self.action or self.message_type} {self.unique_id}"

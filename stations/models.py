@@ -85,6 +85,11 @@ class ChargePoint(models.Model):
     imsi = models.CharField(_("IMSI"), max_length=20, blank=True)
     meter_type = models.CharField(_("meter type"), max_length=25, blank=True)
     meter_serial_number = models.CharField(_("meter serial number"), max_length=25, blank=True)
+    # Firmware Management profile: the latest status notifications.
+    firmware_status = models.CharField(_("firmware status"), max_length=32, blank=True)
+    firmware_status_at = models.DateTimeField(_("firmware status at"), null=True, blank=True)
+    diagnostics_status = models.CharField(_("diagnostics status"), max_length=32, blank=True)
+    diagnostics_status_at = models.DateTimeField(_("diagnostics status at"), null=True, blank=True)
     # Connection state.
     is_online = models.BooleanField(_("online"), default=False)
     connection_channel = models.CharField(
@@ -373,3 +378,36 @@ class DataTransferRecord(models.Model):
 
     def __str__(self):
         return f"{self.vendor_id}/{self.message_id}"
+
+
+class ConfigurationKey(models.Model):
+    """A configuration key as the charge point last reported it (GetConfiguration)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="configuration",
+        verbose_name=_("charge point"),
+    )
+    key = models.CharField(_("key"), max_length=50)
+    value = models.CharField(_("value"), max_length=500, blank=True, null=True)
+    readonly = models.BooleanField(_("read-only"), default=False)
+    is_known = models.BooleanField(
+        _("known to the charge point"),
+        default=True,
+        help_text=_("False when the charge point listed the key as unknown."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("configuration key")
+        verbose_name_plural = _("configuration keys")
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "key"], name="configurationkey_cp_key_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.key

@@ -1,12 +1,15 @@
 """Writes of the stations app; each function is one business operation."""
 
+from .answers import command_answer_apply
 from .charge_points import (
     BootInfo,
     ChargePointUnknown,
     chargepoint_boot,
     chargepoint_connect,
     chargepoint_create,
+    chargepoint_diagnostics_status,
     chargepoint_disconnect,
+    chargepoint_firmware_status,
     chargepoint_heartbeat,
     chargepoint_heartbeat_interval,
     chargepoint_registration_answer,
@@ -18,12 +21,15 @@ from .meter_values import metervalues_record
 from .transactions import transaction_start, transaction_stop
 
 __all__ = [
+    "command_answer_apply",
     "BootInfo",
     "ChargePointUnknown",
     "data_transfer_handler",
     "chargepoint_boot",
     "chargepoint_connect",
     "chargepoint_create",
+    "chargepoint_diagnostics_status",
+    "chargepoint_firmware_status",
     "chargepoint_disconnect",
     "chargepoint_heartbeat",
     "chargepoint_heartbeat_interval",

@@ -80,12 +80,15 @@ class BootInfo:
 
 
 def chargepoint_boot(*, charge_point: ChargePoint, info: BootInfo) -> ChargePoint:
-    """Store what the charge point reports; its registration status answers the boot."""
+    """Store what the charge point reports; its registration status answers the boot.
+
+    The charge point is re-read, so that an operator's decision taken while
+    it was connected (e.g. approving a Pending one) answers this boot.
+    """
     now = timezone.now()
     fields = dict(info.__dict__, last_boot_at=now, last_seen=now)
     ChargePoint.objects.filter(pk=charge_point.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(charge_point, name, value)
+    charge_point.refresh_from_db()
     return charge_point
 
 
@@ -156,3 +159,15 @@ def connector_status_update(
         connector.status_timestamp = timestamp or timezone.now()
         connector.save(update_fields=[*report, "status_timestamp", "updated_at"])
     return connector
+
+
+def chargepoint_firmware_status(*, charge_point_pk: int, status: str) -> None:
+    ChargePoint.objects.filter(pk=charge_point_pk).update(
+        firmware_status=status, firmware_status_at=timezone.now()
+    )
+
+
+def chargepoint_diagnostics_status(*, charge_point_pk: int, status: str) -> None:
+    ChargePoint.objects.filter(pk=charge_point_pk).update(
+        diagnostics_status=status, diagnostics_status_at=timezone.now()
+    )
