@@ -154,6 +154,10 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
+                        # redis-py 8 reads with a 5 s timeout by default, the
+                        # same 5 s channels-redis blocks in BZPOPMIN: receives
+                        # then fail at random with "Timeout reading".
+                        "socket_timeout": 30,
                     }
                 ],
                 # The default capacity (100) silently drops bursts.
@@ -179,6 +183,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_queue_dir),
         "data_folder_out": str(_celery_queue_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="csms")

@@ -164,7 +164,11 @@ async def command_send(
         raise ChargePointOffline(f"{charge_point_id} is not connected", command)
 
     layer = get_channel_layer()
-    reply_channel = await layer.new_channel("ocpp.reply.")
+    # The default "specific" prefix matters: channels-redis receives all of a
+    # process's specific channels through one BZPOPMIN under one lock, and a
+    # reply channel with another prefix would hold that lock for its own list,
+    # delaying every consumer of this process by up to 5 s.
+    reply_channel = await layer.new_channel()
     await layer.send(
         charge_point.connection_channel,
         {
@@ -178,13 +182,9 @@ async def command_send(
             "timeout": timeout,
         },
     )
-    try:
-        await asyncio.wait_for(layer.receive(reply_channel), timeout + REPLY_MARGIN)
-    except TimeoutError:
+    if not await _wait_for_reply(layer, reply_channel, command, charge_point, timeout):
         command = await database_sync_to_async(_mark_timed_out_if_unanswered)(command.pk)
-        raise CommandTimeout(
-            f"{charge_point_id} did not answer {action} in time", command
-        ) from None
+        raise CommandTimeout(f"{charge_point_id} did not answer {action} in time", command)
     command = await database_sync_to_async(Command.objects.get)(pk=command.pk)
     if command.status == CommandStatus.TIMED_OUT:
         raise CommandTimeout(
@@ -196,6 +196,48 @@ async def command_send(
 
 
 command_send_sync = async_to_sync(command_send)
+
+
+async def _wait_for_reply(layer, reply_channel, command, charge_point, timeout) -> bool:
+    """Wait for the consumer's reply; False on timeout.
+
+    A socket that closed before its consumer took the command leaves the
+    command in a channel nobody reads: every second the charge point's
+    connection is checked, and such a command ends as `offline` at once.
+    """
+    receiving = asyncio.ensure_future(layer.receive(reply_channel))
+    deadline = asyncio.get_running_loop().time() + timeout + REPLY_MARGIN
+    try:
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            done, _ = await asyncio.wait({receiving}, timeout=min(remaining, 1.0))
+            if done:
+                receiving.result()
+                return True
+            if await database_sync_to_async(_abandoned_by_socket)(
+                command.pk, charge_point.connection_channel
+            ):
+                return True
+    finally:
+        if not receiving.done():
+            receiving.cancel()
+
+
+def _abandoned_by_socket(command_id: int, channel: str) -> bool:
+    """Mark `offline` a command still pending whose socket is gone; True if so."""
+    still_connected = ChargePoint.objects.filter(
+        connection_channel=channel, is_online=True
+    ).exists()
+    if still_connected:
+        return False
+    return bool(
+        Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+            status=CommandStatus.OFFLINE,
+            error_description="the charge point disconnected before the command was sent",
+        )
+    )
 
 
 def command_outcome_fields(*, status: str, **fields) -> dict:

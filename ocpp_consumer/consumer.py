@@ -259,7 +259,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         )
         if match:
             error = errors.GenericError(
-                f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} characters"
+                f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} bytes"
             )
             await self._send_error(match.group(1), error)
 

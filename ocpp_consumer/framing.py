@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -134,26 +135,41 @@ def _is_date_time(value: object) -> bool:
 
 
 @cache
-def _validator(message_type_id: int, action: str) -> Draft4Validator:
+def _validator(message_type_id: int, action: str) -> tuple[Draft4Validator, bool]:
+    """The schema's validator, and whether payloads need Decimal numbers for it."""
     schema = get_validator(message_type_id, action, "1.6").schema
-    return Draft4Validator(schema, format_checker=_format_checker)
+    has_multiple_of = "multipleOf" in json.dumps(schema)
+    validator = Draft4Validator(_decimal_numbers(schema), format_checker=_format_checker)
+    return validator, has_multiple_of
+
+
+def _decimal_numbers(document: Any) -> Any:
+    """Floats as Decimal: `multipleOf: 0.1` fails 21.4 in binary floating point."""
+    return json.loads(json.dumps(document), parse_float=Decimal)
 
 
 def validate_call(call: Call) -> dict:
     """Return the CALL's payload made valid, or raise the 1.6 CALLERROR."""
     payload = _tolerate(call.action, call.payload)
-    _raise_first_error(_validator(MessageType.Call, call.action), payload)
+    _validate(MessageType.Call, call.action, payload)
     return payload
 
 
 def validate_result(action: str, payload: dict) -> None:
     """Raise if a CALLRESULT payload breaks the action's response schema."""
-    _raise_first_error(_validator(MessageType.CallResult, action), payload)
+    _validate(MessageType.CallResult, action, payload)
 
 
 def validate_request(action: str, payload: dict) -> None:
     """Raise if a CALL payload (ours, to a charge point) breaks its schema."""
-    _raise_first_error(_validator(MessageType.Call, action), payload)
+    _validate(MessageType.Call, action, payload)
+
+
+def _validate(message_type_id: int, action: str, payload: Any) -> None:
+    validator, needs_decimal = _validator(message_type_id, action)
+    if needs_decimal:
+        payload = _decimal_numbers(payload)
+    _raise_first_error(validator, payload)
 
 
 _CODE_BY_SCHEMA_KEYWORD = {

@@ -244,6 +244,15 @@ class Transaction(models.Model):
     energy_source = models.CharField(
         _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
     )
+    stale_since = models.DateTimeField(
+        _("stale since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set by the sweep when an open session has had no message for "
+            "STALE_TRANSACTION_HOURS; it is never closed automatically."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

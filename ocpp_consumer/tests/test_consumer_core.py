@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 
+from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
 from drivers.models import IdTag
 from ocpp_consumer.framing import validate_result
 from ocpp_consumer.tests.conftest import (
     BOOT_PAYLOAD,
     TIMEOUT,
+    OcppCommunicator,
     assert_call_error,
     assert_call_result,
     assert_recent_timestamp,
@@ -111,15 +113,37 @@ async def test_security_profile_1_accepts_right_credentials(charge_point_socket)
     assert (await ChargePoint.objects.aget(charge_point_id="CP1")).is_online
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="identity.basic_auth_credentials splits user:password at the first colon, "
-    "so an allowed id containing ':' can never authenticate",
-)
 async def test_security_profile_1_id_with_colon(handshake):
+    # RFC 7617 splits at the first colon; the id is known, so match "<id>:" instead.
     await create_charge_point(charge_point_id="CP:1", password=PASSWORD)
     connected, _ = await handshake("/ocpp/CP:1", headers=basic_auth("CP:1", PASSWORD))
     assert connected is True
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status"),
+    [
+        ("/ocpp/CP%3Cx%3E", {}, 404),
+        ("/ocpp/CP1", {"subprotocols": ()}, 400),
+        ("/ocpp/CP1", {"headers": basic_auth("CP1", "wrong-password-123")}, 401),
+        ("/ocpp/CP1", {}, 401),
+        ("/ocpp/NEW1", {}, 404),
+    ],
+    ids=["invalid-id", "no-subprotocol", "wrong-password", "no-credentials", "unknown-id"],
+)
+async def test_refusal_uses_http_denial_response_when_offered(
+    channel_layer, settings, path, kwargs, status
+):
+    settings.OCPP_AUTO_REGISTER = False
+    await create_charge_point(charge_point_id="CP1", password=PASSWORD)
+    socket = OcppCommunicator(path, **kwargs)
+    socket.scope["extensions"] = {DENIAL_EXTENSION: {}}
+    await socket.send_input({"type": "websocket.connect"})
+    start = await socket.receive_output(timeout=TIMEOUT)
+    body = await socket.receive_output(timeout=TIMEOUT)
+    await socket.disconnect(timeout=TIMEOUT)
+    assert (start["type"], start["status"]) == (f"{DENIAL_EXTENSION}.start", status)
+    assert body["type"] == f"{DENIAL_EXTENSION}.body"
 
 
 async def test_second_connection_replaces_first(charge_point_socket):
@@ -191,12 +215,8 @@ async def test_boot_not_accepted_then_calls_are_security_errors(charge_point_soc
     assert (await ChargePoint.objects.aget(charge_point_id="CP1")).last_heartbeat is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.chargepoint_boot keeps the ChargePoint loaded at connect time: "
-    "an operator's change of registration_status is ignored until the socket reconnects",
-)
 async def test_boot_answers_the_current_registration_status(charge_point_socket):
+    # An operator approves a Pending charge point while it stays connected.
     await create_charge_point(charge_point_id="CP1", registration_status="Pending")
     socket = await charge_point_socket("CP1", boot=False)
     assert (await answer(socket, "BootNotification", BOOT_PAYLOAD, "b1"))["status"] == "Pending"

@@ -159,11 +159,6 @@ async def test_oversized_frame_without_readable_id_gets_no_answer(socket, settin
     await socket.assert_usable()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consumer.receive compares len(text_data), a count of characters, with "
-    "OCPP_MAX_FRAME_BYTES: a multi-byte frame passes at up to 4x the byte limit",
-)
 async def test_oversized_frame_is_measured_in_bytes(socket, settings):
     settings.OCPP_MAX_FRAME_BYTES = 200
     frame = [2, "big-2", "DataTransfer", {"vendorId": "com.acme", "data": "\u20ac" * 100}]
@@ -222,11 +217,6 @@ async def test_stop_transaction_failure_leaves_transaction_open(socket, monkeypa
     await socket.assert_usable()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consumer._dispatch lets validate_result's OCPPError (here TypeConstraintViolation) "
-    "reach the charge point, blaming it for the Central System's own invalid answer",
-)
 async def test_invalid_own_response_is_internal_error(socket, settings):
     settings.OCPP_VALIDATE_RESPONSES = True
 

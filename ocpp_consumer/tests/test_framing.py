@@ -226,8 +226,11 @@ def test_validate_request_unknown_keyword_is_property_constraint_violation():
     }
     with pytest.raises(errors.PropertyConstraintViolationError):  # multipleOf 0.1
         validate_request("SetChargingProfile", payload)
-    payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] = 16
-    validate_request("SetChargingProfile", payload)
+    period = payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]
+    for limit in (16, 21.4, 0.3):  # multiples of 0.1 that binary floats get wrong
+        period["limit"] = limit
+        validate_request("SetChargingProfile", payload)
+    assert period["limit"] == 0.3 and type(period["limit"]) is float, "payload left untouched"
 
 
 # --- answer frames ------------------------------------------------------------------
