@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from ocpp_consumer.admin import ChargePointCommandsMixin
+
 from .models import (
     ChargePoint,
     Connector,
@@ -161,6 +163,10 @@ REPORTED_BY_CHARGE_POINT = (
     "imsi",
     "meter_type",
     "meter_serial_number",
+    "firmware_status",
+    "firmware_status_at",
+    "diagnostics_status",
+    "diagnostics_status_at",
 )
 CONNECTION_STATE = (
     "is_online",
@@ -175,7 +181,7 @@ CONNECTION_STATE = (
 
 
 @admin.register(ChargePoint)
-class ChargePointAdmin(admin.ModelAdmin):
+class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     form = ChargePointForm
     inlines = (ConnectorInline,)
     list_display = (
@@ -202,13 +208,20 @@ class ChargePointAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     autocomplete_fields = ("station",)
-    readonly_fields = ("has_password",) + REPORTED_BY_CHARGE_POINT + CONNECTION_STATE
+    readonly_fields = (
+        ("has_password",)
+        + REPORTED_BY_CHARGE_POINT
+        + CONNECTION_STATE
+        + ("recent_commands", "known_configuration")
+    )
     fieldsets = (
         (None, {"fields": ("charge_point_id", "station", "registration_status")}),
         (_("Heartbeat"), {"fields": ("heartbeat_interval",)}),
         (_("Password"), {"fields": ("has_password", "new_password", "clear_password")}),
         (_("Reported by the charge point"), {"fields": REPORTED_BY_CHARGE_POINT}),
         (_("Connection"), {"fields": CONNECTION_STATE}),
+        (_("Commands"), {"fields": ("recent_commands",)}),
+        (_("Configuration"), {"fields": ("known_configuration",), "classes": ("collapse",)}),
     )
 
     @admin.display(description=_("has password"), boolean=True)

@@ -1,0 +1,263 @@
+"""Console pages for commands and the message journal, and the command buttons
+that the charge point admin mixes in (ChargePointCommandsMixin)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from asgiref.sync import async_to_sync
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from . import commands
+from .forms import EXAMPLE_PAYLOADS, CommandForm
+from .models import Command, CommandStatus, JournalEntry
+
+RECENT_COMMANDS = 10
+
+
+def command_outcome_text(command: Command) -> str:
+    if command.status == CommandStatus.ANSWERED:
+        return f"{command.action}: {json.dumps(command.response)}"
+    detail = " ".join(filter(None, [command.error_code, command.error_description]))
+    return f"{command.action}: {command.get_status_display()} {detail}".strip()
+
+
+def command_run(request, *, charge_point_id: str, action: str, payload: dict) -> None:
+    """Send one command and report its outcome as an admin message."""
+    try:
+        command = commands.command_send_sync(
+            charge_point_id=charge_point_id,
+            action=action,
+            payload=payload,
+            requested_by_id=request.user.pk,
+            source="admin",
+        )
+    except commands.CommandError as exc:
+        messages.error(request, f"{charge_point_id}: {exc}")
+        return
+    level = messages.SUCCESS if command.status == CommandStatus.ANSWERED else messages.WARNING
+    messages.add_message(request, level, f"{charge_point_id}: {command_outcome_text(command)}")
+
+
+async def _send_to_many(charge_point_ids, action, payload, user_id):
+    async def one(charge_point_id):
+        try:
+            return charge_point_id, await commands.command_send(
+                charge_point_id=charge_point_id,
+                action=action,
+                payload=payload,
+                requested_by_id=user_id,
+                source="admin",
+            )
+        except commands.CommandError as exc:
+            return charge_point_id, exc
+
+    return await asyncio.gather(*(one(cp) for cp in charge_point_ids))
+
+
+def _bulk_action(name: str, action: str, payload: dict, description):
+    def run(modeladmin, request, queryset):
+        ids = list(queryset.values_list("charge_point_id", flat=True))
+        results = async_to_sync(_send_to_many)(ids, action, payload, request.user.pk)
+        for charge_point_id, outcome in results:
+            if isinstance(outcome, Exception):
+                messages.error(request, f"{charge_point_id}: {outcome}")
+            else:
+                level = (
+                    messages.SUCCESS
+                    if outcome.status == CommandStatus.ANSWERED
+                    else messages.WARNING
+                )
+                messages.add_message(
+                    request, level, f"{charge_point_id}: {command_outcome_text(outcome)}"
+                )
+
+    run.__name__ = name
+    run.short_description = description
+    run.allowed_permissions = ("change",)
+    return run
+
+
+class ChargePointCommandsMixin:
+    """Command buttons for the charge point admin: bulk actions and a form page."""
+
+    change_form_template = "admin/stations/chargepoint/change_form.html"
+    actions = [
+        _bulk_action("send_reset_soft", "Reset", {"type": "Soft"}, _("Reset (soft)")),
+        _bulk_action("send_reset_hard", "Reset", {"type": "Hard"}, _("Reset (hard)")),
+        _bulk_action("send_get_configuration", "GetConfiguration", {}, _("Get configuration")),
+        _bulk_action("send_clear_cache", "ClearCache", {}, _("Clear authorization cache")),
+        _bulk_action(
+            "send_trigger_status",
+            "TriggerMessage",
+            {"requestedMessage": "StatusNotification"},
+            _("Trigger status"),
+        ),
+        _bulk_action(
+            "send_trigger_boot",
+            "TriggerMessage",
+            {"requestedMessage": "BootNotification"},
+            _("Trigger boot"),
+        ),
+        _bulk_action(
+            "send_make_operative",
+            "ChangeAvailability",
+            {"connectorId": 0, "type": "Operative"},
+            _("Make available (operative)"),
+        ),
+        _bulk_action(
+            "send_make_inoperative",
+            "ChangeAvailability",
+            {"connectorId": 0, "type": "Inoperative"},
+            _("Make unavailable (inoperative)"),
+        ),
+    ]
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/command/",
+                self.admin_site.admin_view(self.send_command_view),
+                name="stations_chargepoint_command",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def send_command_view(self, request, object_id):
+        charge_point = self.get_object(request, object_id)
+        if charge_point is None:
+            raise Http404
+        if not self.has_change_permission(request, charge_point):
+            raise PermissionDenied
+        action = request.GET.get("action", "Reset")
+        initial = {"action": action, "payload": EXAMPLE_PAYLOADS.get(action, {})}
+        form = CommandForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            command_run(
+                request,
+                charge_point_id=charge_point.charge_point_id,
+                action=form.cleaned_data["action"],
+                payload=form.cleaned_data["payload"],
+            )
+            return redirect(reverse("admin:stations_chargepoint_change", args=[charge_point.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": charge_point,
+            "title": _("Send a command to %(id)s") % {"id": charge_point.charge_point_id},
+            "form": form,
+            "examples": EXAMPLE_PAYLOADS,
+        }
+        return TemplateResponse(request, "admin/ocpp_consumer/send_command.html", context)
+
+    @admin.display(description=_("recent commands"))
+    def recent_commands(self, obj):
+        rows = obj.commands.select_related("requested_by")[:RECENT_COMMANDS]
+        if not rows:
+            return "—"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (c.created_at.strftime("%Y-%m-%d %H:%M:%S"), c.action, c.get_status_display(),
+                 json.dumps(c.response) if c.response is not None else c.error_description)
+                for c in rows
+            ),
+        )  # fmt: skip
+        link = (
+            reverse("admin:ocpp_consumer_command_changelist") + f"?charge_point__id__exact={obj.pk}"
+        )
+        head = format_html_join(
+            "", "<th>{}</th>", ((t,) for t in (_("when"), _("action"), _("status"), _("answer")))
+        )
+        return format_html(
+            '<table><tr>{}</tr>{}</table><a href="{}">{}</a>', head, body, link, _("all commands")
+        )
+
+    @admin.display(description=_("known configuration"))
+    def known_configuration(self, obj):
+        keys = obj.configuration.all()
+        if not keys:
+            return _("unknown: run “Get configuration”")
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                ((k.key, k.value if k.value is not None else "—",
+                  _("read-only") if k.readonly else "") for k in keys),
+            ),
+        )  # fmt: skip
+
+
+class HistoryAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Command)
+class CommandAdmin(HistoryAdmin):
+    list_display = ("created_at", "charge_point", "action", "status", "source", "requested_by")
+    list_filter = ("status", "action", "source")
+    list_select_related = ("charge_point", "requested_by")
+    search_fields = ("charge_point__charge_point_id", "action", "unique_id")
+    date_hierarchy = "created_at"
+
+
+def _journal_lines(queryset):
+    for entry in queryset.select_related("charge_point").order_by("timestamp", "id").iterator():
+        yield (
+            json.dumps(
+                {
+                    "charge_point_id": entry.charge_point.charge_point_id,
+                    "timestamp": entry.timestamp.isoformat(),
+                    "direction": entry.direction,
+                    "message_type": entry.message_type,
+                    "unique_id": entry.unique_id,
+                    "action": entry.action,
+                    "payload": entry.payload,
+                    "error_code": entry.error_code,
+                    "raw": entry.raw,
+                }
+            )
+            + "\n"
+        )
+
+
+@admin.action(description=_("Export as JSON lines"))
+def export_json_lines(modeladmin, request, queryset):
+    response = StreamingHttpResponse(_journal_lines(queryset), content_type="application/jsonl")
+    response["Content-Disposition"] = 'attachment; filename="ocpp-journal.jsonl"'
+    return response
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(HistoryAdmin):
+    list_display = (
+        "timestamp",
+        "charge_point",
+        "direction",
+        "message_type",
+        "action",
+        "unique_id",
+        "error_code",
+    )
+    list_filter = ("direction", "message_type", "action")
+    list_select_related = ("charge_point",)
+    search_fields = ("=charge_point__charge_point_id", "=unique_id")
+    date_hierarchy = "timestamp"
+    actions = [export_json_lines]
