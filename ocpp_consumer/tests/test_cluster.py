@@ -106,17 +106,19 @@ def test_reconnecting_on_another_node_closes_the_first_socket(cluster):
             closed_code = ws_a.close_code
             await asyncio.sleep(0.5)  # let node A run its disconnect
             still_open = ws_b.state.name == "OPEN"
+            charge_point = await asyncio.to_thread(
+                ChargePoint.objects.get, charge_point_id="CLUSTER-2"
+            )
         finally:
             listener_a.cancel()
             listener_b.cancel()
             await ws_b.close()
-        return closed_code, still_open
+        return closed_code, still_open, charge_point
 
-    closed_code, still_open = asyncio.run(scenario())
+    closed_code, still_open, charge_point = asyncio.run(scenario())
     assert closed_code == 4001
     assert still_open
     # Node A's disconnect of the replaced socket did not mark the charge point offline.
-    charge_point = ChargePoint.objects.get(charge_point_id="CLUSTER-2")
     assert charge_point.is_online and charge_point.connection_channel.startswith("specific.")
 
 

@@ -1,0 +1,88 @@
+"""Shapes of commands and the message journal in the API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..commands import InvalidPayload, command_validate
+from ..models import Command, JournalEntry
+from .payloads import field_errors, from_ocpp, to_ocpp
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    """Validate a command body against the action's OCPP schema; `payload` is the CALL's."""
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send a JSON object with the command's fields."]}
+            )
+        payload = to_ocpp(dict(data))
+        try:
+            command_validate(action=self.action, payload=payload)
+        except InvalidPayload as exc:
+            raise serializers.ValidationError(field_errors(str(exc))) from exc
+        return {"payload": payload}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class OcppPayloadField(serializers.JSONField):
+    """An OCPP payload shown with snake_case keys."""
+
+    def to_representation(self, value):
+        return from_ocpp(value) if isinstance(value, dict) else value
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    payload = OcppPayloadField(read_only=True, help_text="The request, snake_case.")
+    response = OcppPayloadField(
+        read_only=True, allow_null=True, help_text="The charge point's answer, snake_case."
+    )
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "action",
+            "payload",
+            "status",
+            "response",
+            "error_code",
+            "error_description",
+            "requested_by",
+            "source",
+            "unique_id",
+            "created_at",
+            "sent_at",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+    payload = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="As on the wire (OCPP camelCase)."
+    )
+
+    class Meta:
+        model = JournalEntry
+        fields = [
+            "id",
+            "timestamp",
+            "charge_point",
+            "direction",
+            "message_type",
+            "unique_id",
+            "action",
+            "payload",
+            "error_code",
+            "raw",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,169 @@
+"""Commands to charge points, their history, and the message journal.
+
+`POST charge-points/{id}/commands/{action}/` sends one OCPP command through
+`ocpp_consumer.commands` (the only way to reach a charge point) and answers
+with the charge point's reply. Operators need `stations.change_chargepoint`;
+drivers may start and stop their own charging (drivers.selectors decides).
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import generics, status, viewsets
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api_support.idempotency import idempotent
+from api_support.permissions import OperatorModelPermissions, is_operator
+from api_support.views import ApiViewMixin
+from drivers.selectors import DRIVER_COMMANDS, CommandRefusal, driver_command_refusal
+from stations.models import ChargePoint
+
+from .. import commands
+from ..filtersets import CommandFilterSet, JournalEntryFilterSet
+from ..models import Command, CommandStatus, JournalEntry
+from .payloads import from_ocpp
+from .serializers import CommandRequestSerializer, CommandSerializer, JournalEntrySerializer
+
+
+class ChargePointNotConnected(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The charge point is not connected.")
+    default_code = "not_connected"
+
+
+class ChargePointTimeout(APIException):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_detail = _("The charge point did not answer in time.")
+    default_code = "timeout"
+
+
+class ChargePointRejected(APIException):
+    """The charge point answered with a CALLERROR (or an answer that breaks the schema)."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = _("The charge point answered with an error.")
+    default_code = "call_error"
+
+
+_REFUSALS = {
+    CommandRefusal.FORBIDDEN: PermissionDenied,
+    CommandRefusal.NOT_FOUND: NotFound,
+    CommandRefusal.OFFLINE: ChargePointNotConnected,
+}
+
+
+class CommandPermission(BasePermission):
+    """Operators with `stations.change_chargepoint`; drivers for start and stop only."""
+
+    message = _("Drivers may only start and stop charging.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if is_operator(user):
+            self.message = _("Sending commands needs the permission to change charge points.")
+            return user.has_perm("stations.change_chargepoint")
+        return view.ocpp_action in DRIVER_COMMANDS
+
+
+def _answer(command: Command) -> Response:
+    if command.status != CommandStatus.ANSWERED:
+        raise ChargePointRejected(
+            {
+                "detail": command.error_description or str(ChargePointRejected.default_detail),
+                "error_code": command.error_code or "GenericError",
+            }
+        )
+    response = command.response or {}
+    return Response({"status": response.get("status"), "response": from_ocpp(response)})
+
+
+class CommandView(ApiViewMixin, APIView):
+    """One OCPP action; urls.py makes a subclass per action (`ocpp_action`)."""
+
+    ocpp_action = ""
+    permission_classes = [CommandPermission]
+
+    @idempotent
+    def post(self, request, charge_point_id: str):
+        serializer = CommandRequestSerializer(data=request.data, action=self.ocpp_action)
+        serializer.is_valid(raise_exception=True)
+        payload = serializer.validated_data["payload"]
+        if not is_operator(request.user):
+            refusal = driver_command_refusal(
+                user=request.user,
+                charge_point_id=charge_point_id,
+                action=self.ocpp_action,
+                payload=payload,
+            )
+            if refusal is not None:
+                raise _REFUSALS[refusal.kind](refusal.message)
+        try:
+            command = commands.command_send_sync(
+                charge_point_id=charge_point_id,
+                action=self.ocpp_action,
+                payload=payload,
+                requested_by_id=request.user.pk,
+                source="api",
+            )
+        except commands.ChargePointNotFound as exc:
+            raise NotFound(str(exc)) from exc
+        except commands.ChargePointOffline as exc:
+            raise ChargePointNotConnected(str(exc)) from exc
+        except commands.CommandTimeout as exc:
+            raise ChargePointTimeout(str(exc)) from exc
+        return _answer(command)
+
+
+class UnknownCommandView(ApiViewMixin, APIView):
+    """commands/{anything else}/: a 404 that says which commands exist."""
+
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound(
+            _("Unknown command %(command)r. See /api/docs/ for the commands.")
+            % {"command": kwargs.get("command", "")}
+        )
+
+
+class CommandList(ApiViewMixin, generics.ListAPIView):
+    """The commands sent to one charge point, newest first (operators)."""
+
+    serializer_class = CommandSerializer
+    permission_classes = [OperatorModelPermissions]
+    filterset_class = CommandFilterSet
+    ordering_fields = ["created_at", "action", "status"]
+    charge_point = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.charge_point = get_object_or_404(
+            ChargePoint, charge_point_id=kwargs["charge_point_id"]
+        )
+
+    def get_queryset(self):
+        commands_ = Command.objects.select_related("requested_by")
+        if self.charge_point is None:  # permission checks and the schema
+            return commands_.none()
+        return commands_.filter(charge_point=self.charge_point)
+
+
+class JournalViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Every OCPP frame in and out (operators)."""
+
+    serializer_class = JournalEntrySerializer
+    permission_classes = [OperatorModelPermissions]
+    filterset_class = JournalEntryFilterSet
+    lookup_value_regex = r"[0-9]+"
+    search_fields = ["unique_id", "action", "error_code"]
+    ordering_fields = ["timestamp", "id"]
+
+    def get_queryset(self):
+        return JournalEntry.objects.select_related("charge_point")
