@@ -73,3 +73,38 @@ def answer_schema(action: str) -> dict:
         },
         "required": ["status", "response"],
     }
+
+
+# Example bodies (snake_case) of the commands people send most.
+REQUEST_EXAMPLES = {
+    "RemoteStartTransaction": {"connector_id": 1, "id_tag": "3F2A9C0B7D1E4A6B8C9D"},
+    "RemoteStopTransaction": {"transaction_id": 1234},
+    "Reset": {"type": "Soft"},
+    "UnlockConnector": {"connector_id": 1},
+    "ChangeAvailability": {"connector_id": 0, "type": "Inoperative"},
+    "GetConfiguration": {"key": ["HeartbeatInterval", "MeterValueSampleInterval"]},
+    "ChangeConfiguration": {"key": "MeterValueSampleInterval", "value": "60"},
+    "TriggerMessage": {"requested_message": "StatusNotification", "connector_id": 1},
+    "ClearCache": {},
+    "DataTransfer": {"vendor_id": "com.example", "message_id": "Ping", "data": "hello"},
+    "ReserveNow": {
+        "connector_id": 1,
+        "expiry_date": "2026-11-26T12:00:00Z",
+        "id_tag": "04A2B3C4D5",
+        "reservation_id": 7,
+    },
+    "CancelReservation": {"reservation_id": 7},
+    "GetCompositeSchedule": {"connector_id": 1, "duration": 3600},
+}
+
+ANSWER_EXAMPLES = {
+    "GetConfiguration": {
+        "status": None,
+        "response": {
+            "configuration_key": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}],
+            "unknown_key": ["MeterValueSampleInterval"],
+        },
+    },
+    "GetLocalListVersion": {"status": None, "response": {"list_version": 3}},
+}
+DEFAULT_ANSWER_EXAMPLE = {"status": "Accepted", "response": {"status": "Accepted"}}

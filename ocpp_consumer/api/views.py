@@ -8,16 +8,26 @@ drivers may start and stop their own charging (drivers.selectors decides).
 
 from __future__ import annotations
 
+import re
+
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import generics, status, viewsets
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api_support.idempotency import idempotent
+from api_support.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, idempotent
 from api_support.permissions import OperatorModelPermissions, is_operator
+from api_support.schema import COMMON_ERRORS, READ_ERRORS, error, invalid
 from api_support.views import ApiViewMixin
 from drivers.selectors import DRIVER_COMMANDS, CommandRefusal, driver_command_refusal
 from stations.models import ChargePoint
@@ -25,7 +35,14 @@ from stations.models import ChargePoint
 from .. import commands
 from ..filtersets import CommandFilterSet, JournalEntryFilterSet
 from ..models import Command, CommandStatus, JournalEntry
-from .payloads import from_ocpp
+from .payloads import field_errors, from_ocpp
+from .schemas import (
+    ANSWER_EXAMPLES,
+    DEFAULT_ANSWER_EXAMPLE,
+    REQUEST_EXAMPLES,
+    answer_schema,
+    request_schema,
+)
 from .serializers import CommandRequestSerializer, CommandSerializer, JournalEntrySerializer
 
 
@@ -48,6 +65,14 @@ class ChargePointRejected(APIException):
     default_detail = _("The charge point answered with an error.")
     default_code = "call_error"
 
+
+CallErrorSerializer = inline_serializer(
+    name="CallError",
+    fields={
+        "detail": serializers.CharField(),
+        "error_code": serializers.CharField(help_text="The OCPP-J error code."),
+    },
+)
 
 _REFUSALS = {
     CommandRefusal.FORBIDDEN: PermissionDenied,
@@ -117,7 +142,80 @@ class CommandView(ApiViewMixin, APIView):
             raise ChargePointNotConnected(str(exc)) from exc
         except commands.CommandTimeout as exc:
             raise ChargePointTimeout(str(exc)) from exc
+        except commands.InvalidPayload as exc:
+            raise ValidationError(field_errors(str(exc))) from exc
         return _answer(command)
+
+
+def kebab_case(action: str) -> str:
+    """RemoteStartTransaction -> remote-start-transaction."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
+
+
+_DRIVER_NOTES = {
+    "RemoteStartTransaction": (
+        "Drivers may send it with one of their own Accepted id tags, to an online "
+        "charge point with a free connector (Available or Preparing), without a "
+        "charging profile."
+    ),
+    "RemoteStopTransaction": "Drivers may stop their own open transaction.",
+}
+
+
+def command_view_for(action: str) -> type[CommandView]:
+    """The view of one action, documented with its OCPP request and answer schemas."""
+    name = kebab_case(action)
+    request_example = REQUEST_EXAMPLES.get(action)
+    examples = [
+        OpenApiExample(
+            "Answer",
+            value=ANSWER_EXAMPLES.get(action, DEFAULT_ANSWER_EXAMPLE),
+            response_only=True,
+            status_codes=["200"],
+        )
+    ]
+    if request_example is not None:
+        examples.append(OpenApiExample(action, value=request_example, request_only=True))
+    view = type(f"{action}CommandView", (CommandView,), {"ocpp_action": action})
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"charge_point_command_{name.replace('-', '_')}",
+            tags=["commands"],
+            summary=f"Send {action}",
+            description=(
+                f"Sends the OCPP 1.6 `{action}` request (fields in snake_case) and waits for "
+                "the charge point's answer (`OCPP_CALL_TIMEOUT`). "
+                + _DRIVER_NOTES.get(action, "Operators only (`stations.change_chargepoint`).")
+            ),
+            request={"application/json": request_schema(action)},
+            parameters=[IDEMPOTENCY_KEY_PARAMETER],
+            responses={
+                200: OpenApiResponse(
+                    answer_schema(action), description="The charge point answered"
+                ),
+                400: invalid({"connector_id": ["'one' is not of type 'integer'"]}),
+                **COMMON_ERRORS,
+                404: error("No such charge point", "No charge point 'CP-9'."),
+                409: error("Not connected", str(ChargePointNotConnected.default_detail)),
+                422: error("Idempotency key reused", str(IdempotencyKeyReused.default_detail)),
+                502: OpenApiResponse(
+                    CallErrorSerializer,
+                    description="The charge point answered with a CALLERROR",
+                    examples=[
+                        OpenApiExample(
+                            "CALLERROR",
+                            value={
+                                "detail": "Requested Action is not known",
+                                "error_code": "NotImplemented",
+                            },
+                        )
+                    ],
+                ),
+                504: error("No answer in time", str(ChargePointTimeout.default_detail)),
+            },
+            examples=examples,
+        )
+    )(view)
 
 
 class UnknownCommandView(ApiViewMixin, APIView):
@@ -133,6 +231,11 @@ class UnknownCommandView(ApiViewMixin, APIView):
         )
 
 
+@extend_schema(
+    tags=["commands"],
+    summary="List the commands sent to a charge point",
+    responses={200: CommandSerializer(many=True), **READ_ERRORS},
+)
 class CommandList(ApiViewMixin, generics.ListAPIView):
     """The commands sent to one charge point, newest first (operators)."""
 
@@ -155,6 +258,19 @@ class CommandList(ApiViewMixin, generics.ListAPIView):
         return commands_.filter(charge_point=self.charge_point)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        tags=["journal"],
+        summary="List OCPP frames",
+        description="Every frame in and out, newest first (operators only).",
+        responses={200: JournalEntrySerializer(many=True), **COMMON_ERRORS},
+    ),
+    retrieve=extend_schema(
+        tags=["journal"],
+        summary="Get an OCPP frame",
+        responses={200: JournalEntrySerializer, **READ_ERRORS},
+    ),
+)
 class JournalViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Every OCPP frame in and out (operators)."""
 

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import websockets
+from django.db import connection
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as OcppClient
 from ocpp.v16 import call, call_result
@@ -62,6 +63,14 @@ def run_cli_command(env, charge_point_id, action, payload):
     )
 
 
+def fetch_charge_point(charge_point_id):
+    """Read from a worker thread, closing that thread's connection after."""
+    try:
+        return ChargePoint.objects.get(charge_point_id=charge_point_id)
+    finally:
+        connection.close()
+
+
 @pytest.fixture
 def cluster(tmp_path):
     env = testing.process_env(CHANNEL_LAYER_PREFIX=f"cluster-{tmp_path.name}"[:40])
@@ -106,9 +115,7 @@ def test_reconnecting_on_another_node_closes_the_first_socket(cluster):
             closed_code = ws_a.close_code
             await asyncio.sleep(0.5)  # let node A run its disconnect
             still_open = ws_b.state.name == "OPEN"
-            charge_point = await asyncio.to_thread(
-                ChargePoint.objects.get, charge_point_id="CLUSTER-2"
-            )
+            charge_point = await asyncio.to_thread(fetch_charge_point, "CLUSTER-2")
         finally:
             listener_a.cancel()
             listener_b.cancel()

@@ -1,0 +1,24 @@
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+from ..commands import CS_TO_CP_ACTIONS
+from . import views
+
+router = SimpleRouter()
+router.register("journal", views.JournalViewSet, basename="journalentry")
+
+_CHARGE_POINT = r"^charge-points/(?P<charge_point_id>[^/]+)/commands/"
+
+urlpatterns = [
+    *router.urls,
+    re_path(f"{_CHARGE_POINT}$", views.CommandList.as_view(), name="chargepoint-commands"),
+    *(
+        re_path(
+            f"{_CHARGE_POINT}{views.kebab_case(action)}/$",
+            views.command_view_for(action).as_view(),
+            name=f"chargepoint-command-{views.kebab_case(action)}",
+        )
+        for action in sorted(CS_TO_CP_ACTIONS)
+    ),
+    re_path(f"{_CHARGE_POINT}(?P<command>[^/]+)/$", views.UnknownCommandView.as_view()),
+]
