@@ -1,6 +1,41 @@
-"""The Celery beat schedule: the periodic sweeps, built by the settings."""
+"""The Celery beat schedule: the periodic sweeps, built by the settings.
+
+Plain data, no Django settings imported: the settings module calls it. A
+run that finds its worker busy expires instead of piling up behind it.
+"""
+
+from celery.schedules import crontab
+
+# How often the stale-session sweep runs at most (it scans open sessions).
+STALE_SWEEP_SECONDS = 600
 
 
 def beat_schedule(*, sweep_interval: int) -> dict:
-    """Return CELERY_BEAT_SCHEDULE; task names are the dotted paths of the tasks."""
-    return {}
+    """Return CELERY_BEAT_SCHEDULE; task names are the dotted paths of the tasks.
+
+    `sweep_interval` (SWEEP_INTERVAL_SECONDS) bounds how long a dead charge
+    point is still shown online past its heartbeat timeout.
+    """
+    stale_every = max(sweep_interval, STALE_SWEEP_SECONDS)
+    return {
+        "heartbeat-timeouts": {
+            "task": "stations.tasks.sweep_heartbeat_timeouts",
+            "schedule": float(sweep_interval),
+            "options": {"expires": sweep_interval},
+        },
+        "stale-transactions": {
+            "task": "stations.tasks.sweep_stale_transactions",
+            "schedule": float(stale_every),
+            "options": {"expires": stale_every},
+        },
+        "journal-prune": {
+            "task": "ocpp_consumer.tasks.prune_journal",
+            "schedule": crontab(minute=17),
+            "options": {"expires": 3600},
+        },
+        "station-energy-rollup": {
+            "task": "billing.tasks.station_energy_rollup",
+            "schedule": crontab(minute=5),
+            "options": {"expires": 3600},
+        },
+    }

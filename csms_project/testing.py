@@ -87,10 +87,10 @@ def running(args: list[str], env: dict[str, str], log_path: Path):
 
 
 @contextmanager
-def daphne_node(env: dict[str, str], log_dir: Path):
+def daphne_node(env: dict[str, str], log_dir: Path, extra_args: tuple[str, ...] = ()):
     """A Daphne process serving the project; yields its base URL (http://...)."""
     port = free_port()
-    args = [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+    args = [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(port), *extra_args]
     args.append("csms_project.asgi:application")
     with running(args, env, log_dir / f"daphne-{port}.log"):
         base_url = f"http://127.0.0.1:{port}"
