@@ -22,7 +22,7 @@ from stations import services
 from stations.selectors import chargepoint_get
 
 from . import errors, framing
-from .handlers import HANDLERS, Session
+from .handlers import HANDLERS, Session, relaxations_for
 from .identity import basic_auth_password, charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
@@ -78,7 +78,10 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             return
 
         self.charge_point_id = charge_point_id
-        self.session = Session(charge_point=charge_point)
+        self.session = Session(
+            charge_point=charge_point,
+            relax=await database_sync_to_async(relaxations_for)(charge_point),
+        )
         self.outbox_init()
         self.group_name = charge_point_group(charge_point_id)
         self._last_seen_written = time.monotonic()
@@ -220,7 +223,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
         if call.action != BOOT_NOTIFICATION and not self.session.charge_point.is_accepted:
             raise errors.SecurityError("not accepted: send BootNotification first")
-        payload = framing.validate_call(call)
+        payload = framing.validate_call(call, self.session.relax)
         result = await handler(self.session, payload)
         if settings.OCPP_VALIDATE_RESPONSES:
             try:

@@ -20,6 +20,7 @@ from ocpp.messages import MessageType, get_validator
 from ocpp.v16.enums import Action
 
 from . import errors
+from .compat import STRICT, Relaxations, relax_action, relax_by_schema
 
 KNOWN_ACTIONS = frozenset(action.value for action in Action)
 
@@ -148,9 +149,17 @@ def _decimal_numbers(document: Any) -> Any:
     return json.loads(json.dumps(document), parse_float=Decimal)
 
 
-def validate_call(call: Call) -> dict:
-    """Return the CALL's payload made valid, or raise the 1.6 CALLERROR."""
+def validate_call(call: Call, relax: Relaxations = STRICT) -> dict:
+    """Return the CALL's payload made valid, or raise the 1.6 CALLERROR.
+
+    `relax` holds the charge point's compatibility relaxations (none by default).
+    """
     payload = _tolerate(call.action, call.payload)
+    if relax is not STRICT:
+        payload = relax_action(call.action, payload, relax)
+        if relax.touches_schema:
+            schema = get_validator(MessageType.Call, call.action, "1.6").schema
+            payload = relax_by_schema(schema, payload, relax)
     _validate(MessageType.Call, call.action, payload)
     return payload
 

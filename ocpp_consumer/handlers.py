@@ -11,8 +11,10 @@ from django.utils import timezone
 from ocpp.v16.enums import Action
 
 from drivers.selectors import Authorization, idtag_authorize
+from ocpp_consumer.compat import STRICT, Relaxations
 from stations import services
 from stations.models import ChargePoint
+from stations.selectors import compatibility_profile_for
 from stations.timestamps import format_ocpp_datetime, parse_ocpp_datetime
 
 
@@ -21,6 +23,11 @@ class Session:
     """What a handler knows about the connection it serves."""
 
     charge_point: ChargePoint
+    relax: Relaxations = STRICT
+
+
+def relaxations_for(charge_point: ChargePoint) -> Relaxations:
+    return Relaxations.from_profile(compatibility_profile_for(charge_point=charge_point))
 
 
 Handler = Callable[[Session, dict], Awaitable[dict]]
@@ -61,6 +68,7 @@ async def boot_notification(session: Session, payload: dict) -> dict:
         charge_point=session.charge_point, info=info
     )
     session.charge_point = charge_point
+    session.relax = await database_sync_to_async(relaxations_for)(charge_point)
     return {
         "status": services.chargepoint_registration_answer(charge_point=charge_point),
         "currentTime": format_ocpp_datetime(timezone.now()),

@@ -19,6 +19,7 @@ from ocpp_consumer.admin import ChargePointCommandsMixin
 
 from .models import (
     ChargePoint,
+    CompatibilityProfile,
     Connector,
     ConnectorStatusLog,
     DataTransferRecord,
@@ -180,6 +181,21 @@ CONNECTION_STATE = (
 )
 
 
+@admin.register(CompatibilityProfile)
+class CompatibilityProfileAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "vendor",
+        "model",
+        "numbers_as_strings",
+        "truncate_long_strings",
+        "ignore_unknown_fields",
+        "id_tag_suffix",
+        "meter_in_kwh",
+    )
+    search_fields = ("name", "vendor", "model")
+
+
 @admin.register(ChargePoint)
 class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     form = ChargePointForm
@@ -216,7 +232,7 @@ class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("charge_point_id", "station", "registration_status")}),
-        (_("Heartbeat"), {"fields": ("heartbeat_interval",)}),
+        (_("Protocol"), {"fields": ("heartbeat_interval", "compatibility_profile")}),
         (_("Password"), {"fields": ("has_password", "new_password", "clear_password")}),
         (_("Reported by the charge point"), {"fields": REPORTED_BY_CHARGE_POINT}),
         (_("Connection"), {"fields": CONNECTION_STATE}),

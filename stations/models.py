@@ -40,6 +40,57 @@ class Station(models.Model):
         return self.name
 
 
+class CompatibilityProfile(models.Model):
+    """Named relaxations of strict OCPP for chargers whose firmware needs them.
+
+    A charge point uses the profile set on it, else the first profile whose
+    vendor (and model, when given) match what it reported at boot. Without a
+    profile every frame is checked strictly against the OCPP 1.6 schemas.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    vendor = models.CharField(
+        _("vendor"), max_length=20, blank=True, help_text=_("Applies to this vendor's chargers.")
+    )
+    model = models.CharField(
+        _("model"), max_length=20, blank=True, help_text=_("Empty: every model of the vendor.")
+    )
+    numbers_as_strings = models.BooleanField(
+        _("numbers as strings"),
+        default=False,
+        help_text=_("Accept a JSON number where the schema wants a string."),
+    )
+    truncate_long_strings = models.BooleanField(
+        _("truncate long strings"),
+        default=False,
+        help_text=_("Cut optional strings longer than allowed instead of refusing them."),
+    )
+    ignore_unknown_fields = models.BooleanField(
+        _("ignore unknown fields"),
+        default=False,
+        help_text=_("Drop fields the schema does not know instead of refusing the message."),
+    )
+    id_tag_suffix = models.CharField(
+        _("id tag suffix to strip"),
+        max_length=20,
+        blank=True,
+        help_text=_("Removed from the end of every idTag the charger sends (e.g. a reader id)."),
+    )
+    meter_in_kwh = models.BooleanField(
+        _("meterStart/meterStop in kWh"),
+        default=False,
+        help_text=_("The charger reports meterStart and meterStop in kWh, not Wh."),
+    )
+
+    class Meta:
+        verbose_name = _("compatibility profile")
+        verbose_name_plural = _("compatibility profiles")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class ChargePoint(models.Model):
     """A charge point, known by the identity in its OCPP WebSocket URL."""
 
@@ -64,6 +115,15 @@ class ChargePoint(models.Model):
         choices=RegistrationStatus.choices,
         default=RegistrationStatus.ACCEPTED,
         help_text=_("How the next BootNotification is answered."),
+    )
+    compatibility_profile = models.ForeignKey(
+        CompatibilityProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="charge_points",
+        verbose_name=_("compatibility profile"),
+        help_text=_("Empty: a profile matching its vendor/model, else strict."),
     )
     heartbeat_interval = models.PositiveIntegerField(
         _("heartbeat interval (s)"),

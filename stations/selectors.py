@@ -2,8 +2,221 @@
 
 from __future__ import annotations
 
-from .models import ChargePoint
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    FloatField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Radians, Sin, Upper
+
+from drivers.models import IdTag
+
+from .choices import ConnectorStatus
+from .models import (
+    ChargePoint,
+    CompatibilityProfile,
+    Connector,
+    MeterValue,
+    Station,
+    Transaction,
+)
+from .services.meter_values import ENERGY_REGISTER
+
+EARTH_RADIUS_KM = 6371.0088
+TIMESERIES_MAX_POINTS = 10_000
+# A remote start can begin on these (Preparing: the cable is already plugged in).
+STARTABLE_CONNECTOR_STATUSES = (ConnectorStatus.AVAILABLE, ConnectorStatus.PREPARING)
 
 
 def chargepoint_get(*, charge_point_id: str) -> ChargePoint | None:
     return ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
+
+
+# --- API reads -----------------------------------------------------------------
+
+
+def station_list() -> QuerySet[Station]:
+    """Stations with their charge points and connectors, for listing in one go."""
+    return Station.objects.prefetch_related(
+        Prefetch(
+            "charge_points",
+            queryset=ChargePoint.objects.order_by("charge_point_id").prefetch_related(
+                Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+            ),
+        )
+    )
+
+
+def station_annotate_distance(
+    queryset: QuerySet[Station], *, latitude: float, longitude: float
+) -> QuerySet[Station]:
+    """Add `distance_km` (great-circle, spherical Earth) from a point to each station."""
+    lat, lng = Radians(Value(latitude)), Radians(Value(longitude))
+    station_lat = Radians(Cast("latitude", FloatField()))
+    station_lng = Radians(Cast("longitude", FloatField()))
+    # Clamped: rounding may push the cosine of a zero distance just past 1.
+    cosine = Sin(lat) * Sin(station_lat) + Cos(lat) * Cos(station_lat) * Cos(station_lng - lng)
+    clamped = Least(Greatest(cosine, Value(-1.0)), Value(1.0))
+    return queryset.filter(latitude__isnull=False, longitude__isnull=False).annotate(
+        distance_km=ExpressionWrapper(
+            ACos(clamped) * Value(EARTH_RADIUS_KM), output_field=FloatField()
+        )
+    )
+
+
+def station_filter_available(queryset: QuerySet[Station]) -> QuerySet[Station]:
+    """Stations with a connector free to charge on an online charge point."""
+    free = Connector.objects.filter(
+        charge_point__station=OuterRef("pk"),
+        charge_point__is_online=True,
+        connector_id__gt=0,
+        status__in=STARTABLE_CONNECTOR_STATUSES,
+    )
+    return queryset.filter(Exists(free))
+
+
+def chargepoint_list() -> QuerySet[ChargePoint]:
+    return ChargePoint.objects.select_related("station").prefetch_related(
+        Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+    )
+
+
+def transaction_owned_q(*, user, prefix: str = "") -> Q:
+    """Transactions of a driver: by the id tag record, or a tag value of theirs (any case).
+
+    `prefix` is the path to the transaction from the filtered model
+    (e.g. "transaction__" for invoices).
+    """
+    own_tag_values = IdTag.objects.alias(id_tag_upper=Upper("id_tag")).filter(
+        driver__user=user, id_tag_upper=Upper(OuterRef(f"{prefix}id_tag"))
+    )
+    return Q(**{f"{prefix}tag__driver__user": user}) | Q(Exists(own_tag_values))
+
+
+def transaction_list(*, user=None) -> QuerySet[Transaction]:
+    """Transactions with what the API shows; only a driver's own when `user` is given.
+
+    Each row carries the latest energy register reading (`live_register_*`),
+    from which an open session's energy so far is computed without a query
+    per row (see transaction_energy_so_far).
+    """
+    queryset = Transaction.objects.select_related("charge_point", "connector").annotate(
+        **_latest_register_annotations()
+    )
+    if user is not None:
+        if not user.is_authenticated:
+            return queryset.none()
+        queryset = queryset.filter(transaction_owned_q(user=user))
+    return queryset
+
+
+def _latest_register_annotations() -> dict:
+    latest = MeterValue.objects.filter(
+        transaction=OuterRef("pk"),
+        measurand=ENERGY_REGISTER,
+        numeric_value__isnull=False,
+        unit__in=("Wh", "kWh"),
+    ).order_by("-timestamp", "phase", "-id")  # the phase-less total first
+    return {
+        "live_register_value": Subquery(latest.values("numeric_value")[:1]),
+        "live_register_unit": Subquery(latest.values("unit")[:1]),
+    }
+
+
+def transaction_energy_so_far(*, transaction: Transaction) -> int | None:
+    """Energy in Wh: the final figure once stopped, else the latest register reading
+    minus meterStart (None before the first reading).
+
+    Uses the annotation of transaction_list when present, else reads it.
+    """
+    if not transaction.is_open:
+        return transaction.energy_wh
+    if not hasattr(transaction, "live_register_value"):
+        latest = (
+            MeterValue.objects.filter(
+                transaction=transaction,
+                measurand=ENERGY_REGISTER,
+                numeric_value__isnull=False,
+                unit__in=("Wh", "kWh"),
+            )
+            .order_by("-timestamp", "phase", "-id")
+            .values("numeric_value", "unit")
+            .first()
+        ) or {"numeric_value": None, "unit": None}
+        transaction.live_register_value = latest["numeric_value"]
+        transaction.live_register_unit = latest["unit"]
+    value = transaction.live_register_value
+    if value is None:
+        return None
+    wh = Decimal(value) * 1000 if transaction.live_register_unit == "kWh" else Decimal(value)
+    return max(0, int(wh) - transaction.meter_start)
+
+
+def metervalue_list(*, transaction: Transaction) -> QuerySet[MeterValue]:
+    return MeterValue.objects.filter(transaction=transaction).order_by("timestamp", "id")
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    measurand: str
+    phase: str
+    unit: str
+    points: list[tuple[datetime, float]]
+
+
+def transaction_timeseries(
+    *, transaction: Transaction, measurand: str = ENERGY_REGISTER, phase: str = ""
+) -> TimeSeries:
+    """One measurand of a session over time, oldest first, for a chart.
+
+    Energy registers are given in Wh as energy delivered since meterStart
+    (the figure `energy_wh` shows), kWh readings converted; other measurands
+    keep their unit. Non-numeric readings are left out; at most
+    TIMESERIES_MAX_POINTS (the latest) are returned.
+    """
+    rows = list(
+        MeterValue.objects.filter(
+            transaction=transaction,
+            measurand=measurand,
+            phase=phase,
+            numeric_value__isnull=False,
+        )
+        .order_by("-timestamp", "-id")
+        .values_list("timestamp", "numeric_value", "unit")[:TIMESERIES_MAX_POINTS]
+    )
+    rows.reverse()
+    is_energy = measurand.startswith("Energy.") and measurand.endswith(".Register")
+    if is_energy:
+        points = [
+            (timestamp, float(value * 1000 if unit == "kWh" else value) - transaction.meter_start)
+            for timestamp, value, unit in rows
+            if unit in ("Wh", "kWh")
+        ]
+        return TimeSeries(measurand=measurand, phase=phase, unit="Wh", points=points)
+    unit = rows[-1][2] if rows else ""
+    points = [(timestamp, float(value)) for timestamp, value, row_unit in rows if row_unit == unit]
+    return TimeSeries(measurand=measurand, phase=phase, unit=unit, points=points)
+
+
+def compatibility_profile_for(*, charge_point: ChargePoint) -> CompatibilityProfile | None:
+    """The charge point's own profile, else one matching its vendor and model."""
+    if charge_point.compatibility_profile_id:
+        return charge_point.compatibility_profile
+    if not charge_point.vendor:
+        return None
+    return (
+        CompatibilityProfile.objects.filter(vendor__iexact=charge_point.vendor)
+        .filter(Q(model="") | Q(model__iexact=charge_point.model))
+        .order_by("-model", "name")  # a model-specific profile beats a vendor-wide one
+        .first()
+    )
