@@ -161,6 +161,9 @@ def validate_call(call: Call, relax: Relaxations = STRICT) -> dict:
             schema = get_validator(MessageType.Call, call.action, "1.6").schema
             payload = relax_by_schema(schema, payload, relax)
     _validate(MessageType.Call, call.action, payload)
+    _check_values(payload)
+    if call.action == "StartTransaction" and payload["connectorId"] < 1:
+        raise errors.PropertyConstraintViolationError("connectorId: a transaction needs 1 or more")
     return payload
 
 
@@ -205,6 +208,42 @@ def _raise_first_error(validator: Draft4Validator, payload: Any) -> None:
         error.validator, errors.PropertyConstraintViolationError
     )
     raise exc_class(description)
+
+
+INT32 = range(-(2**31), 2**31)
+INT64 = range(-(2**63), 2**63)
+# Meter registers in Wh may outgrow 32 bits; every other OCPP integer is 32-bit.
+_WIDE_INTEGERS = frozenset({"meterStart", "meterStop"})
+
+
+def _check_values(value: Any, key: str = "payload") -> None:
+    """Refuse what the schemas allow but no store can hold.
+
+    OCPP integers are 32-bit, connector ids are not negative, and text
+    holds no NUL or lone surrogate (PostgreSQL cannot store them).
+    """
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_values(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            _check_values(item, key)
+    elif isinstance(value, str):
+        if "\x00" in value or not _encodes(value):
+            raise errors.PropertyConstraintViolationError(f"{key}: invalid characters")
+    elif type(value) is int:
+        if value not in (INT64 if key in _WIDE_INTEGERS else INT32):
+            raise errors.PropertyConstraintViolationError(f"{key}: {value} is out of range")
+        if key == "connectorId" and value < 0:
+            raise errors.PropertyConstraintViolationError("connectorId: must not be negative")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _ACTIONS_WITH_SAMPLED_VALUES = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlparse
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from csms_project.asgi import application
 
@@ -107,6 +109,9 @@ async def channel_layer(settings):
     await layer.flush()
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
+    # The consumer's ORM calls ran on asgiref's shared sync thread: close its
+    # connection, or PostgreSQL refuses to drop the test database at the end.
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
