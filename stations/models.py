@@ -387,7 +387,15 @@ class MeterValue(models.Model):
         ordering = ["timestamp", "id"]
         indexes = [
             models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
-            models.Index(fields=["connector", "-timestamp"], name="metervalue_conn_time_idx"),
+        ]
+        constraints = [
+            # One sample per connector, instant and quantity: a retransmitted
+            # MeterValues (or the same sample in transactionData) adds nothing.
+            # It also serves the per-connector time index.
+            models.UniqueConstraint(
+                fields=["connector", "timestamp", "measurand", "phase", "location", "context"],
+                name="metervalue_sample_unique",
+            )
         ]
 
     def __str__(self):

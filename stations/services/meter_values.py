@@ -89,7 +89,8 @@ def metervalues_record(
         transaction_pk=transaction_pk,
         meter_values=meter_values,
     )
-    MeterValue.objects.bulk_create(rows)
+    # A retransmission repeats samples already stored: they are skipped.
+    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 

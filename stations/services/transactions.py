@@ -124,7 +124,8 @@ def transaction_stop(
                 connector_pk=stopped.connector_id,
                 transaction_pk=stopped.pk,
                 meter_values=transaction_data,
-            )
+            ),
+            ignore_conflicts=True,
         )
     stopped.meter_stop = meter_stop
     stopped.stop_timestamp = timestamp
