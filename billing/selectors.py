@@ -1,32 +1,210 @@
+"""Reads of the billing app: which tariff applies, what a session looked like, exports."""
+
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Q
 
-from stations.models import Transaction
+from stations.models import MeterValue, Transaction
+from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
 
-from .models import Tariff
+from .models import Invoice, TagGroup, Tariff
+from .pricing import SessionFacts
+
+
+def _specificity(tariff: Tariff) -> tuple:
+    return (
+        tariff.tag_group_id is not None,
+        tariff.connector_id is not None,
+        tariff.charge_point_id is not None,
+        tariff.station_id is not None,
+        tariff.priority,
+        tariff.pk,
+    )
 
 
 def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> Tariff | None:
-    """The tariff of a session: charge point's, else station's, else the default.
+    """The tariff of a session: the most specific one valid when it started.
 
-    It is the one valid when the session started; among tariffs of the same
-    scope the highest priority wins.
+    An id tag group beats a connector, which beats a charge point, which
+    beats a station, which beats the default; among equals the highest
+    priority (then the newest) wins. Every scope a tariff sets must match.
     """
     at = at or transaction.start_timestamp
-    valid = Tariff.objects.filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=at),
-        Q(valid_until__isnull=True) | Q(valid_until__gt=at),
-    ).order_by("-priority", "-id")
     charge_point = transaction.charge_point
-    scopes = [Q(charge_point_id=charge_point.pk)]
-    if charge_point.station_id:
-        scopes.append(Q(station_id=charge_point.station_id, charge_point__isnull=True))
-    scopes.append(Q(is_default=True, station__isnull=True, charge_point__isnull=True))
-    for scope in scopes:
-        tariff = valid.filter(scope).first()
-        if tariff is not None:
-            return tariff
-    return None
+    member_tags = [pk for pk in (transaction.tag_id, _parent_tag_id(transaction)) if pk]
+    groups = TagGroup.objects.filter(id_tags__in=member_tags).values("pk") if member_tags else []
+    candidates = (
+        Tariff.objects.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=at),
+            Q(valid_until__isnull=True) | Q(valid_until__gt=at),
+            Q(station__isnull=True) | Q(station_id=charge_point.station_id),
+            Q(charge_point__isnull=True) | Q(charge_point_id=charge_point.pk),
+            Q(connector__isnull=True) | Q(connector_id=transaction.connector_id),
+            Q(tag_group__isnull=True) | Q(tag_group__in=groups),
+        )
+        .exclude(
+            is_default=False,
+            station__isnull=True,
+            charge_point__isnull=True,
+            connector__isnull=True,
+            tag_group__isnull=True,
+        )
+        .prefetch_related("periods")
+    )
+    return max(candidates, key=_specificity, default=None)
+
+
+def _parent_tag_id(transaction: Transaction) -> int | None:
+    return transaction.tag.parent_id if transaction.tag_id else None
+
+
+def transaction_register_readings(
+    *, transaction_ids: Iterable[int]
+) -> dict[int, list[tuple[datetime, Decimal]]]:
+    """Energy.Active.Import.Register readings (absolute Wh) per transaction, by time.
+
+    Only readings of the whole meter count: per-phase registers (with a
+    phase) would each show a fraction of the energy.
+    """
+    readings: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    rows = MeterValue.objects.filter(
+        transaction_id__in=list(transaction_ids),
+        measurand=ENERGY_REGISTER,
+        phase="",
+        numeric_value__isnull=False,
+    ).order_by("timestamp", "id")
+    for row in rows:
+        wh = energy_register_wh(row)
+        if wh is not None:
+            readings[row.transaction_id].append((row.timestamp, wh))
+    return readings
+
+
+def transaction_session_facts(*, transaction: Transaction) -> SessionFacts:
+    """What pricing needs: times, the energy billed, the station's zone, the readings."""
+    readings = transaction_register_readings(transaction_ids=[transaction.pk])[transaction.pk]
+    station = transaction.charge_point.station
+    return SessionFacts(
+        start=transaction.start_timestamp,
+        stop=transaction.stop_timestamp,
+        energy_wh=transaction.energy_wh or 0,
+        time_zone=station.time_zone if station else "UTC",
+        readings=tuple((at, wh - transaction.meter_start) for at, wh in readings),
+    )
+
+
+INVOICE_CSV_HEADER = (
+    "number",
+    "issued_at",
+    "transaction",
+    "station",
+    "charge_point",
+    "id_tag",
+    "start",
+    "stop",
+    "energy_wh",
+    "currency",
+    "net_total",
+    "vat_total",
+    "total",
+)
+
+TRANSACTION_CSV_HEADER = (
+    "transaction",
+    "station",
+    "charge_point",
+    "connector",
+    "id_tag",
+    "start",
+    "stop",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "energy_source",
+    "stop_reason",
+    "stale_since",
+    "invoice",
+    "total",
+    "currency",
+)
+
+
+def _export_filter(
+    field: str, start: datetime | None, end: datetime | None, station_id: int | None
+) -> Q:
+    """Rows whose `field` lies in [start, end), at the station if given."""
+    query = Q()
+    if start is not None:
+        query &= Q(**{f"{field}__gte": start})
+    if end is not None:
+        query &= Q(**{f"{field}__lt": end})
+    if station_id is not None:
+        prefix = "transaction__" if field == "issued_at" else ""
+        query &= Q(**{f"{prefix}charge_point__station_id": station_id})
+    return query
+
+
+def invoice_export_rows(
+    *, start: datetime | None = None, end: datetime | None = None, station_id: int | None = None
+) -> Iterator[tuple]:
+    """Invoices issued in [start, end) (at a station), oldest first, as CSV rows."""
+    invoices = (
+        Invoice.objects.filter(_export_filter("issued_at", start, end, station_id))
+        .select_related("transaction__charge_point__station")
+        .order_by("issued_at", "id")
+    )
+    for invoice in invoices.iterator(chunk_size=500):
+        session = invoice.transaction
+        station = session.charge_point.station
+        yield (
+            invoice.number,
+            invoice.issued_at.isoformat(),
+            session.pk,
+            station.name if station else "",
+            session.charge_point.charge_point_id,
+            session.id_tag,
+            session.start_timestamp.isoformat(),
+            session.stop_timestamp.isoformat() if session.stop_timestamp else "",
+            invoice.energy_wh,
+            invoice.currency,
+            invoice.net_total,
+            invoice.vat_total,
+            invoice.total,
+        )
+
+
+def transaction_export_rows(
+    *, start: datetime | None = None, end: datetime | None = None, station_id: int | None = None
+) -> Iterator[tuple]:
+    """Sessions started in [start, end) (at a station), oldest first, as CSV rows."""
+    sessions = (
+        Transaction.objects.filter(_export_filter("start_timestamp", start, end, station_id))
+        .select_related("charge_point__station", "connector", "invoice")
+        .order_by("start_timestamp", "id")
+    )
+    for session in sessions.iterator(chunk_size=500):
+        station = session.charge_point.station
+        invoice = getattr(session, "invoice", None)
+        yield (
+            session.pk,
+            station.name if station else "",
+            session.charge_point.charge_point_id,
+            session.connector.connector_id,
+            session.id_tag,
+            session.start_timestamp.isoformat(),
+            session.stop_timestamp.isoformat() if session.stop_timestamp else "",
+            session.meter_start,
+            "" if session.meter_stop is None else session.meter_stop,
+            "" if session.energy_wh is None else session.energy_wh,
+            session.energy_source,
+            session.stop_reason,
+            session.stale_since.isoformat() if session.stale_since else "",
+            invoice.number if invoice else "",
+            invoice.total if invoice else "",
+            invoice.currency if invoice else "",
+        )

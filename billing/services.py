@@ -1,22 +1,42 @@
+"""Writes of the billing app: invoices, their numbers, failures, the energy roll-up."""
+
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from stations.models import Transaction
 
-from .models import Invoice, InvoiceLine, InvoiceSequence, Tariff
-from .money import round_money
-from .selectors import tariff_in_force
+from .energy import energy_between, energy_curve
+from .models import (
+    BillingFailure,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    StationEnergyHour,
+    Tariff,
+)
+from .pricing import Terms, price_session
+from .selectors import tariff_in_force, transaction_register_readings, transaction_session_facts
 
 logger = logging.getLogger(__name__)
 
+HOUR = timedelta(hours=1)
+
 
 def invoice_number_next(*, year: int) -> str:
-    """Take the next gap-free number of the year; call inside a transaction."""
+    """Take the next gap-free number of the year; call inside a transaction.
+
+    The year's row is locked until the caller commits, so concurrent
+    invoices queue for it; a rolled-back invoice gives its number back.
+    """
     try:
         with transaction.atomic():
             InvoiceSequence.objects.create(year=year)
@@ -28,13 +48,34 @@ def invoice_number_next(*, year: int) -> str:
     return f"{year}-{sequence.last_number:06d}"
 
 
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def tariff_snapshot(tariff: Tariff) -> dict:
+    """The tariff's prices as the invoice keeps them (pricing.Terms reads this)."""
     return {
         "id": tariff.pk,
         "name": tariff.name,
         "currency": tariff.currency,
         "price_per_kwh": str(tariff.price_per_kwh),
+        "price_per_minute": str(tariff.price_per_minute),
+        "idle_price_per_minute": str(tariff.idle_price_per_minute),
+        "idle_grace_minutes": tariff.idle_grace_minutes,
+        "idle_power_threshold_w": tariff.idle_power_threshold_w,
+        "session_fee": str(tariff.session_fee),
+        "min_price": _text(tariff.min_price),
+        "max_price": _text(tariff.max_price),
         "vat_rate": str(tariff.vat_rate),
+        "periods": [
+            {
+                "start": period.start_time.isoformat(),
+                "end": period.end_time.isoformat(),
+                "price_per_kwh": _text(period.price_per_kwh),
+                "price_per_minute": _text(period.price_per_minute),
+            }
+            for period in tariff.periods.all()
+        ],
     }
 
 
@@ -42,12 +83,14 @@ def tariff_snapshot(tariff: Tariff) -> dict:
 def invoice_create(*, transaction_id: int) -> Invoice | None:
     """Bill a finished transaction once; a second call returns the same invoice.
 
-    Returns None for a session that is still open, has no applicable
-    tariff, or (unless BILLING_INVOICE_ZERO_ENERGY) delivered no energy.
+    Returns None for an unknown or open session, one with no applicable
+    tariff (recorded as a billing failure), or (unless
+    BILLING_INVOICE_ZERO_ENERGY) one that delivered no energy. Raises
+    PricingError when the configuration cannot price it.
     """
     session = (
-        Transaction.objects.select_for_update()
-        .select_related("charge_point")
+        Transaction.objects.select_for_update(of=("self",))
+        .select_related("charge_point__station", "tag")
         .filter(pk=transaction_id)
         .first()
     )
@@ -63,29 +106,146 @@ def invoice_create(*, transaction_id: int) -> Invoice | None:
     tariff = tariff_in_force(transaction=session)
     if tariff is None:
         logger.warning("transaction %s: no tariff applies, not invoiced", session.pk)
+        billing_failure_record(
+            transaction_id=session.pk, error="No tariff applies to this session.", will_retry=False
+        )
         return None
 
-    energy_kwh = Decimal(energy_wh) / 1000
-    net = round_money(energy_kwh * tariff.price_per_kwh, tariff.currency)
-    vat = round_money(net * tariff.vat_rate / 100, tariff.currency)
+    snapshot = tariff_snapshot(tariff)
+    bill = price_session(
+        Terms.from_snapshot(snapshot), transaction_session_facts(transaction=session)
+    )
     invoice = Invoice.objects.create(
         number=invoice_number_next(year=session.stop_timestamp.year),
         transaction=session,
         tariff=tariff,
-        tariff_snapshot=tariff_snapshot(tariff),
-        currency=tariff.currency,
+        tariff_snapshot=snapshot,
+        currency=bill.currency,
         energy_wh=energy_wh,
-        net_total=net,
-        vat_total=vat,
-        total=net + vat,
+        net_total=bill.net,
+        vat_total=bill.vat,
+        total=bill.total,
     )
-    InvoiceLine.objects.create(
-        invoice=invoice,
-        component="energy",
-        description=f"Energy {energy_kwh.normalize():f} kWh",
-        quantity=energy_kwh,
-        unit="kWh",
-        unit_price=tariff.price_per_kwh,
-        amount=net,
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            component=line.component.value,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        for line in bill.lines
+    )
+    BillingFailure.objects.filter(transaction=session, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), will_retry=False
     )
     return invoice
+
+
+def billing_failure_record(
+    *, transaction_id: int, error: str, will_retry: bool, now: datetime | None = None
+) -> BillingFailure | None:
+    """Note a failed invoicing attempt where the operator sees it (admin)."""
+    now = now or timezone.now()
+    if not Transaction.objects.filter(pk=transaction_id).exists():
+        return None
+    fields = dict(error=error[:5000], will_retry=will_retry, last_failed_at=now, resolved_at=None)
+    try:
+        with transaction.atomic():
+            return BillingFailure.objects.create(
+                transaction_id=transaction_id, first_failed_at=now, **fields
+            )
+    except IntegrityError:  # failed before: count the attempt
+        BillingFailure.objects.filter(transaction_id=transaction_id).update(
+            attempts=F("attempts") + 1, **fields
+        )
+        return BillingFailure.objects.get(transaction_id=transaction_id)
+
+
+def invoice_create_queue(*, transaction_ids: list[int]) -> int:
+    """Queue invoicing of transactions once the caller's transaction commits."""
+    from .tasks import invoice_create_for_transaction
+
+    for transaction_id in transaction_ids:
+        transaction.on_commit(lambda pk=transaction_id: invoice_create_for_transaction.delay(pk))
+    return len(transaction_ids)
+
+
+def station_energy_rollup(*, now: datetime | None = None, hours: int = 24) -> int:
+    """Recompute the energy per station of the last `hours` full clock hours (UTC).
+
+    Recomputing a whole window, not only the last hour, takes in readings and
+    stops that arrive late (a charger back online); running it twice gives
+    the same rows. Charge points without a station are not counted.
+    Returns the number of (station, hour) rows written.
+    """
+    now = now or timezone.now()
+    window_end = now.replace(minute=0, second=0, microsecond=0)
+    window_start = window_end - hours * HOUR
+    sessions = list(
+        Transaction.objects.filter(
+            Q(stop_timestamp__isnull=True) | Q(stop_timestamp__gt=window_start),
+            charge_point__station__isnull=False,
+            start_timestamp__lt=window_end,
+        ).values(
+            "pk",
+            "charge_point__station_id",
+            "start_timestamp",
+            "stop_timestamp",
+            "meter_start",
+            "energy_wh",
+        )
+    )
+    readings = transaction_register_readings(transaction_ids=[s["pk"] for s in sessions])
+    energy: dict[tuple[int, datetime], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[int, datetime], int] = defaultdict(int)
+    for session in sessions:
+        start, stop = session["start_timestamp"], session["stop_timestamp"]
+        curve = energy_curve(
+            start=start,
+            stop=stop,
+            total_wh=session["energy_wh"],
+            readings=[(at, wh - session["meter_start"]) for at, wh in readings[session["pk"]]],
+        )
+        hour = max(window_start, start.replace(minute=0, second=0, microsecond=0))
+        last = min(window_end, stop or window_end)
+        while hour < last:
+            key = (session["charge_point__station_id"], hour)
+            energy[key] += energy_between(curve, hour, hour + HOUR)
+            counts[key] += 1
+            hour += HOUR
+    rows = [
+        StationEnergyHour(
+            station_id=station_id,
+            hour=hour,
+            energy_wh=int(energy[station_id, hour].quantize(Decimal(1), ROUND_HALF_UP)),
+            session_count=counts[station_id, hour],
+        )
+        for station_id, hour in counts
+    ]
+    with transaction.atomic():
+        _rollup_replace(rows, window_start=window_start, window_end=window_end)
+    return len(rows)
+
+
+def _rollup_replace(
+    rows: list[StationEnergyHour], *, window_start: datetime, window_end: datetime
+) -> None:
+    """Write the window's rows; drop those no session contributes to any more."""
+    keep = {(row.station_id, row.hour) for row in rows}
+    stale = [
+        pk
+        for pk, station_id, hour in StationEnergyHour.objects.filter(
+            hour__gte=window_start, hour__lt=window_end
+        ).values_list("pk", "station_id", "hour")
+        if (station_id, hour) not in keep
+    ]
+    StationEnergyHour.objects.filter(pk__in=stale).delete()
+    StationEnergyHour.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["station", "hour"],
+        update_fields=["energy_wh", "session_count", "updated_at"],
+    )

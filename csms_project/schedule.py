@@ -28,6 +28,11 @@ def beat_schedule(*, sweep_interval: int) -> dict:
             "schedule": float(stale_every),
             "options": {"expires": stale_every},
         },
+        "reservation-expiry": {
+            "task": "stations.tasks.sweep_expired_reservations",
+            "schedule": float(sweep_interval),
+            "options": {"expires": sweep_interval},
+        },
         "journal-prune": {
             "task": "ocpp_consumer.tasks.prune_journal",
             "schedule": crontab(minute=17),

@@ -240,7 +240,10 @@ BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="EUR")
 BILLING_INVOICE_ZERO_ENERGY = env.bool("BILLING_INVOICE_ZERO_ENERGY", default=False)
 # Who issues the invoices (printed on the PDF).
 BILLING_OPERATOR_NAME = env.str("BILLING_OPERATOR_NAME", default="CSMS Operator")
-BILLING_OPERATOR_ADDRESS = env.str("BILLING_OPERATOR_ADDRESS", default="")
+# The PDF prints one line per "\n".
+BILLING_OPERATOR_ADDRESS = env.str("BILLING_OPERATOR_ADDRESS", default="", multiline=True)
+# The hourly energy roll-up recomputes this many past hours (late data lands).
+BILLING_ENERGY_ROLLUP_HOURS = env.int("BILLING_ENERGY_ROLLUP_HOURS", default=24)
 BILLING_OPERATOR_VAT_ID = env.str("BILLING_OPERATOR_VAT_ID", default="")
 
 # --- Sweeps (Celery beat) ---------------------------------------------------

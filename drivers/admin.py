@@ -1,13 +1,20 @@
 """The operator console for users, drivers and their id tags."""
 
+from asgiref.sync import async_to_sync
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from ocpp_consumer.admin import report_outcome, send_each
+from stations.models import ChargePoint
+
 from .choices import AuthorizationStatus
-from .models import Driver, IdTag, User
+from .local_lists import local_list_payloads
+from .models import Driver, IdTag, LocalAuthList, User
 
 admin.site.register(User, UserAdmin)
 
@@ -62,7 +69,7 @@ class IdTagAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("driver", "parent")
     readonly_fields = ("created_at", "updated_at")
-    actions = ("block_selected", "unblock_selected")
+    actions = ("block_selected", "unblock_selected", "send_to_local_lists")
 
     def _set_status(self, request, queryset, status) -> int:
         return queryset.update(status=status, updated_at=timezone.now())
@@ -86,3 +93,59 @@ class IdTagAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+    @admin.action(
+        description=_("Send to charge points' local authorization lists"),
+        permissions=("change",),
+    )
+    def send_to_local_lists(self, request, queryset):
+        """Intermediate page: choose charge points and how; then send SendLocalList."""
+        form = LocalListForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            charge_points = list(form.cleaned_data["charge_points"])
+            payloads = local_list_payloads(
+                charge_point_pks=[cp.pk for cp in charge_points],
+                selected=list(queryset),
+                mode=form.cleaned_data["mode"],
+            )
+            jobs = [(cp.charge_point_id, "SendLocalList", payloads[cp.pk]) for cp in charge_points]
+            for charge_point_id, outcome in async_to_sync(send_each)(jobs, request.user.pk):
+                report_outcome(request, charge_point_id, outcome)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Send id tags to local authorization lists"),
+            "form": form,
+            "queryset": queryset,
+            "action": "send_to_local_lists",
+        }
+        return TemplateResponse(request, "admin/drivers/idtag/local_list.html", context)
+
+
+class LocalListForm(forms.Form):
+    charge_points = forms.ModelMultipleChoiceField(
+        label=_("charge points"), queryset=ChargePoint.objects.order_by("charge_point_id")
+    )
+    mode = forms.ChoiceField(
+        label=_("how"),
+        choices=[
+            ("add", _("add these tags (Differential)")),
+            ("remove", _("remove these tags (Differential)")),
+            ("replace", _("replace the whole list with these tags (Full)")),
+        ],
+    )
+
+
+@admin.register(LocalAuthList)
+class LocalAuthListAdmin(admin.ModelAdmin):
+    list_display = ("charge_point", "version", "reported_version", "reported_at", "updated_at")
+    list_select_related = ("charge_point",)
+    search_fields = ("charge_point__charge_point_id",)
+    filter_horizontal = ("id_tags",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

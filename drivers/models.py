@@ -72,3 +72,32 @@ class IdTag(models.Model):
 
     def __str__(self):
         return self.id_tag
+
+
+class LocalAuthList(models.Model):
+    """A charge point's local authorization list as we last had it accepted.
+
+    `id_tags` and `version` change only when the charge point accepts a
+    SendLocalList; `reported_version` is what GetLocalListVersion answered.
+    """
+
+    charge_point = models.OneToOneField(
+        "stations.ChargePoint",
+        on_delete=models.CASCADE,
+        related_name="local_auth_list",
+        verbose_name=_("charge point"),
+    )
+    version = models.IntegerField(_("version accepted"), default=0)
+    reported_version = models.IntegerField(_("version reported"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    id_tags = models.ManyToManyField(
+        IdTag, related_name="local_auth_lists", blank=True, verbose_name=_("id tags")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("local authorization list")
+        verbose_name_plural = _("local authorization lists")
+
+    def __str__(self):
+        return f"{self.charge_point} v{self.version}"

@@ -41,14 +41,14 @@ def command_run(request, *, charge_point_id: str, action: str, payload: dict) ->
             source="admin",
         )
     except commands.CommandError as exc:
-        messages.error(request, f"{charge_point_id}: {exc}")
-        return
-    level = messages.SUCCESS if command.status == CommandStatus.ANSWERED else messages.WARNING
-    messages.add_message(request, level, f"{charge_point_id}: {command_outcome_text(command)}")
+        command = exc
+    report_outcome(request, charge_point_id, command)
 
 
-async def _send_to_many(charge_point_ids, action, payload, user_id):
-    async def one(charge_point_id):
+async def send_each(jobs, user_id):
+    """Send (charge_point_id, action, payload) jobs concurrently; pair ids with outcomes."""
+
+    async def one(charge_point_id, action, payload):
         try:
             return charge_point_id, await commands.command_send(
                 charge_point_id=charge_point_id,
@@ -60,25 +60,23 @@ async def _send_to_many(charge_point_ids, action, payload, user_id):
         except commands.CommandError as exc:
             return charge_point_id, exc
 
-    return await asyncio.gather(*(one(cp) for cp in charge_point_ids))
+    return await asyncio.gather(*(one(*job) for job in jobs))
+
+
+def report_outcome(request, charge_point_id: str, outcome) -> None:
+    """An admin message for a command's record, or for the error that stopped it."""
+    if isinstance(outcome, Exception):
+        messages.error(request, f"{charge_point_id}: {outcome}")
+        return
+    level = messages.SUCCESS if outcome.status == CommandStatus.ANSWERED else messages.WARNING
+    messages.add_message(request, level, f"{charge_point_id}: {command_outcome_text(outcome)}")
 
 
 def _bulk_action(name: str, action: str, payload: dict, description):
     def run(modeladmin, request, queryset):
-        ids = list(queryset.values_list("charge_point_id", flat=True))
-        results = async_to_sync(_send_to_many)(ids, action, payload, request.user.pk)
-        for charge_point_id, outcome in results:
-            if isinstance(outcome, Exception):
-                messages.error(request, f"{charge_point_id}: {outcome}")
-            else:
-                level = (
-                    messages.SUCCESS
-                    if outcome.status == CommandStatus.ANSWERED
-                    else messages.WARNING
-                )
-                messages.add_message(
-                    request, level, f"{charge_point_id}: {command_outcome_text(outcome)}"
-                )
+        jobs = [(cp, action, payload) for cp in queryset.values_list("charge_point_id", flat=True)]
+        for charge_point_id, outcome in async_to_sync(send_each)(jobs, request.user.pk):
+            report_outcome(request, charge_point_id, outcome)
 
     run.__name__ = name
     run.short_description = description

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from stations.models import ChargePoint
+from stations.services.smart_charging import charging_profile_problems
 
 from . import errors, framing
 from .models import Command, CommandStatus
@@ -103,6 +104,9 @@ def command_validate(*, action: str, payload: dict) -> None:
         framing.validate_request(action, payload)
     except errors.OCPPError as exc:
         raise InvalidPayload(exc.description) from exc
+    problems = charging_profile_problems(action=action, payload=payload)
+    if problems:
+        raise InvalidPayload("; ".join(problems))
 
 
 def _command_create(

@@ -80,6 +80,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         self.charge_point_id = charge_point_id
         self.session = Session(
             charge_point=charge_point,
+            channel_name=self.channel_name,
             relax=await database_sync_to_async(relaxations_for)(charge_point),
         )
         self.outbox_init()
@@ -271,5 +272,5 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         if now - self._last_seen_written >= LAST_SEEN_WRITE_INTERVAL:
             self._last_seen_written = now
             await database_sync_to_async(services.chargepoint_touch)(
-                charge_point_pk=self.session.charge_point.pk
+                charge_point_pk=self.session.charge_point.pk, channel_name=self.channel_name
             )

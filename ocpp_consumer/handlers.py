@@ -23,6 +23,7 @@ class Session:
     """What a handler knows about the connection it serves."""
 
     charge_point: ChargePoint
+    channel_name: str = ""
     relax: Relaxations = STRICT
 
 
@@ -79,7 +80,7 @@ async def boot_notification(session: Session, payload: dict) -> dict:
 @handles(Action.heartbeat)
 async def heartbeat(session: Session, payload: dict) -> dict:
     now = await database_sync_to_async(services.chargepoint_heartbeat)(
-        charge_point_pk=session.charge_point.pk
+        charge_point_pk=session.charge_point.pk, channel_name=session.channel_name
     )
     return {"currentTime": format_ocpp_datetime(now)}
 

@@ -19,12 +19,16 @@ from ocpp_consumer.admin import ChargePointCommandsMixin
 
 from .models import (
     ChargePoint,
+    ChargingProfile,
+    ChargingSchedulePeriod,
     CompatibilityProfile,
+    CompositeSchedule,
     Connector,
     ConnectorStatusLog,
     DataTransferRecord,
     MeterValue,
     OrphanStopTransaction,
+    Reservation,
     Station,
     Transaction,
 )
@@ -472,3 +476,56 @@ class DataTransferRecordAdmin(HistoryAdmin):
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id", "vendor_id", "message_id", "data")
     date_hierarchy = "received_at"
+
+
+# --- Reservations and smart charging ----------------------------------------
+
+
+@admin.register(Reservation)
+class ReservationAdmin(HistoryAdmin):
+    list_display = (
+        "reservation_id",
+        "charge_point",
+        "connector_id",
+        "id_tag",
+        "parent_id_tag",
+        "expiry_date",
+        "status",
+        "transaction",
+    )
+    list_filter = ("status",)
+    list_select_related = ("charge_point",)
+    search_fields = ("=reservation_id", "id_tag", "charge_point__charge_point_id")
+    date_hierarchy = "expiry_date"
+
+
+class ChargingSchedulePeriodInline(ReadOnlyInline, admin.TabularInline):
+    model = ChargingSchedulePeriod
+    fields = ("start_period", "limit", "number_phases")
+    readonly_fields = fields
+
+
+@admin.register(ChargingProfile)
+class ChargingProfileAdmin(HistoryAdmin):
+    inlines = (ChargingSchedulePeriodInline,)
+    list_display = (
+        "charge_point",
+        "connector_id",
+        "charging_profile_id",
+        "purpose",
+        "stack_level",
+        "kind",
+        "charging_rate_unit",
+        "installed_at",
+        "cleared_at",
+    )
+    list_filter = ("purpose", "kind", ("cleared_at", admin.EmptyFieldListFilter))
+    list_select_related = ("charge_point",)
+    search_fields = ("charge_point__charge_point_id", "=charging_profile_id")
+
+
+@admin.register(CompositeSchedule)
+class CompositeScheduleAdmin(HistoryAdmin):
+    list_display = ("charge_point", "connector_id", "schedule_start", "fetched_at")
+    list_select_related = ("charge_point",)
+    search_fields = ("charge_point__charge_point_id",)

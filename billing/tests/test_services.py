@@ -1,16 +1,24 @@
 """Invoicing of finished transactions, against the database."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from billing.models import Invoice, InvoiceSequence, Tariff
+from billing.models import BillingFailure, Invoice, InvoiceSequence, Tariff, TariffPeriod
+from billing.pricing import PricingError
 from billing.selectors import tariff_in_force
 from billing.services import invoice_create
 from drivers.models import IdTag
-from stations.models import Station, Transaction
-from stations.services import chargepoint_create, transaction_start, transaction_stop
+from stations.models import Connector, OrphanStopTransaction, Station, Transaction
+from stations.services import (
+    chargepoint_create,
+    metervalues_record,
+    transaction_start,
+    transaction_stop,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -264,18 +272,220 @@ def test_invoice_uses_the_tariff_in_force(
 
 def test_invoice_keeps_a_tariff_snapshot(charge_point, django_capture_on_commit_callbacks):
     tariff = Tariff.objects.create(
-        name="CP", charge_point=charge_point, price_per_kwh=Decimal("0.4000"), vat_rate=19
+        name="CP",
+        charge_point=charge_point,
+        price_per_kwh=Decimal("0.4000"),
+        vat_rate=19,
+        idle_price_per_minute=Decimal("0.05"),
+        idle_grace_minutes=10,
+        min_price=Decimal("1.00"),
+    )
+    TariffPeriod.objects.create(
+        tariff=tariff, start_time=time(22), end_time=time(6), price_per_kwh=Decimal("0.2")
     )
     finished = stopped_session(charge_point, django_capture_on_commit_callbacks, energy_wh=1000)
     tariff.price_per_kwh = Decimal("0.9000")
     tariff.name = "CP renamed"
     tariff.save()
+    tariff.periods.update(price_per_kwh=Decimal("0.9"))
     invoice = Invoice.objects.get(transaction=finished)
     assert invoice.tariff_snapshot == {
         "id": tariff.pk,
         "name": "CP",
         "currency": "EUR",
         "price_per_kwh": "0.4000",
+        "price_per_minute": "0.0000",
+        "idle_price_per_minute": "0.0500",
+        "idle_grace_minutes": 10,
+        "idle_power_threshold_w": 100,
+        "session_fee": "0.00",
+        "min_price": "1.00",
+        "max_price": None,
         "vat_rate": "19.00",
+        "periods": [
+            {
+                "start": "22:00:00",
+                "end": "06:00:00",
+                "price_per_kwh": "0.2000",
+                "price_per_minute": None,
+            }
+        ],
     }
-    assert invoice.net_total == Decimal("0.40")
+    assert invoice.net_total == Decimal("1.00")  # 0.40, lifted to the minimum
+
+
+def test_night_rate_idle_fee_and_vat_from_meter_values(django_capture_on_commit_callbacks):
+    """The issue's acceptance: energy + night rate + idle fee + VAT, from real readings."""
+    IdTag.objects.create(id_tag="TAG-1")
+    depot = Station.objects.create(name="Depot", time_zone="Europe/Berlin")
+    charge_point = chargepoint_create(charge_point_id="CP-NIGHT", station_id=depot.pk)
+    tariff = Tariff.objects.create(
+        name="Depot",
+        station=depot,
+        price_per_kwh=Decimal("0.40"),
+        idle_price_per_minute=Decimal("0.10"),
+        idle_grace_minutes=15,
+        vat_rate=Decimal("19"),
+    )
+    TariffPeriod.objects.create(
+        tariff=tariff, start_time=time(22), end_time=time(6), price_per_kwh=Decimal("0.25")
+    )
+    start = datetime(2024, 5, 1, 19, 30, tzinfo=UTC)  # 21:30 in Berlin (CEST)
+    started, _ = transaction_start(
+        charge_point_pk=charge_point.pk,
+        connector_id=1,
+        id_tag="TAG-1",
+        meter_start=1000,
+        timestamp=start,
+    )
+    samples = {
+        "2024-05-01T19:45:00Z": [{"value": "9000", "phase": "L1"}],  # per phase: not counted
+        "2024-05-01T20:00:00Z": [{"value": "6.0", "unit": "kWh"}],  # 22:00 local
+        "2024-05-01T20:30:00Z": [
+            {"value": "11000"},
+            {"value": "0", "measurand": "Power.Active.Import", "unit": "W"},
+        ],
+        "2024-05-01T21:00:00Z": [{"value": "11000"}],
+    }
+    metervalues_record(
+        charge_point_pk=charge_point.pk,
+        connector_id=1,
+        transaction_id=started.pk,
+        meter_values=[{"timestamp": at, "sampledValue": values} for at, values in samples.items()],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_stop(
+            charge_point_pk=charge_point.pk,
+            transaction_id=started.pk,
+            meter_stop=11000,
+            timestamp=start + timedelta(hours=2, minutes=30),
+        )
+    invoice = Invoice.objects.get(transaction_id=started.pk)
+    assert [
+        (line.component, line.description, line.quantity, line.unit_price, line.amount)
+        for line in invoice.lines.all()
+    ] == [
+        # 21:30-22:00 local: 5 kWh at the day rate
+        ("energy", "Energy", Decimal("5"), Decimal("0.40"), Decimal("2.00")),
+        # 22:00-22:30 local: 5 kWh at the night rate
+        ("energy", "Energy 22:00-06:00", Decimal("5"), Decimal("0.25"), Decimal("1.25")),
+        # full at 22:30, unplugged at 00:00: 90 min - 15 min grace
+        ("idle", "Idle fee (after 15 min grace)", Decimal("75"), Decimal("0.10"), Decimal("7.50")),
+    ]
+    # 10.75 net; 19 % = 2.0425 -> 2.04
+    assert (invoice.net_total, invoice.vat_total, invoice.total) == (
+        Decimal("10.75"),
+        Decimal("2.04"),
+        Decimal("12.79"),
+    )
+    assert invoice.energy_wh == 10_000
+
+
+def test_energy_from_meter_values_when_the_stop_reading_is_wrong(
+    charge_point, django_capture_on_commit_callbacks
+):
+    Tariff.objects.create(name="CP", charge_point=charge_point, price_per_kwh=Decimal("0.50"))
+    started, _ = transaction_start(
+        charge_point_pk=charge_point.pk,
+        connector_id=1,
+        id_tag="TAG-1",
+        meter_start=1000,
+        timestamp=T0,
+    )
+    metervalues_record(
+        charge_point_pk=charge_point.pk,
+        connector_id=1,
+        transaction_id=started.pk,
+        meter_values=[{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": "5000"}]}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_stop(
+            charge_point_pk=charge_point.pk,
+            transaction_id=started.pk,
+            meter_stop=0,  # a charger bug
+            timestamp=T0 + timedelta(hours=1),
+        )
+    invoice = Invoice.objects.get(transaction_id=started.pk)
+    assert invoice.transaction.energy_source == "meter_values"
+    assert invoice.energy_wh == 4000
+    assert invoice.net_total == Decimal("2.00")
+
+
+def test_orphan_stop_is_answered_and_never_billed(charge_point, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        stopped, _ = transaction_stop(
+            charge_point_pk=charge_point.pk,
+            transaction_id=424242,
+            meter_stop=5000,
+            timestamp=T0,
+        )
+    assert stopped is None
+    assert callbacks == []
+    assert OrphanStopTransaction.objects.filter(transaction_id=424242).exists()
+    assert invoice_create(transaction_id=424242) is None
+    assert not Invoice.objects.exists()
+    assert not BillingFailure.objects.exists()
+
+
+def test_no_tariff_is_a_failure_for_the_operator_until_fixed(charge_point, default_tariff):
+    default_tariff.delete()
+    finished = session(charge_point, energy_wh=1000)
+    assert invoice_create(transaction_id=finished.pk) is None
+    failure = BillingFailure.objects.get(transaction=finished)
+    assert failure.error == "No tariff applies to this session."
+    assert failure.will_retry is False
+    assert failure.resolved_at is None
+
+    assert invoice_create(transaction_id=finished.pk) is None
+    failure.refresh_from_db()
+    assert failure.attempts == 2
+
+    Tariff.objects.create(name="Fixed", charge_point=charge_point, price_per_kwh=Decimal("1"))
+    invoice = invoice_create(transaction_id=finished.pk)
+    assert invoice.total == Decimal("1.00")
+    failure.refresh_from_db()
+    assert failure.resolved_at is not None
+
+
+def test_unknown_station_time_zone_is_a_pricing_error(charge_point, station):
+    station.time_zone = "Nowhere/Atlantis"
+    station.save()
+    Tariff.objects.create(name="Station", station=station, price_per_kwh=Decimal("0.30"))
+    finished = session(charge_point, energy_wh=1000)
+    with pytest.raises(PricingError, match="Nowhere/Atlantis"):
+        invoice_create(transaction_id=finished.pk)
+    assert not Invoice.objects.exists()
+    assert not InvoiceSequence.objects.filter(last_number__gt=0).exists()  # no number lost
+
+
+@pytest.mark.parametrize(
+    ("fields", "constraint"),
+    [
+        ({"is_default": True, "station": True}, "tariff_default_has_no_scope"),
+        ({"valid_from": T0, "valid_until": T0}, "tariff_valid_from_before_until"),
+        (
+            {"min_price": Decimal("5"), "max_price": Decimal("4.99")},
+            "tariff_min_price_not_above_max",
+        ),
+    ],
+)
+def test_tariff_constraints(station, fields, constraint):
+    if fields.get("station"):
+        fields["station"] = station
+    with pytest.raises(IntegrityError, match=constraint):
+        with transaction.atomic():
+            Tariff.objects.create(name="Bad", **fields)
+
+
+def test_period_cannot_be_empty(default_tariff):
+    with pytest.raises(IntegrityError, match="tariffperiod_start_differs_from_end"):
+        with transaction.atomic():
+            TariffPeriod.objects.create(tariff=default_tariff, start_time=time(6), end_time=time(6))
+
+
+def test_connector_must_belong_to_the_charge_point(charge_point):
+    other = chargepoint_create(charge_point_id="CP-OTHER")
+    connector = Connector.objects.create(charge_point=other, connector_id=1)
+    tariff = Tariff(name="Mixed", charge_point=charge_point, connector=connector)
+    with pytest.raises(ValidationError, match="another charge point"):
+        tariff.full_clean()

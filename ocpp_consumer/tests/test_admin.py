@@ -129,3 +129,52 @@ def test_history_pages_render_and_refuse_edits(admin_client):
         assert admin_client.get(reverse(f"admin:ocpp_consumer_{name}_add")).status_code == 403
     page = admin_client.get(reverse("admin:stations_chargepoint_change", args=[charge_point.pk]))
     assert b"Send command" in page.content and b"Reset" in page.content
+
+
+async def test_local_list_action_sends_a_differential_add(admin_client, charge_point_socket):
+    from drivers.models import IdTag, LocalAuthList
+
+    cp = await charge_point_socket("CP-LL")
+    charge_point = await ChargePoint.objects.aget(charge_point_id="CP-LL")
+    tags = [await IdTag.objects.acreate(id_tag=name) for name in ("L-1", "L-2")]
+    posting = asyncio.create_task(
+        in_thread(admin_client.post)(
+            reverse("admin:drivers_idtag_changelist"),
+            {
+                "action": "send_to_local_lists",
+                "apply": "1",
+                "_selected_action": [t.pk for t in tags],
+                "charge_points": [charge_point.pk],
+                "mode": "add",
+            },
+        )
+    )
+    frame = await cp.next_frame()
+    assert frame[2] == "SendLocalList"
+    assert frame[3]["updateType"] == "Differential" and frame[3]["listVersion"] == 1
+    assert [e["idTag"] for e in frame[3]["localAuthorizationList"]] == ["L-1", "L-2"]
+    await cp.send_json_to([3, frame[1], {"status": "Accepted"}])
+    response = await posting
+    assert texts(response) == ['CP-LL: SendLocalList: {"status": "Accepted"}']
+    local_list = await LocalAuthList.objects.aget(charge_point=charge_point)
+    assert local_list.version == 1
+    assert await local_list.id_tags.acount() == 2
+
+
+def test_local_list_action_shows_its_form_first(admin_client):
+    from drivers.models import IdTag
+
+    tag = IdTag.objects.create(id_tag="F-1")
+    chargepoint_create(charge_point_id="CP-F")
+    response = admin_client.post(
+        reverse("admin:drivers_idtag_changelist"),
+        {"action": "send_to_local_lists", "_selected_action": [tag.pk]},
+    )
+    assert response.status_code == 200
+    assert b"CP-F" in response.content and b"<code>F-1</code>" in response.content
+
+
+def test_reservation_and_profile_pages_render(admin_client):
+    for name in ("reservation", "chargingprofile", "compositeschedule"):
+        assert admin_client.get(reverse(f"admin:stations_{name}_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:drivers_localauthlist_changelist")).status_code == 200

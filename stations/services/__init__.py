@@ -1,5 +1,6 @@
 """Writes of the stations app; each function is one business operation."""
 
+from . import reservations, smart_charging  # noqa: F401 - registers answer appliers
 from .answers import command_answer_apply
 from .charge_points import (
     BootInfo,

@@ -57,13 +57,23 @@ def chargepoint_connect(*, charge_point_id: str, channel_name: str) -> ChargePoi
     return charge_point
 
 
+@transaction.atomic
 def chargepoint_disconnect(*, charge_point_id: str, channel_name: str) -> bool:
-    """Mark offline, unless a newer socket of the same charge point took over."""
-    return bool(
+    """Mark offline (connectors Unavailable), unless a newer socket took over."""
+    from .sweeps import connectors_mark_unavailable
+
+    pks = list(
         ChargePoint.objects.filter(
             charge_point_id=charge_point_id, connection_channel=channel_name
-        ).update(is_online=False, connection_channel="")
+        ).values_list("pk", flat=True)
     )
+    if not pks:
+        return False
+    ChargePoint.objects.filter(pk__in=pks, connection_channel=channel_name).update(
+        is_online=False, connection_channel=""
+    )
+    connectors_mark_unavailable(charge_point_pks=pks)
+    return True
 
 
 @dataclass(frozen=True)
@@ -100,15 +110,20 @@ def chargepoint_registration_answer(*, charge_point: ChargePoint) -> str:
     return charge_point.registration_status or RegistrationStatus.ACCEPTED
 
 
-def chargepoint_heartbeat(*, charge_point_pk: int) -> datetime:
+def chargepoint_heartbeat(*, charge_point_pk: int, channel_name: str) -> datetime:
+    """Record a heartbeat; a charge point the sweep took for dead is online again."""
     now = timezone.now()
-    ChargePoint.objects.filter(pk=charge_point_pk).update(last_heartbeat=now, last_seen=now)
+    ChargePoint.objects.filter(pk=charge_point_pk).update(
+        last_heartbeat=now, last_seen=now, is_online=True, connection_channel=channel_name
+    )
     return now
 
 
-def chargepoint_touch(*, charge_point_pk: int) -> None:
+def chargepoint_touch(*, charge_point_pk: int, channel_name: str) -> None:
     """Record that the charge point said something (any message counts)."""
-    ChargePoint.objects.filter(pk=charge_point_pk).update(last_seen=timezone.now())
+    ChargePoint.objects.filter(pk=charge_point_pk).update(
+        last_seen=timezone.now(), is_online=True, connection_channel=channel_name
+    )
 
 
 def connector_get_or_create(*, charge_point_pk: int, connector_id: int) -> Connector:

@@ -95,8 +95,15 @@ def metervalues_record(
 
 
 def energy_register_wh(meter_value: MeterValue) -> Decimal | None:
-    """An Energy.Active.Import.Register reading in Wh (kWh normalised)."""
-    if meter_value.measurand != ENERGY_REGISTER or meter_value.numeric_value is None:
+    """A whole-meter Energy.Active.Import.Register reading in Wh (kWh normalised).
+
+    Per-phase registers are not the session's energy: they are skipped.
+    """
+    if (
+        meter_value.measurand != ENERGY_REGISTER
+        or meter_value.numeric_value is None
+        or meter_value.phase
+    ):
         return None
     if meter_value.unit == "kWh":
         return meter_value.numeric_value * 1000

@@ -57,7 +57,16 @@ def transaction_start(
                 **identity,
             )
     except IntegrityError:  # the same start raced in on another socket
-        started = Transaction.objects.get(**identity)
+        return Transaction.objects.get(**identity), authorization
+    if reservation_id is not None:
+        from .reservations import reservation_use
+
+        reservation_use(
+            charge_point_pk=charge_point_pk,
+            reservation_id=reservation_id,
+            transaction=started,
+            authorization=authorization,
+        )
     return started, authorization
 
 

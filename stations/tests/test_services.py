@@ -166,11 +166,28 @@ def test_boot_stores_every_field(charge_point):
 
 
 def test_heartbeat_records_time(charge_point):
-    now = chargepoint_heartbeat(charge_point_pk=charge_point.pk)
+    now = chargepoint_heartbeat(charge_point_pk=charge_point.pk, channel_name="specific.a!1")
     assert now.tzinfo is not None
     charge_point.refresh_from_db()
     assert charge_point.last_heartbeat == now
     assert charge_point.last_seen == now
+
+
+def test_heartbeat_brings_back_a_charge_point_the_sweep_took_for_dead(charge_point):
+    ChargePoint.objects.filter(pk=charge_point.pk).update(is_online=False, connection_channel="")
+    chargepoint_heartbeat(charge_point_pk=charge_point.pk, channel_name="specific.a!1")
+    charge_point.refresh_from_db()
+    assert charge_point.is_online
+    assert charge_point.connection_channel == "specific.a!1"
+
+
+def test_disconnect_shows_connectors_unavailable(charge_point):
+    chargepoint_connect(charge_point_id=charge_point.charge_point_id, channel_name="specific.a!2")
+    status(charge_point, "Charging")
+    assert chargepoint_disconnect(
+        charge_point_id=charge_point.charge_point_id, channel_name="specific.a!2"
+    )
+    assert list(charge_point.connectors.values_list("status", flat=True)) == ["Unavailable"]
 
 
 # Connectors

@@ -1,0 +1,120 @@
+"""Query filters of the stations API (django-filter)."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ConnectorStatus, RegistrationStatus, StopReason
+from .models import ChargePoint, MeterValue, Station, Transaction
+from .selectors import station_annotate_distance, station_filter_available
+
+DEFAULT_RADIUS_KM = 10
+
+
+class StationSearchForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            self.add_error("latitude", _("Give both latitude and longitude."))
+        return data
+
+
+class StationFilterSet(filters.FilterSet):
+    latitude = filters.NumberFilter(
+        method="filter_near",
+        min_value=-90,
+        max_value=90,
+        label=_("latitude of the point to search around (with longitude)"),
+    )
+    longitude = filters.NumberFilter(
+        method="filter_near",
+        min_value=-180,
+        max_value=180,
+        label=_("longitude of the point to search around (with latitude)"),
+    )
+    radius_km = filters.NumberFilter(
+        method="filter_near",
+        min_value=0,
+        max_value=20_000,
+        label=_("with latitude/longitude: only stations within this many km (default 10)"),
+    )
+    available = filters.BooleanFilter(
+        method="filter_available",
+        label=_("true: only stations with a free connector on an online charge point"),
+    )
+
+    class Meta:
+        model = Station
+        form = StationSearchForm
+        fields = {"country": ["exact"], "city": ["exact", "icontains"], "postal_code": ["exact"]}
+
+    def filter_near(self, queryset, name, value):
+        return queryset  # applied once, in filter_queryset, from all three values
+
+    def filter_available(self, queryset, name, value):
+        return station_filter_available(queryset) if value else queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if data.get("latitude") is None or data.get("longitude") is None:
+            return queryset
+        radius_km = data.get("radius_km") or DEFAULT_RADIUS_KM
+        near = station_annotate_distance(
+            queryset, latitude=float(data["latitude"]), longitude=float(data["longitude"])
+        )
+        return near.filter(distance_km__lte=float(radius_km)).order_by("distance_km", "name")
+
+
+class ChargePointFilterSet(filters.FilterSet):
+    station = filters.NumberFilter(field_name="station_id", label=_("station id"))
+    connector_status = filters.ChoiceFilter(
+        field_name="connectors__status",
+        choices=ConnectorStatus.choices,
+        distinct=True,
+        label=_("has a connector in this status"),
+    )
+    registration_status = filters.ChoiceFilter(choices=RegistrationStatus.choices)
+
+    class Meta:
+        model = ChargePoint
+        fields = {
+            "is_online": ["exact"],
+            "vendor": ["exact"],
+            "model": ["exact"],
+            "last_heartbeat": ["gte", "lte"],
+        }
+
+
+class TransactionFilterSet(filters.FilterSet):
+    charge_point = filters.CharFilter(
+        field_name="charge_point__charge_point_id", label=_("charge point id")
+    )
+    connector_id = filters.NumberFilter(field_name="connector__connector_id")
+    id_tag = filters.CharFilter(field_name="id_tag", lookup_expr="iexact")
+    is_open = filters.BooleanFilter(
+        field_name="stop_timestamp", lookup_expr="isnull", label=_("still running")
+    )
+    started_after = filters.IsoDateTimeFilter(field_name="start_timestamp", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="start_timestamp", lookup_expr="lt")
+    stopped_after = filters.IsoDateTimeFilter(field_name="stop_timestamp", lookup_expr="gte")
+    stopped_before = filters.IsoDateTimeFilter(field_name="stop_timestamp", lookup_expr="lt")
+    stop_reason = filters.ChoiceFilter(choices=StopReason.choices)
+
+    class Meta:
+        model = Transaction
+        fields: list[str] = []
+
+
+class MeterValueFilterSet(filters.FilterSet):
+    measurand = filters.CharFilter()
+    phase = filters.CharFilter()
+    context = filters.CharFilter()
+    after = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    before = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = MeterValue
+        fields: list[str] = []

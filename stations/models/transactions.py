@@ -1,0 +1,176 @@
+"""Charging sessions and the meter values charge points report."""
+
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import EnergySource, StopReason
+from .charge_points import ChargePoint, Connector
+
+
+class Transaction(models.Model):
+    """A charging session; its primary key is the OCPP transactionId."""
+
+    # A 32-bit integer on purpose: many chargers store transactionId as int32.
+    id = models.AutoField(_("transaction id"), primary_key=True)
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("charge point"),
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("connector"),
+    )
+    id_tag = models.CharField(_("id tag"), max_length=20)
+    tag = models.ForeignKey(
+        "drivers.IdTag",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("id tag record"),
+    )
+    start_auth_status = models.CharField(_("authorization at start"), max_length=16, blank=True)
+    reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
+    meter_start = models.BigIntegerField(_("meter start (Wh)"))
+    start_timestamp = models.DateTimeField(_("start"))
+    meter_stop = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
+    stop_timestamp = models.DateTimeField(_("stop"), null=True, blank=True)
+    stop_reason = models.CharField(
+        _("stop reason"), max_length=16, choices=StopReason.choices, blank=True
+    )
+    stop_id_tag = models.CharField(_("stop id tag"), max_length=20, blank=True)
+    energy_wh = models.BigIntegerField(_("energy (Wh)"), null=True, blank=True)
+    energy_source = models.CharField(
+        _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
+    )
+    stale_since = models.DateTimeField(
+        _("stale since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set by the sweep when an open session has had no message for "
+            "STALE_TRANSACTION_HOURS; it is never closed automatically."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ["-start_timestamp", "-id"]
+        constraints = [
+            # A StartTransaction retransmitted after a lost reply must map to
+            # the same transaction, also when two copies race.
+            models.UniqueConstraint(
+                fields=["connector", "id_tag", "start_timestamp", "meter_start"],
+                name="transaction_start_dedupe",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
+            models.Index(
+                Upper("id_tag"),
+                name="tx_open_id_tag_idx",
+                condition=models.Q(stop_timestamp__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stop_timestamp is None
+
+
+class MeterValue(models.Model):
+    """One sampledValue of a MeterValues or StopTransaction message."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        verbose_name=_("charge point"),
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        verbose_name=_("connector"),
+    )
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="meter_values",
+        verbose_name=_("transaction"),
+    )
+    timestamp = models.DateTimeField(_("timestamp"))
+    value = models.TextField(_("value"))
+    numeric_value = models.DecimalField(
+        _("numeric value"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
+    measurand = models.CharField(_("measurand"), max_length=48)
+    phase = models.CharField(_("phase"), max_length=8, blank=True)
+    unit = models.CharField(_("unit"), max_length=16)
+    context = models.CharField(_("context"), max_length=24)
+    location = models.CharField(_("location"), max_length=8)
+    format = models.CharField(_("format"), max_length=16)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("meter value")
+        verbose_name_plural = _("meter values")
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
+        ]
+        constraints = [
+            # One sample per connector, instant and quantity: a retransmitted
+            # MeterValues (or the same sample in transactionData) adds nothing.
+            # It also serves the per-connector time index.
+            models.UniqueConstraint(
+                fields=["connector", "timestamp", "measurand", "phase", "location", "context"],
+                name="metervalue_sample_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.measurand} {self.value} {self.unit}"
+
+
+class OrphanStopTransaction(models.Model):
+    """A StopTransaction for a transactionId this system does not know.
+
+    It is answered like any other (or the charger retries forever) and kept
+    here so the operator can reconcile it.
+    """
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="orphan_stops",
+        verbose_name=_("charge point"),
+    )
+    transaction_id = models.BigIntegerField(_("reported transaction id"))
+    id_tag = models.CharField(_("id tag"), max_length=20, blank=True)
+    meter_stop = models.BigIntegerField(_("meter stop (Wh)"))
+    timestamp = models.DateTimeField(_("timestamp"))
+    reason = models.CharField(_("reason"), max_length=16, blank=True)
+    transaction_data = models.JSONField(_("transaction data"), default=list, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("orphan stop transaction")
+        verbose_name_plural = _("orphan stop transactions")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.charge_point.charge_point_id} #{self.transaction_id}"
