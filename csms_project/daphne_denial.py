@@ -1,4 +1,5 @@
-"""Let Daphne refuse a WebSocket handshake with the HTTP status the app chose.
+"""Let Daphne refuse a WebSocket handshake with the HTTP status the app chose,
+and tell the app whether the socket is TLS.
 
 ASGI's WebSocket Denial Response extension lets an application answer a
 handshake with an HTTP response (401 for bad charge point credentials, 404
@@ -21,6 +22,7 @@ def install() -> None:
         from autobahn.websocket.types import ConnectionDeny
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketProtocol
+        from twisted.internet.interfaces import ISSLTransport
     except ImportError:  # not running under Daphne
         return
     if getattr(Server.create_application, "_denial_response", False):
@@ -32,6 +34,10 @@ def install() -> None:
     def create_application(self, protocol, scope):
         if scope.get("type") == "websocket":
             scope.setdefault("extensions", {})[EXTENSION] = {}
+            # Daphne leaves the scheme out of WebSocket scopes; the consumer
+            # needs it to tell TLS (security profile 2) from plain sockets.
+            if ISSLTransport.providedBy(getattr(protocol, "transport", None)):
+                scope["scheme"] = "wss"
         return original_create_application(self, protocol, scope)
 
     def handle_reply(self, message):

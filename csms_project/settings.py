@@ -231,6 +231,21 @@ OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", d
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=262144)
 OCPP_VALIDATE_RESPONSES = env.bool("OCPP_VALIDATE_RESPONSES", default=DEBUG)
+# Security (OCPP 1.6 security whitepaper).
+# Reverse proxies whose X-Forwarded-Proto and client-certificate headers are trusted.
+OCPP_TRUSTED_PROXIES = env.list("OCPP_TRUSTED_PROXIES", default=[])
+OCPP_CLIENT_CERT_HEADER = env.str("OCPP_CLIENT_CERT_HEADER", default="X-SSL-Client-S-DN")
+OCPP_CLIENT_CERT_VERIFY_HEADER = env.str(
+    "OCPP_CLIENT_CERT_VERIFY_HEADER", default="X-SSL-Client-Verify"
+)
+# Failed handshakes per source address or charge point id before refusing (429).
+OCPP_AUTH_FAILURE_LIMIT = env.int("OCPP_AUTH_FAILURE_LIMIT", default=10)
+OCPP_AUTH_FAILURE_WINDOW = env.int("OCPP_AUTH_FAILURE_WINDOW", default=300)
+# The CA that signs charge point certificates (SignCertificate), or a signer callable.
+OCPP_CA_CERT_FILE = env.str("OCPP_CA_CERT_FILE", default="")
+OCPP_CA_KEY_FILE = env.str("OCPP_CA_KEY_FILE", default="")
+OCPP_CERTIFICATE_SIGNER = env.str("OCPP_CERTIFICATE_SIGNER", default="")
+OCPP_CERTIFICATE_VALIDITY_DAYS = env.int("OCPP_CERTIFICATE_VALIDITY_DAYS", default=365)
 OCPP_JOURNAL_ENABLED = env.bool("OCPP_JOURNAL_ENABLED", default=True)
 OCPP_JOURNAL_FLUSH_INTERVAL = env.float("OCPP_JOURNAL_FLUSH_INTERVAL", default=0.5)
 OCPP_JOURNAL_RETENTION_DAYS = env.int("OCPP_JOURNAL_RETENTION_DAYS", default=30)

@@ -16,6 +16,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from stations.services.security import (
+    authorization_key_generate,
+    authorization_key_rotation_payload,
+)
+
 from . import commands
 from .forms import EXAMPLE_PAYLOADS, CommandForm
 from .models import Command, CommandStatus, JournalEntry
@@ -84,6 +89,24 @@ def _bulk_action(name: str, action: str, payload: dict, description):
     return run
 
 
+@admin.action(description=_("Rotate the authorization key (security profile 1-2)"))
+def rotate_authorization_key(modeladmin, request, queryset):
+    """Send each charge point a new random AuthorizationKey; it applies when Accepted."""
+    jobs = [
+        (
+            charge_point_id,
+            "ChangeConfiguration",
+            authorization_key_rotation_payload(new_key=authorization_key_generate()),
+        )
+        for charge_point_id in queryset.values_list("charge_point_id", flat=True)
+    ]
+    for charge_point_id, outcome in async_to_sync(send_each)(jobs, request.user.pk):
+        report_outcome(request, charge_point_id, outcome)
+
+
+rotate_authorization_key.allowed_permissions = ("change",)
+
+
 class ChargePointCommandsMixin:
     """Command buttons for the charge point admin: bulk actions and a form page."""
 
@@ -117,6 +140,7 @@ class ChargePointCommandsMixin:
             {"connectorId": 0, "type": "Inoperative"},
             _("Make unavailable (inoperative)"),
         ),
+        rotate_authorization_key,
     ]
 
     def get_urls(self):

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from stations.models import ChargePoint
+from stations.services.security import configuration_redacted
 from stations.services.smart_charging import charging_profile_problems
 
 from . import errors, framing
@@ -118,7 +119,7 @@ def _command_create(
     command = Command.objects.create(
         charge_point=charge_point,
         action=action,
-        payload=payload,
+        payload=configuration_redacted(action=action, payload=payload),
         requested_by_id=requested_by_id,
         source=source,
     )

@@ -7,11 +7,13 @@ CALL exactly once, and never closes the socket because of a bad frame.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 from http import HTTPStatus
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -23,7 +25,8 @@ from stations.selectors import chargepoint_get
 
 from . import errors, framing
 from .handlers import HANDLERS, Session, relaxations_for
-from .identity import basic_auth_password, charge_point_group, charge_point_id_from_scope
+from .handshake import authentication_failure, source_address, throttle
+from .identity import charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
 from .outbox import OutboxMixin
@@ -66,7 +69,6 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             await self._refuse(HTTPStatus.BAD_REQUEST)
             return
         if not await self._authenticate(charge_point_id):
-            await self._refuse(HTTPStatus.UNAUTHORIZED)
             return
         try:
             charge_point = await database_sync_to_async(services.chargepoint_connect)(
@@ -84,6 +86,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             relax=await database_sync_to_async(relaxations_for)(charge_point),
         )
         self.outbox_init()
+        self._follow_up_tasks: set[asyncio.Task] = set()
         self.group_name = charge_point_group(charge_point_id)
         self._last_seen_written = time.monotonic()
         # A newer socket wins: tell any older one, on any node, to go.
@@ -106,20 +109,33 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             await self.close()  # the server answers 403
 
     async def _authenticate(self, charge_point_id: str) -> bool:
-        """Security profile 1: a charge point with a password must present it."""
+        """Apply the charge point's security profile; refuse and record failures."""
+        address = source_address(self.scope)
+        if throttle.blocked(address=address, charge_point_id=charge_point_id):
+            logger.warning("refused %s from %s: too many failures", charge_point_id, address)
+            await self._refuse(HTTPStatus.TOO_MANY_REQUESTS)
+            return False
         charge_point = await database_sync_to_async(chargepoint_get)(
             charge_point_id=charge_point_id
         )
-        if charge_point is None or not charge_point.password:
+        # Hashing, no queries: off the shared ORM thread, so a reconnect storm
+        # does not stall every other charge point's database work.
+        failure = await sync_to_async(authentication_failure, thread_sensitive=False)(
+            charge_point=charge_point, charge_point_id=charge_point_id, scope=self.scope
+        )
+        if failure is None:
             return True
-        password = basic_auth_password(self.scope, username=charge_point_id)
-        if password is None:
-            logger.warning("refused %s: missing or wrong Basic credentials", charge_point_id)
-            return False
-        if not await database_sync_to_async(charge_point.check_password)(password):
-            logger.warning("refused %s: wrong password", charge_point_id)
-            return False
-        return True
+        throttle.failed(address=address, charge_point_id=charge_point_id)
+        logger.warning("refused %s from %s: %s", charge_point_id, address, failure)
+        await database_sync_to_async(services.security_event_record)(
+            event_type="FailedToAuthenticate",
+            charge_point_pk=charge_point.pk,
+            claimed_id=charge_point_id,
+            tech_info=failure,
+            source_address=address,
+        )
+        await self._refuse(HTTPStatus.UNAUTHORIZED)
+        return False
 
     async def disconnect(self, code):
         if self.charge_point_id is None:
@@ -215,6 +231,21 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             action=call.action,
             payload=payload,
         )
+        self._start_follow_ups()
+
+    def _start_follow_ups(self) -> None:
+        """Start what the handler left for after its answer (never awaited inline)."""
+        jobs, self.session.after_answer[:] = list(self.session.after_answer), []
+        for job in jobs:
+            task = asyncio.get_running_loop().create_task(self._follow_up(job))
+            self._follow_up_tasks.add(task)
+            task.add_done_callback(self._follow_up_tasks.discard)
+
+    async def _follow_up(self, job) -> None:
+        try:
+            await job()
+        except Exception:
+            logger.exception("follow-up of %s failed", self.charge_point_id)
 
     async def _dispatch(self, call: framing.Call) -> dict:
         if call.action not in framing.KNOWN_ACTIONS:

@@ -3,9 +3,11 @@ service, shape the CALLRESULT payload. No business rules here."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.utils import timezone
 from ocpp.v16.enums import Action
@@ -15,7 +17,10 @@ from ocpp_consumer.compat import STRICT, Relaxations
 from stations import services
 from stations.models import ChargePoint
 from stations.selectors import compatibility_profile_for
+from stations.services import certificates
 from stations.timestamps import format_ocpp_datetime, parse_ocpp_datetime
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,6 +30,9 @@ class Session:
     charge_point: ChargePoint
     channel_name: str = ""
     relax: Relaxations = STRICT
+    # Work to start once the current CALL has been answered (e.g. a command
+    # that follows from it): coroutine functions taking no arguments.
+    after_answer: list = field(default_factory=list)
 
 
 def relaxations_for(charge_point: ChargePoint) -> Relaxations:
@@ -170,3 +178,60 @@ async def diagnostics_status_notification(session: Session, payload: dict) -> di
         charge_point_pk=session.charge_point.pk, status=payload["status"]
     )
     return {}
+
+
+@handles(Action.security_event_notification)
+async def security_event_notification(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.security_event_record)(
+        event_type=payload["type"],
+        origin="charge_point",
+        charge_point_pk=session.charge_point.pk,
+        tech_info=payload.get("techInfo", ""),
+        timestamp=parse_ocpp_datetime(payload["timestamp"]),
+    )
+    return {}
+
+
+@handles(Action.log_status_notification)
+async def log_status_notification(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.chargepoint_log_status)(
+        charge_point_pk=session.charge_point.pk, status=payload["status"]
+    )
+    return {}
+
+
+@handles(Action.signed_firmware_status_notification)
+async def signed_firmware_status_notification(session: Session, payload: dict) -> dict:
+    await database_sync_to_async(services.chargepoint_firmware_status)(
+        charge_point_pk=session.charge_point.pk, status=payload["status"]
+    )
+    return {}
+
+
+@handles(Action.sign_certificate)
+async def sign_certificate(session: Session, payload: dict) -> dict:
+    """Accept a good CSR at once; the signed chain follows as CertificateSigned."""
+    charge_point_id = session.charge_point.charge_point_id
+    try:
+        certificates.certificate_request_check(
+            csr_pem=payload["csr"], charge_point_id=charge_point_id
+        )
+    except certificates.CertificateRequestRefused as exc:
+        logger.warning("SignCertificate from %s rejected: %s", charge_point_id, exc)
+        return {"status": "Rejected"}
+
+    async def send_signed_certificate():
+        from ocpp_consumer import commands
+
+        chain = await sync_to_async(certificates.certificate_sign, thread_sensitive=False)(
+            csr_pem=payload["csr"], charge_point_id=charge_point_id
+        )
+        await commands.command_send(
+            charge_point_id=charge_point_id,
+            action="CertificateSigned",
+            payload={"certificateChain": chain},
+            source="system",
+        )
+
+    session.after_answer.append(send_signed_certificate)
+    return {"status": "Accepted"}

@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from stations.services import command_answer_apply
+from stations.services.security import configuration_redacted
 
 from . import errors, framing
 from .commands import command_mark, command_outcome_fields
@@ -108,7 +109,7 @@ class OutboxMixin:
                 message_type=2,
                 unique_id=unique_id,
                 action=action,
-                payload=payload,
+                payload=configuration_redacted(action=action, payload=payload),
             )
             await database_sync_to_async(command_mark)(
                 command_id=event["command_id"],

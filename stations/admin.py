@@ -29,6 +29,7 @@ from .models import (
     MeterValue,
     OrphanStopTransaction,
     Reservation,
+    SecurityEvent,
     Station,
     Transaction,
 )
@@ -172,6 +173,8 @@ REPORTED_BY_CHARGE_POINT = (
     "firmware_status_at",
     "diagnostics_status",
     "diagnostics_status_at",
+    "log_status",
+    "log_status_at",
 )
 CONNECTION_STATE = (
     "is_online",
@@ -236,6 +239,7 @@ class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("charge_point_id", "station", "registration_status")}),
+        (_("Security"), {"fields": ("security_profile",)}),
         (_("Protocol"), {"fields": ("heartbeat_interval", "compatibility_profile")}),
         (_("Password"), {"fields": ("has_password", "new_password", "clear_password")}),
         (_("Reported by the charge point"), {"fields": REPORTED_BY_CHARGE_POINT}),
@@ -529,3 +533,21 @@ class CompositeScheduleAdmin(HistoryAdmin):
     list_display = ("charge_point", "connector_id", "schedule_start", "fetched_at")
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id",)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(HistoryAdmin):
+    list_display = (
+        "received_at",
+        "charge_point",
+        "claimed_id",
+        "origin",
+        "event_type",
+        "critical",
+        "tech_info",
+        "source_address",
+    )
+    list_filter = ("critical", "origin", "event_type")
+    list_select_related = ("charge_point",)
+    search_fields = ("charge_point__charge_point_id", "claimed_id", "event_type", "source_address")
+    date_hierarchy = "received_at"

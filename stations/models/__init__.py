@@ -11,10 +11,14 @@ from .charge_points import (
     Station,
 )
 from .reservations import Reservation, ReservationStatus
+from .security import CRITICAL_EVENT_TYPES, SecurityEvent, SecurityEventOrigin
 from .smart_charging import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
 from .transactions import MeterValue, OrphanStopTransaction, Transaction
 
 __all__ = [
+    "CRITICAL_EVENT_TYPES",
+    "SecurityEvent",
+    "SecurityEventOrigin",
     "CHARGE_POINT_KEY_HASHER",
     "ChargePoint",
     "ChargingProfile",

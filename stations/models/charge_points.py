@@ -104,6 +104,20 @@ class ChargePoint(models.Model):
         blank=True,
         help_text=_("HTTP Basic password (security profile 1); stored only as a hash."),
     )
+    security_profile = models.PositiveSmallIntegerField(
+        _("security profile"),
+        choices=[
+            (0, _("0: no authentication")),
+            (1, _("1: HTTP Basic over plain WebSocket")),
+            (2, _("2: TLS + HTTP Basic")),
+            (3, _("3: TLS with client certificate")),
+        ],
+        default=0,
+        help_text=_(
+            "The charge point must connect with this profile, never a lower one. "
+            "A password set here is always required (profile 1 and up need one)."
+        ),
+    )
     registration_status = models.CharField(
         _("registration status"),
         max_length=16,
@@ -145,6 +159,8 @@ class ChargePoint(models.Model):
     firmware_status_at = models.DateTimeField(_("firmware status at"), null=True, blank=True)
     diagnostics_status = models.CharField(_("diagnostics status"), max_length=32, blank=True)
     diagnostics_status_at = models.DateTimeField(_("diagnostics status at"), null=True, blank=True)
+    log_status = models.CharField(_("log upload status"), max_length=32, blank=True)
+    log_status_at = models.DateTimeField(_("log upload status at"), null=True, blank=True)
     # Connection state.
     is_online = models.BooleanField(_("online"), default=False)
     connection_channel = models.CharField(

@@ -19,9 +19,12 @@ from .charge_points import (
 )
 from .data_transfer import data_transfer_handler, datatransfer_receive
 from .meter_values import metervalues_record
+from .security import chargepoint_log_status, security_event_record
 from .transactions import transaction_start, transaction_stop
 
 __all__ = [
+    "chargepoint_log_status",
+    "security_event_record",
     "command_answer_apply",
     "BootInfo",
     "ChargePointUnknown",

@@ -52,9 +52,17 @@ def _configuration_reported(*, charge_point_pk: int, request: dict, response: di
 
 @applies_to("ChangeConfiguration")
 def _configuration_changed(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    if response.get("status") in ("Accepted", "RebootRequired"):
-        ConfigurationKey.objects.update_or_create(
-            charge_point_id=charge_point_pk,
-            key=request["key"],
-            defaults={"value": request["value"], "is_known": True},
-        )
+    if response.get("status") not in ("Accepted", "RebootRequired"):
+        return
+    from .security import REDACTED, SECRET_CONFIGURATION_KEYS, security_configuration_changed
+
+    key, value = request["key"], request["value"]
+    security_configuration_changed(charge_point_pk=charge_point_pk, key=key, value=value)
+    ConfigurationKey.objects.update_or_create(
+        charge_point_id=charge_point_pk,
+        key=key,
+        defaults={
+            "value": REDACTED if key in SECRET_CONFIGURATION_KEYS else value,
+            "is_known": True,
+        },
+    )
