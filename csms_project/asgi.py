@@ -10,13 +10,19 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms_project import daphne_denial  # noqa: E402
+from monitoring import nodes  # noqa: E402
+from monitoring.routing import websocket_urlpatterns as dashboard_urlpatterns  # noqa: E402
 from ocpp_consumer.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_denial.install()
+# Register this process in the service registry once Daphne's reactor runs.
+nodes.start_with_daphne()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        # OCPP first and as it is (charge points send no Origin header); the
+        # dashboard route carries its own origin check and session auth.
+        "websocket": URLRouter(websocket_urlpatterns + dashboard_urlpatterns),
     }
 )

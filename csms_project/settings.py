@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "billing",
     "ocpp_consumer",
     "monitoring",
+    "api_support",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates per scope; counters live in the cache (per process unless the
+    # cache is shared).
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "driver": env.str("API_THROTTLE_DRIVER", default="300/minute"),
+        "operator": env.str("API_THROTTLE_OPERATOR", default="1200/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSMS API",

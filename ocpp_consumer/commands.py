@@ -1,5 +1,9 @@
 """The one way to send a command (a CALL) to a charge point.
 
+Its ORM work uses plain sync_to_async, not database_sync_to_async: callers
+may be inside a database transaction (an API request, a test), whose
+connection must not be closed under them.
+
 API views, admin actions, Celery tasks and management commands call
 `command_send` (or `command_send_sync` from synchronous code). It records the
 command, hands it through the channel layer to the consumer that holds the
@@ -13,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -154,7 +157,7 @@ async def command_send(
     """
     command_validate(action=action, payload=payload)
     timeout = settings.OCPP_CALL_TIMEOUT if timeout is None else timeout
-    charge_point, command = await database_sync_to_async(_command_create)(
+    charge_point, command = await sync_to_async(_command_create)(
         charge_point_id=charge_point_id,
         action=action,
         payload=payload,
@@ -162,9 +165,7 @@ async def command_send(
         source=source,
     )
     if not charge_point.is_online or not charge_point.connection_channel:
-        await database_sync_to_async(command_mark)(
-            command_id=command.pk, status=CommandStatus.OFFLINE
-        )
+        await sync_to_async(command_mark)(command_id=command.pk, status=CommandStatus.OFFLINE)
         command.status = CommandStatus.OFFLINE
         raise ChargePointOffline(f"{charge_point_id} is not connected", command)
 
@@ -188,9 +189,9 @@ async def command_send(
         },
     )
     if not await _wait_for_reply(layer, reply_channel, command, charge_point, timeout):
-        command = await database_sync_to_async(_mark_timed_out_if_unanswered)(command.pk)
+        command = await sync_to_async(_mark_timed_out_if_unanswered)(command.pk)
         raise CommandTimeout(f"{charge_point_id} did not answer {action} in time", command)
-    command = await database_sync_to_async(Command.objects.get)(pk=command.pk)
+    command = await sync_to_async(Command.objects.get)(pk=command.pk)
     if command.status == CommandStatus.TIMED_OUT:
         raise CommandTimeout(
             f"{charge_point_id} did not answer {action} in time", command
@@ -221,7 +222,7 @@ async def _wait_for_reply(layer, reply_channel, command, charge_point, timeout) 
             if done:
                 receiving.result()
                 return True
-            if await database_sync_to_async(_abandoned_by_socket)(
+            if await sync_to_async(_abandoned_by_socket)(
                 command.pk, charge_point.connection_channel
             ):
                 return True

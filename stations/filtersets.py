@@ -7,7 +7,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .choices import ConnectorStatus, RegistrationStatus, StopReason
-from .models import ChargePoint, MeterValue, Station, Transaction
+from .models import (
+    ChargePoint,
+    ChargingProfile,
+    MeterValue,
+    Reservation,
+    ReservationStatus,
+    Station,
+    Transaction,
+)
 from .selectors import station_annotate_distance, station_filter_available
 
 DEFAULT_RADIUS_KM = 10
@@ -117,4 +125,33 @@ class MeterValueFilterSet(filters.FilterSet):
 
     class Meta:
         model = MeterValue
+        fields: list[str] = []
+
+
+class ReservationFilterSet(filters.FilterSet):
+    charge_point = filters.CharFilter(
+        field_name="charge_point__charge_point_id", label=_("charge point id")
+    )
+    status = filters.ChoiceFilter(choices=ReservationStatus.choices)
+    id_tag = filters.CharFilter(lookup_expr="iexact")
+    expires_after = filters.IsoDateTimeFilter(field_name="expiry_date", lookup_expr="gte")
+    expires_before = filters.IsoDateTimeFilter(field_name="expiry_date", lookup_expr="lt")
+
+    class Meta:
+        model = Reservation
+        fields: list[str] = []
+
+
+class ChargingProfileFilterSet(filters.FilterSet):
+    charge_point = filters.CharFilter(
+        field_name="charge_point__charge_point_id", label=_("charge point id")
+    )
+    connector_id = filters.NumberFilter()
+    purpose = filters.CharFilter()
+    installed = filters.BooleanFilter(
+        field_name="cleared_at", lookup_expr="isnull", label=_("still installed")
+    )
+
+    class Meta:
+        model = ChargingProfile
         fields: list[str] = []

@@ -24,9 +24,12 @@ from drivers.models import IdTag
 from .choices import ConnectorStatus
 from .models import (
     ChargePoint,
+    ChargingProfile,
+    ChargingSchedulePeriod,
     CompatibilityProfile,
     Connector,
     MeterValue,
+    Reservation,
     Station,
     Transaction,
 )
@@ -219,4 +222,23 @@ def compatibility_profile_for(*, charge_point: ChargePoint) -> CompatibilityProf
         .filter(Q(model="") | Q(model__iexact=charge_point.model))
         .order_by("-model", "name")  # a model-specific profile beats a vendor-wide one
         .first()
+    )
+
+
+def reservation_list(*, user=None) -> QuerySet[Reservation]:
+    """All reservations, or a driver's: for one of their tags (any case) or made by them."""
+    queryset = Reservation.objects.select_related("charge_point")
+    if user is None:
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    own_tag_values = IdTag.objects.alias(id_tag_upper=Upper("id_tag")).filter(
+        driver__user=user, id_tag_upper=Upper(OuterRef("id_tag"))
+    )
+    return queryset.filter(Q(requested_by=user) | Q(Exists(own_tag_values)))
+
+
+def chargingprofile_list() -> QuerySet[ChargingProfile]:
+    return ChargingProfile.objects.select_related("charge_point").prefetch_related(
+        Prefetch("periods", queryset=ChargingSchedulePeriod.objects.order_by("start_period"))
     )

@@ -158,7 +158,8 @@ def test_charging_session_end_to_end(tmp_path):
     assert [(r.value, r.unit) for r in registers] == [("12.5", "kWh"), ("15.0", "kWh")]
 
     connector = session.connector
-    assert connector.status == "Available"
+    connector.refresh_from_db()
+    assert connector.status == "Unavailable"  # the client has disconnected
     history = ConnectorStatusLog.objects.filter(connector=connector).order_by("id")
     assert [h.status for h in history] == ["Available", "Preparing", "Charging", "Available"]
 

@@ -121,18 +121,22 @@ CHARGE_POINT_ACTIONS = sorted(HANDLERS)
 ocpp_date_times = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())
 
 
-def from_schema(schema: dict):
+def from_schema(schema: dict, root: dict | None = None):
     """Values the schema accepts (the JSON-schema subset the OCPP 1.6 schemas use)."""
+    root = root or schema
+    if "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/definitions/")
+        return from_schema(root["definitions"][name], root)
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
     if kind == "object":
         properties = schema.get("properties", {})
-        required = {k: from_schema(properties[k]) for k in schema.get("required", ())}
-        optional = {k: from_schema(v) for k, v in properties.items() if k not in required}
+        required = {k: from_schema(properties[k], root) for k in schema.get("required", ())}
+        optional = {k: from_schema(v, root) for k, v in properties.items() if k not in required}
         return st.fixed_dictionaries(required, optional=optional)
     if kind == "array":
-        return st.lists(from_schema(schema["items"]), max_size=3)
+        return st.lists(from_schema(schema["items"], root), max_size=3)
     if kind == "string":
         if schema.get("format") == "date-time":
             return ocpp_date_times

@@ -1,0 +1,139 @@
+"""Shapes of tariffs and invoices in the API."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from rest_framework import serializers
+
+from stations.models import ChargePoint
+
+from ..models import Invoice, InvoiceLine, Tariff, TariffPeriod
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Station tariff",
+            value={
+                "name": "Market Square",
+                "currency": "EUR",
+                "price_per_kwh": "0.3900",
+                "vat_rate": "21.00",
+                "station": 7,
+                "charge_point": None,
+                "is_default": False,
+                "priority": 10,
+                "valid_from": "2027-01-01T00:00:00Z",
+                "valid_until": None,
+            },
+            request_only=True,
+        )
+    ]
+)
+class TariffPeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TariffPeriod
+        exclude = ["tariff"]
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    """Every field of the model, so that new price components show up as they are added."""
+
+    periods = TariffPeriodSerializer(
+        many=True, read_only=True, help_text="Time-of-day prices (edited in the admin)."
+    )
+
+    charge_point = serializers.SlugRelatedField(
+        slug_field="charge_point_id",
+        queryset=ChargePoint.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="charge point id (the OCPP identity)",
+    )
+
+    class Meta:
+        model = Tariff
+        fields = "__all__"
+
+    def validate_currency(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", value):
+            raise serializers.ValidationError("Use the ISO 4217 code, e.g. EUR.")
+        return value.upper()
+
+    def create(self, validated_data):
+        return self._save(Tariff(), validated_data)
+
+    def update(self, instance, validated_data):
+        return self._save(instance, validated_data)
+
+    def _save(self, tariff: Tariff, validated_data: dict) -> Tariff:
+        """Save after the model's own checks (scope rules, constraints), as the admin does."""
+        for name, value in validated_data.items():
+            setattr(tariff, name, value)
+        try:
+            tariff.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        tariff.save()
+        return tariff
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["component", "description", "quantity", "unit", "unit_price", "amount"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Invoice",
+            value={
+                "id": 31,
+                "number": "2026-000031",
+                "transaction": 1234,
+                "currency": "EUR",
+                "energy_wh": 7500,
+                "net_total": "2.93",
+                "vat_total": "0.61",
+                "total": "3.54",
+                "issued_at": "2026-11-26T10:45:05Z",
+                "tariff": 3,
+                "lines": [
+                    {
+                        "component": "energy",
+                        "description": "Energy",
+                        "quantity": "7.5000",
+                        "unit": "kWh",
+                        "unit_price": "0.3900",
+                        "amount": "2.93",
+                    }
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
+class InvoiceSerializer(serializers.ModelSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "transaction",
+            "currency",
+            "energy_wh",
+            "net_total",
+            "vat_total",
+            "total",
+            "issued_at",
+            "tariff",
+            "lines",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,36 @@
+"""Query filters of the drivers API (django-filter)."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.utils.translation import gettext_lazy as _
+
+from .choices import AuthorizationStatus
+from .models import Driver, IdTag
+
+
+class IdTagFilterSet(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=AuthorizationStatus.choices)
+    driver = filters.NumberFilter(field_name="driver_id", label=_("driver id"))
+    has_driver = filters.BooleanFilter(
+        field_name="driver", lookup_expr="isnull", exclude=True, label=_("belongs to a driver")
+    )
+    parent_id_tag = filters.CharFilter(field_name="parent__id_tag", lookup_expr="iexact")
+    expires_before = filters.IsoDateTimeFilter(field_name="expiry_date", lookup_expr="lt")
+    expires_after = filters.IsoDateTimeFilter(field_name="expiry_date", lookup_expr="gte")
+
+    class Meta:
+        model = IdTag
+        fields: list[str] = []
+
+
+class DriverFilterSet(filters.FilterSet):
+    is_active = filters.BooleanFilter(field_name="user__is_active")
+    email = filters.CharFilter(field_name="user__email", lookup_expr="iexact")
+    id_tag = filters.CharFilter(field_name="id_tags__id_tag", lookup_expr="iexact", distinct=True)
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Driver
+        fields: list[str] = []

@@ -1,0 +1,426 @@
+"""Shapes of stations, charge points and transactions in the API."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from ..models import (
+    ChargePoint,
+    ChargingProfile,
+    ChargingSchedulePeriod,
+    CompatibilityProfile,
+    Connector,
+    MeterValue,
+    Reservation,
+    Station,
+    Transaction,
+)
+from ..selectors import transaction_energy_so_far
+from ..services import chargepoint_create
+
+# The ids the OCPP endpoint accepts (ocpp_consumer.identity): an id outside
+# this set could never connect.
+CHARGE_POINT_ID_PATTERN = re.compile(r"^[A-Za-z0-9*\-_=:+|@.# ]{1,64}$")
+PASSWORD_MIN_LENGTH = 16
+PASSWORD_MAX_LENGTH = 40
+# Security profiles where the charge point signs in with HTTP Basic.
+BASIC_AUTH_PROFILES = (1, 2)
+
+
+class ConnectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connector
+        fields = ["connector_id", "status", "error_code"]
+        read_only_fields = fields
+
+
+class StationChargePointSerializer(serializers.ModelSerializer):
+    connectors = ConnectorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChargePoint
+        fields = ["charge_point_id", "is_online", "connectors"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Station",
+            value={
+                "id": 7,
+                "name": "Market Square",
+                "address": "Market Square 1",
+                "city": "Utrecht",
+                "postal_code": "3511",
+                "country": "NL",
+                "latitude": "52.090737",
+                "longitude": "5.121420",
+                "time_zone": "Europe/Amsterdam",
+                "created_at": "2026-01-05T09:00:00Z",
+                "distance_km": None,
+                "charge_points": [
+                    {
+                        "charge_point_id": "CP-0001",
+                        "is_online": True,
+                        "connectors": [
+                            {"connector_id": 1, "status": "Available", "error_code": "NoError"}
+                        ],
+                    }
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
+class StationSerializer(serializers.ModelSerializer):
+    charge_points = StationChargePointSerializer(many=True, read_only=True)
+    distance_km = serializers.SerializerMethodField(
+        help_text="Distance from the searched point (only with ?latitude=&longitude=)."
+    )
+
+    class Meta:
+        model = Station
+        fields = [
+            "id",
+            "name",
+            "address",
+            "city",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "created_at",
+            "distance_km",
+            "charge_points",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "latitude": {"min_value": -90, "max_value": 90},
+            "longitude": {"min_value": -180, "max_value": 180},
+        }
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_distance_km(self, station) -> float | None:
+        distance = getattr(station, "distance_km", None)
+        return None if distance is None else round(distance, 3)
+
+    def validate_country(self, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise serializers.ValidationError("Use the ISO 3166-1 alpha-2 code, e.g. NL.")
+        return value.upper()
+
+    def validate_time_zone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Unknown time zone; use an IANA name.")
+        return value
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Register a charge point",
+            value={
+                "charge_point_id": "CP-0001",
+                "station": 7,
+                "password": "s3cret-passw0rd-for-cp",
+                "registration_status": "Accepted",
+            },
+            request_only=True,
+        )
+    ]
+)
+class ChargePointSerializer(serializers.ModelSerializer):
+    """A charge point as operators see and edit it."""
+
+    station = serializers.PrimaryKeyRelatedField(
+        queryset=Station.objects.all(), allow_null=True, required=False
+    )
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        help_text="HTTP Basic password of security profile 1 (16-40 characters); "
+        "stored only as a hash. null removes it.",
+    )
+    has_password = serializers.SerializerMethodField()
+    compatibility_profile = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=CompatibilityProfile.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="By name; null: a profile matching the vendor/model, else strict.",
+    )
+    connectors = ConnectorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChargePoint
+        fields = [
+            "charge_point_id",
+            "station",
+            "password",
+            "has_password",
+            "security_profile",
+            "registration_status",
+            "compatibility_profile",
+            "heartbeat_interval",
+            "is_online",
+            "last_heartbeat",
+            "last_seen",
+            "last_boot_at",
+            "connected_at",
+            "connectors",
+            "vendor",
+            "model",
+            "charge_point_serial_number",
+            "charge_box_serial_number",
+            "firmware_version",
+            "iccid",
+            "imsi",
+            "meter_type",
+            "meter_serial_number",
+            "firmware_status",
+            "firmware_status_at",
+            "diagnostics_status",
+            "diagnostics_status_at",
+            "log_status",
+            "log_status_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            name
+            for name in fields
+            if name
+            not in (
+                "charge_point_id",
+                "station",
+                "password",
+                "security_profile",
+                "registration_status",
+                "compatibility_profile",
+                "heartbeat_interval",
+            )
+        ]
+        extra_kwargs = {"heartbeat_interval": {"min_value": 1}}
+
+    def get_has_password(self, charge_point) -> bool:
+        return bool(charge_point.password)
+
+    def validate_charge_point_id(self, value: str) -> str:
+        if not CHARGE_POINT_ID_PATTERN.fullmatch(value):
+            raise serializers.ValidationError(
+                "1-64 characters of A-Z a-z 0-9 * - _ = : + | @ . # and space."
+            )
+        return value
+
+    def validate(self, attrs):
+        profile = attrs.get("security_profile", getattr(self.instance, "security_profile", 0))
+        if "password" in attrs:
+            has_password = bool(attrs["password"])
+        else:
+            has_password = bool(self.instance and self.instance.password)
+        if profile in BASIC_AUTH_PROFILES and not has_password:
+            raise serializers.ValidationError(
+                {"password": [f"Security profile {profile} needs a password."]}
+            )
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        station = validated_data.pop("station", None)
+        charge_point = chargepoint_create(
+            charge_point_id=validated_data.pop("charge_point_id"),
+            password=validated_data.pop("password", None),
+            registration_status=validated_data.pop("registration_status", None),
+            station_id=station.pk if station else None,
+        )
+        # What chargepoint_create does not take (heartbeat interval, profiles).
+        return super().update(charge_point, validated_data) if validated_data else charge_point
+
+    def update(self, instance, validated_data):
+        if "password" in validated_data:
+            instance.set_password(validated_data.pop("password"))
+        return super().update(instance, validated_data)
+
+
+class ChargePointPublicSerializer(serializers.ModelSerializer):
+    """A charge point as drivers see it: where it is and whether it is free."""
+
+    connectors = ConnectorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChargePoint
+        fields = ["charge_point_id", "station", "is_online", "last_heartbeat", "connectors"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Open session",
+            value={
+                "id": 1234,
+                "charge_point": "CP-0001",
+                "connector_id": 1,
+                "id_tag": "04A2B3C4D5",
+                "meter_start": 10000,
+                "meter_stop": None,
+                "energy_wh": 2500,
+                "start_timestamp": "2026-11-26T10:00:00Z",
+                "stop_timestamp": None,
+                "stop_reason": "",
+                "is_open": True,
+            },
+            response_only=True,
+        )
+    ]
+)
+class TransactionSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True, help_text="The OCPP transactionId.")
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+    connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
+    energy_wh = serializers.SerializerMethodField(
+        help_text="Energy delivered in Wh; for a running session, so far (from the latest "
+        "Energy.Active.Import.Register reading; null before the first one)."
+    )
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "charge_point",
+            "connector_id",
+            "id_tag",
+            "meter_start",
+            "meter_stop",
+            "energy_wh",
+            "start_timestamp",
+            "stop_timestamp",
+            "stop_reason",
+            "is_open",
+        ]
+        read_only_fields = fields
+
+    def get_energy_wh(self, session) -> int | None:
+        return transaction_energy_so_far(transaction=session)
+
+
+class MeterValueSerializer(serializers.ModelSerializer):
+    connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
+
+    class Meta:
+        model = MeterValue
+        fields = [
+            "timestamp",
+            "connector_id",
+            "measurand",
+            "value",
+            "numeric_value",
+            "unit",
+            "phase",
+            "context",
+            "location",
+            "format",
+        ]
+        read_only_fields = fields
+
+
+class TimeSeriesPointSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Energy so far",
+            value={
+                "transaction": 1234,
+                "measurand": "Energy.Active.Import.Register",
+                "phase": "",
+                "unit": "Wh",
+                "points": [
+                    {"timestamp": "2026-11-26T10:15:00Z", "value": 2500.0},
+                    {"timestamp": "2026-11-26T10:30:00Z", "value": 5000.0},
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
+class TimeSeriesSerializer(serializers.Serializer):
+    transaction = serializers.IntegerField()
+    measurand = serializers.CharField()
+    phase = serializers.CharField()
+    unit = serializers.CharField(
+        help_text="Wh for energy registers (energy delivered since the session's start)."
+    )
+    points = TimeSeriesPointSerializer(many=True)
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "reservation_id",
+            "charge_point",
+            "connector_id",
+            "id_tag",
+            "parent_id_tag",
+            "expiry_date",
+            "status",
+            "transaction",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChargingSchedulePeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChargingSchedulePeriod
+        fields = ["start_period", "limit", "number_phases"]
+        read_only_fields = fields
+
+
+class ChargingProfileSerializer(serializers.ModelSerializer):
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+    periods = ChargingSchedulePeriodSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChargingProfile
+        fields = [
+            "id",
+            "charge_point",
+            "connector_id",
+            "charging_profile_id",
+            "transaction_id",
+            "stack_level",
+            "purpose",
+            "kind",
+            "recurrency_kind",
+            "valid_from",
+            "valid_to",
+            "charging_rate_unit",
+            "duration",
+            "start_schedule",
+            "min_charging_rate",
+            "periods",
+            "installed_at",
+            "cleared_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,283 @@
+"""Stations, charge points, transactions, reservations and charging profiles.
+
+Operators work by Django model permission; drivers read the public
+catalogue (stations, charge points) and their own transactions and
+reservations.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, viewsets
+from rest_framework.response import Response
+
+from api_support.permissions import OperatorModelPermissions, OperatorOrDriverReadOnly, is_operator
+from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema
+from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
+
+from ..filtersets import (
+    ChargePointFilterSet,
+    ChargingProfileFilterSet,
+    MeterValueFilterSet,
+    ReservationFilterSet,
+    StationFilterSet,
+    TransactionFilterSet,
+)
+from ..models import MeterValue
+from ..selectors import (
+    chargepoint_list,
+    chargingprofile_list,
+    metervalue_list,
+    reservation_list,
+    station_list,
+    transaction_list,
+    transaction_timeseries,
+)
+from ..services.meter_values import ENERGY_REGISTER
+from .serializers import (
+    ChargePointPublicSerializer,
+    ChargePointSerializer,
+    ChargingProfileSerializer,
+    MeterValueSerializer,
+    ReservationSerializer,
+    StationSerializer,
+    TimeSeriesSerializer,
+    TransactionSerializer,
+)
+
+# Charge point ids may hold ':', ' ', '.', '#' ...: anything but a slash.
+CHARGE_POINT_ID_REGEX = r"[^/]+"
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="stations",
+        serializer=StationSerializer,
+        noun="station",
+        plural="stations",
+        list_description=(
+            "Sites with their charge points and the live status of each connector. "
+            "`?latitude=&longitude=&radius_km=` finds stations nearby, nearest first "
+            "(`distance_km`); `?available=true` keeps those where a connector is free."
+        ),
+        invalid_example={"latitude": ["Ensure this value is less than or equal to 90."]},
+    )
+)
+class StationViewSet(
+    ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin, viewsets.ModelViewSet
+):
+    serializer_class = StationSerializer
+    permission_classes = [OperatorOrDriverReadOnly]
+    filterset_class = StationFilterSet
+    search_fields = ["name", "address", "city", "postal_code"]
+    ordering_fields = ["name", "city", "country", "created_at"]
+
+    def get_queryset(self):
+        return station_list()
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="charge points",
+        serializer=ChargePointSerializer,
+        noun="charge point",
+        plural="charge points",
+        list_description=(
+            "Drivers see where each charge point is and its connectors' status; "
+            "operators see and edit everything (the password is write-only)."
+        ),
+        invalid_example={"password": ["Ensure this field has at least 16 characters."]},
+    )
+)
+class ChargePointViewSet(
+    ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin, viewsets.ModelViewSet
+):
+    lookup_field = "charge_point_id"
+    lookup_value_regex = CHARGE_POINT_ID_REGEX
+    permission_classes = [OperatorOrDriverReadOnly]
+    filterset_class = ChargePointFilterSet
+    search_fields = ["charge_point_id", "vendor", "model", "station__name"]
+    ordering_fields = ["charge_point_id", "last_heartbeat", "created_at", "is_online"]
+
+    def get_queryset(self):
+        return chargepoint_list()
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or is_operator(self.request.user):
+            return ChargePointSerializer
+        return ChargePointPublicSerializer
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="transactions",
+        serializer=TransactionSerializer,
+        noun="transaction",
+        plural="transactions",
+        writable=False,
+        list_description="Charging sessions, newest first; a driver sees only their own.",
+    )
+)
+class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = TransactionSerializer
+    permission_classes = [OperatorOrDriverReadOnly]
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = TransactionFilterSet
+    search_fields = ["id_tag", "charge_point__charge_point_id"]
+    ordering_fields = ["start_timestamp", "stop_timestamp", "id", "energy_wh"]
+
+    def get_queryset(self):
+        user = self.request.user
+        return transaction_list(user=None if is_operator(user) else user)
+
+
+class TransactionChildView(ApiViewMixin, generics.GenericAPIView):
+    """A view below transactions/{id}/: 404 unless the user may see that transaction."""
+
+    permission_classes = [OperatorOrDriverReadOnly]
+    transaction = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        user = request.user
+        visible = transaction_list(user=None if is_operator(user) else user)
+        self.transaction = get_object_or_404(visible, pk=kwargs["pk"])
+
+    def get_queryset(self):
+        if self.transaction is None:  # permission checks and the schema
+            return MeterValue.objects.none()
+        return metervalue_list(transaction=self.transaction).select_related("connector")
+
+
+@extend_schema(
+    tags=["transactions"],
+    summary="List a transaction's meter values",
+    responses={200: MeterValueSerializer(many=True), **READ_ERRORS},
+)
+class TransactionMeterValueList(TransactionChildView, generics.ListAPIView):
+    serializer_class = MeterValueSerializer
+    filterset_class = MeterValueFilterSet
+    ordering_fields = ["timestamp"]
+
+
+@extend_schema(
+    tags=["transactions"],
+    summary="One measurand of a transaction over time, for a chart",
+    parameters=[
+        OpenApiParameter(
+            "measurand",
+            OpenApiTypes.STR,
+            default=ENERGY_REGISTER,
+            description="OCPP measurand, e.g. Power.Active.Import or SoC.",
+        ),
+        OpenApiParameter(
+            "phase", OpenApiTypes.STR, default="", description="e.g. L1; empty: the total."
+        ),
+    ],
+    responses={200: TimeSeriesSerializer, **READ_ERRORS},
+)
+class TransactionTimeSeries(TransactionChildView):
+    serializer_class = TimeSeriesSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    def get(self, request, *args, **kwargs):
+        measurand = request.query_params.get("measurand") or ENERGY_REGISTER
+        phase = request.query_params.get("phase", "")
+        series = transaction_timeseries(
+            transaction=self.transaction, measurand=measurand[:48], phase=phase[:8]
+        )
+        serializer = self.get_serializer(
+            {
+                "transaction": self.transaction.pk,
+                "measurand": series.measurand,
+                "phase": series.phase,
+                "unit": series.unit,
+                "points": [
+                    {"timestamp": timestamp, "value": value} for timestamp, value in series.points
+                ],
+            }
+        )
+        return Response(serializer.data)
+
+
+@extend_schema(
+    tags=["me"],
+    summary="My transactions",
+    responses={200: TransactionSerializer(many=True), **COMMON_ERRORS},
+)
+class MyTransactionList(ApiViewMixin, generics.ListAPIView):
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilterSet
+    ordering_fields = ["start_timestamp", "stop_timestamp", "id"]
+
+    def get_queryset(self):
+        return transaction_list(user=self.request.user)
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="reservations",
+        serializer=ReservationSerializer,
+        noun="reservation",
+        plural="reservations",
+        writable=False,
+        list_description=(
+            "Connector reservations, looked up by the OCPP reservationId. Make one with "
+            "the reserve-now command; a driver sees only those for their own id tags."
+        ),
+    )
+)
+class ReservationViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReservationSerializer
+    permission_classes = [OperatorOrDriverReadOnly]
+    lookup_field = "reservation_id"
+    lookup_value_regex = r"-?[0-9]+"
+    filterset_class = ReservationFilterSet
+    search_fields = ["id_tag", "charge_point__charge_point_id"]
+    ordering_fields = ["created_at", "expiry_date", "reservation_id"]
+
+    def get_queryset(self):
+        user = self.request.user
+        return reservation_list(user=None if is_operator(user) else user)
+
+
+@extend_schema(
+    tags=["me"],
+    summary="My reservations",
+    responses={200: ReservationSerializer(many=True), **COMMON_ERRORS},
+)
+class MyReservationList(ApiViewMixin, generics.ListAPIView):
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilterSet
+    ordering_fields = ["created_at", "expiry_date"]
+
+    def get_queryset(self):
+        return reservation_list(user=self.request.user)
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="charging profiles",
+        serializer=ChargingProfileSerializer,
+        noun="charging profile",
+        plural="charging profiles",
+        writable=False,
+        list_description=(
+            "Smart charging profiles the charge points accepted (operators only). "
+            "Install or clear them with the set-charging-profile and "
+            "clear-charging-profile commands."
+        ),
+    )
+)
+class ChargingProfileViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ChargingProfileSerializer
+    permission_classes = [OperatorModelPermissions]
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = ChargingProfileFilterSet
+    ordering_fields = ["installed_at", "stack_level", "connector_id"]
+
+    def get_queryset(self):
+        return chargingprofile_list()
