@@ -38,6 +38,11 @@ def beat_schedule(*, sweep_interval: int) -> dict:
             "schedule": crontab(minute=17),
             "options": {"expires": 3600},
         },
+        "idempotency-purge": {
+            "task": "api_support.tasks.purge_idempotency_records",
+            "schedule": crontab(minute=41),
+            "options": {"expires": 3600},
+        },
         "station-energy-rollup": {
             "task": "billing.tasks.station_energy_rollup",
             "schedule": crontab(minute=5),

@@ -206,6 +206,7 @@ def test_beat_schedule_runs_every_sweep_on_registered_tasks():
         "stale-transactions",
         "reservation-expiry",
         "journal-prune",
+        "idempotency-purge",
         "station-energy-rollup",
     }
     for entry in schedule.values():
