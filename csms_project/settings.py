@@ -314,14 +314,30 @@ SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 STALE_TRANSACTION_HOURS = env.int("STALE_TRANSACTION_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = beat_schedule(sweep_interval=SWEEP_INTERVAL_SECONDS)
 
-# --- Logging --------------------------------------------------------------
+# --- Monitoring -------------------------------------------------------------
+MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=15.0)
+
+# --- Logging ------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # "plain" or "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Charge point id and message id on every OCPP log line.
+    "filters": {"ocpp_context": {"()": "monitoring.logging.OcppContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "monitoring.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "monitoring.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ocpp_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},

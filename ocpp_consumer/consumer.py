@@ -20,7 +20,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
-from monitoring.metrics import OCPP_CONNECTIONS, OCPP_MESSAGES
+from monitoring.logging import bind_charge_point, bind_message
+from monitoring.metrics import (
+    OCPP_CONNECTIONS,
+    OCPP_HANDLER_SECONDS,
+    OCPP_MESSAGES,
+    count_call_error,
+    count_frame,
+)
 from stations import services
 from stations.selectors import chargepoint_get
 
@@ -72,6 +79,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
 
     async def connect(self):
         charge_point_id = charge_point_id_from_scope(self.scope)
+        bind_charge_point(charge_point_id)
         if charge_point_id is None:
             logger.warning(
                 "refused handshake: invalid charge point id in %s", self.scope.get("path")
@@ -192,6 +200,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             self._journal_in(raw=text_data, message_type=2, unique_id=exc.unique_id)
             await self._send_error(exc.unique_id, exc.error)
             return
+        bind_message(message.unique_id)
         if isinstance(message, framing.Call):
             self._journal_in(
                 message_type=2,
@@ -209,6 +218,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
                 payload=message.payload,
             )
         else:
+            count_call_error("in", message.code)
             action = self.resolve_answer(message)
             self._journal_in(
                 message_type=4,
@@ -221,7 +231,8 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
     async def _answer(self, call: framing.Call) -> None:
         action = call.action if call.action in framing.KNOWN_ACTIONS else "unknown"
         try:
-            payload = await self._dispatch(call)
+            with OCPP_HANDLER_SECONDS.labels(action).time():
+                payload = await self._dispatch(call)
         except errors.OCPPError as exc:
             OCPP_MESSAGES.labels(action, exc.code).inc()
             await self._send_error(call.unique_id, exc, action=call.action)
@@ -281,12 +292,14 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: str, **journal_fields) -> None:
         """Send a frame and journal it."""
+        count_frame("out", journal_fields.get("message_type"), journal_fields.get("action"))
         journal.record(
             charge_point_pk=self.session.charge_point.pk, direction=Direction.OUT, **journal_fields
         )
         await self.send(frame)
 
     async def _send_error(self, unique_id, error: errors.OCPPError, action: str = "") -> None:
+        count_call_error("out", error.code)
         await self.send_frame(
             framing.call_error_frame(unique_id, error),
             message_type=4,
@@ -297,6 +310,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         )
 
     def _journal_in(self, **fields) -> None:
+        count_frame("in", fields.get("message_type"), fields.get("action"))
         journal.record(
             charge_point_pk=self.session.charge_point.pk, direction=Direction.IN, **fields
         )

@@ -17,6 +17,7 @@ import uuid
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from monitoring.metrics import count_command
 from stations.services import command_answer_apply
 from stations.services.security import configuration_redacted
 
@@ -153,6 +154,7 @@ class OutboxMixin:
         return command_outcome_fields(status=CommandStatus.ANSWERED, response=answer.payload)
 
     async def _finish(self, event: dict, outcome: dict) -> None:
+        count_command(event["action"], outcome["status"])
         await database_sync_to_async(command_mark)(command_id=event["command_id"], **outcome)
         await self.channel_layer.send(
             event["reply_to"], {"type": "ocpp.reply", "command_id": event["command_id"]}

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from monitoring import console
+from monitoring.charts import transaction_chart_svg
 from ocpp_consumer.admin import ChargePointCommandsMixin
 
 from .models import (
@@ -179,6 +181,7 @@ REPORTED_BY_CHARGE_POINT = (
 CONNECTION_STATE = (
     "is_online",
     "connection_channel",
+    "socket_node",
     "last_boot_at",
     "last_heartbeat",
     "last_seen",
@@ -232,12 +235,13 @@ class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("station",)
     readonly_fields = (
-        ("has_password",)
+        ("has_password", "status_badges")
         + REPORTED_BY_CHARGE_POINT
         + CONNECTION_STATE
         + ("recent_commands", "known_configuration")
     )
     fieldsets = (
+        (_("Status"), {"fields": ("status_badges",)}),
         (None, {"fields": ("charge_point_id", "station", "registration_status")}),
         (_("Security"), {"fields": ("security_profile",)}),
         (_("Protocol"), {"fields": ("heartbeat_interval", "compatibility_profile")}),
@@ -251,6 +255,14 @@ class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
     @admin.display(description=_("has password"), boolean=True)
     def has_password(self, obj):
         return bool(obj.password)
+
+    @admin.display(description=_("status"))
+    def status_badges(self, obj):
+        return console.chargepoint_badges(obj)
+
+    @admin.display(description=_("node holding the socket"))
+    def socket_node(self, obj):
+        return console.socket_node(obj)
 
 
 @admin.register(Connector)
@@ -385,7 +397,7 @@ class TransactionAdmin(admin.ModelAdmin):
     list_select_related = ("charge_point", "connector", "invoice")
     search_fields = ("id__exact", "id_tag", "charge_point__charge_point_id")
     date_hierarchy = "start_timestamp"
-    readonly_fields = ("energy_kwh", "is_open", "invoice_link", "all_meter_values")
+    readonly_fields = ("energy_kwh", "is_open", "invoice_link", "all_meter_values", "meter_chart")
 
     def get_readonly_fields(self, request, obj=None):
         return _all_fields(self.model) + self.readonly_fields
@@ -418,6 +430,10 @@ class TransactionAdmin(admin.ModelAdmin):
             return None
         url = reverse("admin:billing_invoice_change", args=[invoice.pk])
         return format_html('<a href="{}">{}</a>', url, invoice.number)
+
+    @admin.display(description=_("energy and power"))
+    def meter_chart(self, obj):
+        return transaction_chart_svg(transaction=obj)
 
     @admin.display(description=_("all meter values"))
     def all_meter_values(self, obj):

@@ -17,6 +17,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from monitoring.live import live_charge_points_changed
+
 from ..choices import ConnectorStatus
 from ..models import ChargePoint, Connector, ConnectorStatusLog, MeterValue, Transaction
 
@@ -74,6 +76,7 @@ def chargepoint_sweep_timed_out(
     if pks:
         ChargePoint.objects.filter(pk__in=pks).update(is_online=False, connection_channel="")
         connectors_mark_unavailable(charge_point_pks=pks, now=now)
+        live_charge_points_changed(charge_point_pks=pks)
     return pks
 
 

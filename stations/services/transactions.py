@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from drivers.choices import AuthorizationStatus
 from drivers.selectors import Authorization, idtag_authorize
+from monitoring.live import live_transaction_changed
 
 from ..choices import EnergySource, StopReason
 from ..models import MeterValue, OrphanStopTransaction, Transaction
@@ -58,6 +59,7 @@ def transaction_start(
             )
     except IntegrityError:  # the same start raced in on another socket
         return Transaction.objects.get(**identity), authorization
+    live_transaction_changed(transaction_pk=started.pk)
     if reservation_id is not None:
         from .reservations import reservation_use
 
@@ -142,6 +144,7 @@ def transaction_stop(
     stopped.stop_id_tag = id_tag or ""
     stopped.energy_wh, stopped.energy_source = transaction_energy(transaction=stopped)
     stopped.save()
+    live_transaction_changed(transaction_pk=stopped.pk)
 
     from billing.tasks import invoice_create_for_transaction
 

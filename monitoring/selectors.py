@@ -1,0 +1,199 @@
+"""Reads of the monitoring app: the registry and what the dashboard shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from stations.choices import ChargePointErrorCode, ConnectorStatus
+from stations.models import ChargePoint, Connector, Transaction
+from stations.selectors import transaction_energy_so_far, transaction_list
+
+from .models import Node, NodeKind, alive_cutoff
+
+GRID_LIMIT = 500
+FAULT_LIMIT = 20
+
+
+# --- The service registry ------------------------------------------------------
+
+
+def channel_client_prefix(channel_name: str) -> str:
+    """The part of a channel name that names the process owning it.
+
+    channels-redis names channels "specific.<client prefix>!<random>", one
+    client prefix per process; the in-memory layer uses "specific..inmemory!...".
+    """
+    head, sep, _ = channel_name.partition("!")
+    return head.rsplit(".", 1)[-1] if sep else ""
+
+
+def channel_stem(channel_name: str) -> str:
+    """What every channel name of the same process starts with ("specific.<prefix>!")."""
+    head, sep, _ = channel_name.partition("!")
+    return head + sep if sep else ""
+
+
+def node_list_alive(*, now: datetime | None = None) -> QuerySet[Node]:
+    return Node.objects.filter(stopped_at__isnull=True, last_seen__gte=alive_cutoff(now))
+
+
+def node_for_channel(*, channel_name: str) -> Node | None:
+    """The ASGI node whose process owns this channel (the newest, for a shared prefix)."""
+    prefix = channel_client_prefix(channel_name or "")
+    if not prefix:
+        return None
+    return (
+        Node.objects.filter(kind=NodeKind.ASGI, channel_prefix=prefix)
+        .order_by(F("stopped_at").asc(nulls_first=True), "-last_seen")  # running ones first
+        .first()
+    )
+
+
+def node_by_prefix(*, now: datetime | None = None) -> dict[str, Node]:
+    """Live ASGI nodes by channel prefix, to name the node of many charge points at once."""
+    nodes = node_list_alive(now=now).filter(kind=NodeKind.ASGI).order_by("last_seen")
+    return {node.channel_prefix: node for node in nodes if node.channel_prefix}
+
+
+def dashboard_watched(*, now: datetime | None = None) -> bool:
+    """True while a live dashboard is open on any running node."""
+    return node_list_alive(now=now).filter(dashboard_watchers__gt=0).exists()
+
+
+# --- The dashboard -------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def connector_card(connector: Connector) -> dict:
+    return {
+        "connector_id": connector.connector_id,
+        "status": connector.status,
+        "error_code": connector.error_code,
+        "info": connector.info,
+        "timestamp": _iso(connector.status_timestamp),
+    }
+
+
+def chargepoint_card(charge_point: ChargePoint, nodes: dict[str, Node]) -> dict:
+    """What the dashboard grid shows of a charge point (JSON-ready)."""
+    node = nodes.get(channel_client_prefix(charge_point.connection_channel))
+    return {
+        "pk": charge_point.pk,
+        "id": charge_point.charge_point_id,
+        "url": reverse("admin:stations_chargepoint_change", args=[charge_point.pk]),
+        "station": charge_point.station.name if charge_point.station else "",
+        "online": charge_point.is_online,
+        "last_heartbeat": _iso(charge_point.last_heartbeat),
+        "node": str(node) if node and charge_point.is_online else "",
+        "connectors": [connector_card(c) for c in charge_point.connectors.all()],
+    }
+
+
+def _chargepoints_with_connectors() -> QuerySet[ChargePoint]:
+    return ChargePoint.objects.select_related("station").prefetch_related(
+        Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+    )
+
+
+def chargepoint_cards(
+    *, charge_point_pks: Iterable[int] | None = None, limit: int = GRID_LIMIT
+) -> list[dict]:
+    """Cards of the given charge points, or of the first `limit` by id."""
+    queryset = _chargepoints_with_connectors().order_by("charge_point_id")
+    if charge_point_pks is not None:
+        queryset = queryset.filter(pk__in=list(charge_point_pks))
+    nodes = node_by_prefix()
+    return [chargepoint_card(cp, nodes) for cp in queryset[:limit]]
+
+
+def energy_today_wh(*, now: datetime | None = None) -> int:
+    """Energy of the sessions finished today plus what open sessions delivered so far.
+
+    "Today" starts at midnight in the console's time zone. An open session
+    that began before midnight counts whole: splitting it would read every
+    meter value of every session at each refresh.
+    """
+    now = now or timezone.now()
+    midnight = timezone.make_aware(
+        datetime.combine(timezone.localdate(now), time.min), timezone.get_current_timezone()
+    )
+    finished = Transaction.objects.filter(stop_timestamp__gte=midnight).aggregate(
+        total=Sum("energy_wh")
+    )["total"]
+    running = transaction_list().filter(stop_timestamp__isnull=True)
+    so_far = sum(transaction_energy_so_far(transaction=t) or 0 for t in running)
+    return int(finished or 0) + so_far
+
+
+def dashboard_summary(*, now: datetime | None = None) -> dict:
+    """The counts at the top of the dashboard (a handful of aggregate queries)."""
+    charge_points = ChargePoint.objects.aggregate(
+        total=Count("pk"), online=Count("pk", filter=Q(is_online=True))
+    )
+    by_status = dict.fromkeys(ConnectorStatus.values, 0)
+    rows = (
+        Connector.objects.filter(connector_id__gt=0)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for status, count in rows:
+        by_status[status] = count
+    nodes = Node.objects.aggregate(
+        total=Count("pk"),
+        alive=Count("pk", filter=Q(stopped_at__isnull=True, last_seen__gte=alive_cutoff(now))),
+    )
+    return {
+        "charge_points": {
+            "online": charge_points["online"],
+            "offline": charge_points["total"] - charge_points["online"],
+            "total": charge_points["total"],
+        },
+        "connectors": by_status,
+        "open_transactions": Transaction.objects.filter(stop_timestamp__isnull=True).count(),
+        "energy_today_wh": energy_today_wh(now=now),
+        "nodes": {"alive": nodes["alive"], "dead": nodes["total"] - nodes["alive"]},
+    }
+
+
+def dashboard_faults(*, limit: int = FAULT_LIMIT) -> list[dict]:
+    """Connectors now Faulted or reporting an error code, newest first."""
+    faulted = (
+        Connector.objects.filter(
+            Q(status=ConnectorStatus.FAULTED)
+            | ~Q(error_code__in=[ChargePointErrorCode.NO_ERROR, ""])
+        )
+        .select_related("charge_point")
+        .order_by("-status_timestamp", "-pk")[:limit]
+    )
+    return [
+        {
+            "charge_point": c.charge_point.charge_point_id,
+            "url": reverse("admin:stations_chargepoint_change", args=[c.charge_point_id]),
+            "connector_id": c.connector_id,
+            "status": c.status,
+            "error_code": c.error_code,
+            "info": c.info,
+            "vendor_error_code": c.vendor_error_code,
+            "timestamp": _iso(c.status_timestamp),
+        }
+        for c in faulted
+    ]
+
+
+def dashboard_snapshot() -> dict:
+    """Everything the dashboard shows, in one JSON-ready dict."""
+    return {
+        "summary": dashboard_summary(),
+        "charge_points": chargepoint_cards(),
+        "faults": dashboard_faults(),
+        "grid_limit": GRID_LIMIT,
+    }

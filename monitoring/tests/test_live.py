@@ -1,0 +1,186 @@
+"""monitoring.live: pushes after commit, only while watched, never raising."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from monitoring import live, nodes
+from monitoring.models import Node, NodeKind
+from stations import services
+from stations.models import ChargePoint, Connector
+
+pytestmark = pytest.mark.django_db
+
+
+class RecordingLayer:
+    """Stands in for the channel layer (in-memory or Redis): records group_send."""
+
+    def __init__(self, error=None):
+        self.sent, self.error = [], error
+
+    async def group_send(self, group, message):
+        if self.error:
+            raise self.error
+        self.sent.append((group, message))
+
+
+@pytest.fixture
+def group_send():
+    """What monitoring.live sends to the channel layer."""
+    layer = RecordingLayer()
+    with mock.patch("monitoring.live.get_channel_layer", return_value=layer):
+        yield layer.sent
+
+
+def watching_node(watchers=1, **fields):
+    now = timezone.now()
+    values = dict(started_at=now, last_seen=now, dashboard_watchers=watchers) | fields
+    return Node.objects.create(
+        node_id=f"asgi-test-{watchers}-{sorted(fields)}",
+        kind=NodeKind.ASGI,
+        hostname="h",
+        pid=1,
+        **values,
+    )
+
+
+@pytest.fixture
+def charge_point():
+    return services.chargepoint_create(charge_point_id="CP-LIVE")
+
+
+def test_nothing_is_sent_while_nobody_watches(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.connector_status_update(
+            charge_point_pk=charge_point.pk, connector_id=1, status="Charging", error_code="NoError"
+        )
+    assert callbacks == []  # not even a callback is registered
+    assert group_send == []
+
+
+def test_a_watched_connector_change_is_pushed_after_commit(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    watching_node()
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.connector_status_update(
+            charge_point_pk=charge_point.pk, connector_id=1, status="Charging", error_code="NoError"
+        )
+    assert group_send == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    ((group, message),) = group_send
+    assert group == live.DASHBOARD_GROUP
+    assert message["type"] == "dashboard.charge_points"
+    (card,) = message["charge_points"]
+    assert card["id"] == "CP-LIVE"
+    assert [(c["connector_id"], c["status"]) for c in card["connectors"]] == [(1, "Charging")]
+
+
+def test_a_rolled_back_change_is_not_pushed(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    watching_node()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.connector_status_update(
+                charge_point_pk=charge_point.pk,
+                connector_id=1,
+                status="Faulted",
+                error_code="GroundFailure",
+            )
+            raise RuntimeError("rolled back")
+    assert group_send == []
+
+
+def test_dead_or_stopped_watchers_do_not_count(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    watching_node(last_seen=long_ago)
+    Node.objects.filter(pk=watching_node(watchers=2).pk).update(stopped_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        live.live_charge_point_changed(charge_point_pk=charge_point.pk)
+    assert group_send == []
+
+
+def test_connect_disconnect_and_sweep_push_the_charge_point(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    watching_node()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chargepoint_connect(charge_point_id="CP-LIVE", channel_name="specific.abc!x")
+    assert group_send[-1][1]["charge_points"][0]["online"] is True
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chargepoint_disconnect(charge_point_id="CP-LIVE", channel_name="specific.abc!x")
+    assert group_send[-1][1]["charge_points"][0]["online"] is False
+    assert len(group_send) == 2
+
+
+def test_transaction_start_asks_for_new_totals(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    watching_node()
+    with django_capture_on_commit_callbacks(execute=True):
+        started, _ = services.transaction_start(
+            charge_point_pk=charge_point.pk,
+            connector_id=1,
+            id_tag="TAG",
+            meter_start=0,
+            timestamp=timezone.now(),
+        )
+    assert group_send == [
+        (live.DASHBOARD_GROUP, {"type": "dashboard.summary", "transaction": started.pk})
+    ]
+
+
+def test_the_watch_check_is_cached_and_cheap(charge_point, django_capture_on_commit_callbacks):
+    with CaptureQueriesContext(connection) as queries:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(20):
+                live.live_charge_point_changed(charge_point_pk=charge_point.pk)
+    assert len(queries) == 1  # one "is anyone watching?" query for all twenty calls
+
+
+def test_a_watcher_in_this_process_is_known_without_a_query(group_send, charge_point):
+    nodes.current().watchers = 1
+    with CaptureQueriesContext(connection) as queries:
+        assert live._watched() is True
+    assert len(queries) == 0
+
+
+def test_a_failing_push_is_logged_not_raised(
+    charge_point, django_capture_on_commit_callbacks, caplog
+):
+    watching_node()
+    with mock.patch(
+        "monitoring.live.get_channel_layer", return_value=RecordingLayer(ConnectionError("down"))
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            connector = services.connector_status_update(
+                charge_point_pk=charge_point.pk,
+                connector_id=2,
+                status="Available",
+                error_code="NoError",
+            )
+    assert connector.status == "Available"
+    assert Connector.objects.get(pk=connector.pk).status == "Available"
+    assert "live dashboard push (connector) failed" in caplog.text
+
+
+def test_a_failing_build_is_logged_not_raised(
+    charge_point, django_capture_on_commit_callbacks, caplog
+):
+    watching_node()
+    with mock.patch("monitoring.selectors.chargepoint_cards", side_effect=RuntimeError("boom")):
+        with django_capture_on_commit_callbacks(execute=True):
+            live.live_charge_point_changed(charge_point_pk=charge_point.pk)
+    assert "live dashboard push (charge_points) failed" in caplog.text
+    assert ChargePoint.objects.filter(pk=charge_point.pk).exists()
