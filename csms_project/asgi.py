@@ -1,10 +1,12 @@
 """ASGI entry point: `daphne csms_project.asgi:application`."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csms_project.settings")
+GC_GEN0_THRESHOLD = int(os.environ.get("GC_GEN0_THRESHOLD", "50000"))
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -26,3 +28,10 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns + dashboard_urlpatterns),
     }
 )
+
+# Everything loaded at start-up lives as long as the process: move it out of
+# the collector's way and collect young objects less often (the largest single
+# gain measured for Channels servers; see PERFORMANCE.md).
+gc.collect()
+gc.freeze()
+gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])

@@ -138,3 +138,18 @@ async def _export(charge_point_id):
 
     queryset = JournalEntry.objects.filter(charge_point__charge_point_id=charge_point_id)
     return await sync_to_async(lambda: list(_journal_lines(queryset)))()
+
+
+async def test_heartbeats_are_answered_but_written_at_most_every_interval(
+    charge_point_socket, settings
+):
+    settings.OCPP_HEARTBEAT_WRITE_INTERVAL = 3600
+    cp = await charge_point_socket()
+    first = assert_call_result(await cp.call("Heartbeat", {}, unique_id="h1"), "h1")
+    written = (await ChargePoint.objects.aget(charge_point_id="CP1")).last_heartbeat
+    second = assert_call_result(await cp.call("Heartbeat", {}, unique_id="h2"), "h2")
+    assert second["currentTime"] >= first["currentTime"]
+    assert (await ChargePoint.objects.aget(charge_point_id="CP1")).last_heartbeat == written
+    settings.OCPP_HEARTBEAT_WRITE_INTERVAL = 0
+    assert_call_result(await cp.call("Heartbeat", {}, unique_id="h3"), "h3")
+    assert (await ChargePoint.objects.aget(charge_point_id="CP1")).last_heartbeat > written
