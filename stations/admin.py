@@ -35,6 +35,7 @@ from .models import (
     Station,
     Transaction,
 )
+from .models.charge_points import REPORTED_BY_CHARGE_POINT
 
 PASSWORD_MIN_LENGTH = 16
 PASSWORD_MAX_LENGTH = 40
@@ -161,23 +162,6 @@ class ConnectorInline(ReadOnlyInline, admin.TabularInline):
     readonly_fields = fields
 
 
-REPORTED_BY_CHARGE_POINT = (
-    "vendor",
-    "model",
-    "charge_point_serial_number",
-    "charge_box_serial_number",
-    "firmware_version",
-    "iccid",
-    "imsi",
-    "meter_type",
-    "meter_serial_number",
-    "firmware_status",
-    "firmware_status_at",
-    "diagnostics_status",
-    "diagnostics_status_at",
-    "log_status",
-    "log_status_at",
-)
 CONNECTION_STATE = (
     "is_online",
     "connection_channel",

@@ -20,6 +20,7 @@ from ..models import (
     Station,
     Transaction,
 )
+from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from ..selectors import transaction_energy_so_far
 from ..services import chargepoint_create
 
@@ -180,21 +181,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "last_boot_at",
             "connected_at",
             "connectors",
-            "vendor",
-            "model",
-            "charge_point_serial_number",
-            "charge_box_serial_number",
-            "firmware_version",
-            "iccid",
-            "imsi",
-            "meter_type",
-            "meter_serial_number",
-            "firmware_status",
-            "firmware_status_at",
-            "diagnostics_status",
-            "diagnostics_status_at",
-            "log_status",
-            "log_status_at",
+            *REPORTED_BY_CHARGE_POINT,
             "created_at",
             "updated_at",
         ]

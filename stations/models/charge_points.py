@@ -8,6 +8,25 @@ from ..choices import ChargePointErrorCode, ConnectorStatus, RegistrationStatus
 
 CHARGE_POINT_KEY_HASHER = "pbkdf2_sha256_cp"
 
+# What a charge point reports about itself: read-only for operators and apps.
+REPORTED_BY_CHARGE_POINT = (
+    "vendor",
+    "model",
+    "charge_point_serial_number",
+    "charge_box_serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial_number",
+    "firmware_status",
+    "firmware_status_at",
+    "diagnostics_status",
+    "diagnostics_status_at",
+    "log_status",
+    "log_status_at",
+)
+
 
 class Station(models.Model):
     """A site: one address with one or more charge points."""
