@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 import websockets
@@ -143,3 +144,38 @@ def test_command_to_a_charge_point_connected_nowhere_is_offline(cluster):
     assert result.returncode == 1
     assert "not connected" in result.stderr
     assert Command.objects.get().status == CommandStatus.OFFLINE
+
+
+def test_command_through_the_api_of_the_other_node(cluster):
+    """Node A holds the socket; an operator's API call lands on node B."""
+    from rest_framework.authtoken.models import Token
+
+    from drivers.models import User
+
+    _, node_a, node_b = cluster
+    operator = User.objects.create_user("ops", password="x" * 20, is_staff=True, is_superuser=True)
+    token = Token.objects.create(user=operator).key
+
+    def post_reset():
+        request = urllib.request.Request(
+            f"{node_b}/api/v1/charge-points/CLUSTER-4/commands/reset/",
+            data=json.dumps({"type": "Soft"}).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    async def scenario():
+        ws, client, listener = await connect(node_a, "CLUSTER-4")
+        try:
+            answer = await asyncio.to_thread(post_reset)
+        finally:
+            listener.cancel()
+            await ws.close()
+        return answer, client.resets
+
+    (status, body), resets = asyncio.run(scenario())
+    assert status == 200
+    assert body == {"status": "Accepted", "response": {"status": "Accepted"}}
+    assert resets == ["Soft"]
