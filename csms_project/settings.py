@@ -251,6 +251,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api_support.exceptions.api_exception_handler",
     # Rates per scope; counters live in the cache (per process unless the
     # cache is shared).
     "DEFAULT_THROTTLE_RATES": {

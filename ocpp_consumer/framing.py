@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
@@ -181,7 +181,10 @@ def _validate(message_type_id: int, action: str, payload: Any) -> None:
     validator, needs_decimal = _validator(message_type_id, action)
     if needs_decimal:
         payload = _decimal_numbers(payload)
-    _raise_first_error(validator, payload)
+    try:
+        _raise_first_error(validator, payload)
+    except InvalidOperation as exc:  # multipleOf on a number too large to divide
+        raise errors.PropertyConstraintViolationError("a number is out of range") from exc
 
 
 _CODE_BY_SCHEMA_KEYWORD = {

@@ -266,3 +266,23 @@ def test_call_error_frame_uses_16_codes(error_class):
 def test_known_actions_are_the_16_ones():
     assert {"BootNotification", "Heartbeat", "Reset", "DataTransfer"} <= framing.KNOWN_ACTIONS
     assert "NotifyReport" not in framing.KNOWN_ACTIONS  # a 2.0.1 action
+
+
+def test_huge_number_against_multiple_of_is_a_property_constraint_violation():
+    from ocpp_consumer import errors as ocpp_errors
+
+    payload = {
+        "connectorId": 1,
+        "csChargingProfiles": {
+            "chargingProfileId": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": -3.7e33}],
+            },
+        },
+    }
+    with pytest.raises(ocpp_errors.PropertyConstraintViolationError):
+        framing.validate_request("SetChargingProfile", payload)
