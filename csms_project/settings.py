@@ -106,9 +106,20 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that server processes started by the tests
     # share it; one per test run, so that runs side by side do not collide.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-# Reuse connections: with 0, every ORM call of the consumer would reconnect
-# (and rerun the SQLite PRAGMAs), which cut the message rate by five.
-_db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if _db["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=True):
+    # A pool, not a connection per thread: every API request runs in a thread
+    # of its own, and persistent per-thread connections exhausted PostgreSQL's
+    # max_connections under load. A full pool makes callers wait, not fail.
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+    }
+    _db["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+else:
+    # Reuse connections: with 0, every ORM call of the consumer would
+    # reconnect (and rerun the SQLite PRAGMAs), which cut the rate by five.
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Off by default: Django would run a `SELECT 1` before the first query of
 # every consumer ORM call (one more round trip per OCPP message). A broken
 # connection still fails one call and is then replaced.
@@ -194,7 +205,7 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
+                        "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=4000),
                         # redis-py 8 reads with a 5 s timeout by default, the
                         # same 5 s channels-redis blocks in BZPOPMIN: receives
                         # then fail at random with "Timeout reading".

@@ -163,13 +163,17 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         if self.charge_point_id is None:
             return
         OCPP_CONNECTIONS.dec()
-        if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        await self.outbox_close()
-        await journal.flush()
+        # The database first: the offline mark must not depend on Redis being
+        # reachable (in a reconnect storm its pool can be exhausted).
         await database_sync_to_async(services.chargepoint_disconnect)(
             charge_point_id=self.charge_point_id, channel_name=self.channel_name
         )
+        try:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        except Exception:  # the membership expires with the group anyway
+            logger.warning("could not leave group of %s", self.charge_point_id, exc_info=True)
+        await self.outbox_close()
+        await journal.flush()
         logger.info("charge point %s disconnected (%s)", self.charge_point_id, code)
 
     async def ocpp_replaced(self, event):
