@@ -1,0 +1,377 @@
+"""The server configurations under test, started and stopped by the benchmark.
+
+  echo    bench/echo_server.py: bare `websockets`, the physical reference
+  sqlite  the project on Daphne, SQLite (a bench file, WAL), in-process channel layer
+  pg      the project on Daphne, PostgreSQL (database csms_bench) + Redis channel layer
+
+Every project server runs as in production (DJANGO_DEBUG=0) unless the
+caller overrides the environment, uses its own database (never the
+developer's db.sqlite3 or the test databases), its own channel-layer prefix
+and a Celery queue no worker reads, so that benchmark traffic can never reach
+another process of the machine. The server is pinned to core 0 with taskset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .wsclient import open_lean
+
+PROJECT = Path(__file__).resolve().parent.parent
+VENV_BIN = PROJECT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python")
+WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", "/tmp/csms-bench"))
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "csms_bench")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+CHANNEL_PREFIX = "bench"
+CELERY_QUEUE = "bench-invoices"  # no worker reads it; emptied after each run
+SERVER_CORES = os.environ.get("BENCH_SERVER_CORES", "0")
+
+# Inherited variables that would change the configuration under test.
+_PROJECT_VARIABLES = (
+    "DATABASE_URL",
+    "DATABASE_CONN_MAX_AGE",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_DEFAULT_QUEUE",
+    "CHANNEL_LAYER_CAPACITY",
+    "CHANNEL_LAYER_MAX_CONNECTIONS",
+    "CHANNEL_LAYER_PREFIX",
+    "LOG_LEVEL",
+)
+
+BASE_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "benchmark-only-key-not-a-secret-0123456789abcdefghijklmnop",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_HSTS_SECONDS": "0",
+}
+CONFIG_ENV = {
+    "sqlite": {
+        "DATABASE_URL": f"sqlite:///{WORK_DIR / 'bench.sqlite3'}",
+        "CELERY_BROKER_URL": "memory://",
+    },
+    "pg": {
+        "DATABASE_URL": PG_URL,
+        "REDIS_URL": REDIS_URL,
+        "CHANNEL_LAYER_PREFIX": CHANNEL_PREFIX,
+        "CELERY_TASK_DEFAULT_QUEUE": CELERY_QUEUE,
+    },
+}
+DATABASE_LABEL = {
+    "echo": "none",
+    "sqlite": "SQLite (WAL) + in-memory channel layer",
+    "pg": "PostgreSQL + Redis channel layer",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(config: str, overrides: dict | None = None) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "OCPP_")) and k not in _PROJECT_VARIABLES
+    }
+    env.update(BASE_ENV)
+    env.update(CONFIG_ENV.get(config, {}))
+    env.update(overrides or {})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def ensure_pg_database() -> None:
+    exists = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-At",
+            "-c",
+            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {PG_DATABASE}"],
+            check=True,
+            capture_output=True,
+        )
+
+
+def redis_cleanup() -> None:
+    """Remove what the benchmark may have left in Redis: its Celery queue, and the
+    groups of its own channel-layer prefix (a collapsed storm leaves some behind)."""
+    subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "DEL", CELERY_QUEUE, f"_kombu.binding.{CELERY_QUEUE}"],
+        capture_output=True,
+    )
+    keys = []
+    for pattern in (f"{CHANNEL_PREFIX}:*", f"{CHANNEL_PREFIX}specific.*"):
+        keys += subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", pattern],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    for start in range(0, len(keys), 500):
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "DEL", *keys[start : start + 500]],
+            capture_output=True,
+        )
+
+
+def reset_database(config: str) -> None:
+    """Drop the benchmark's own database (never another one)."""
+    if config == "pg":
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        ensure_pg_database()
+    elif config == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            (WORK_DIR / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+
+
+def prepare_database(config: str, env: dict, tags: int) -> dict:
+    """Migrate, create the id tags, empty the high-volume tables.
+
+    The migrations of a working tree can change between runs (a migration
+    rewritten before it is merged): when migrate fails, the benchmark
+    database is dropped and built again from the current migrations.
+    """
+    if config == "echo":
+        return {}
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    if config == "pg":
+        ensure_pg_database()
+    command = [
+        "taskset",
+        "-c",
+        "1",
+        PYTHON,
+        "-m",
+        "bench.django_tasks",
+        "prepare",
+        "--tags",
+        str(tags),
+    ]
+    done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True)
+    if done.returncode != 0:
+        reset_database(config)
+        done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"prepare failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+@dataclass
+class ServerSpec:
+    config: str  # echo | sqlite | pg
+    asgi: str = "daphne"  # daphne | uvicorn
+    env: dict = field(default_factory=dict)
+    patches: list[str] = field(default_factory=list)
+    backlog: int | None = None  # None: the server's default (Daphne/Twisted: 50)
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            self.label = self.config if self.config == "echo" else f"{self.asgi}+{self.config}"
+
+    def command(self, port: int) -> list[str]:
+        if self.config == "echo":
+            return [PYTHON, "-m", "bench.echo_server", "--port", str(port)]
+        if self.asgi == "daphne":
+            if self.backlog:
+                bind = ["-e", f"tcp:port={port}:interface=127.0.0.1:backlog={self.backlog}"]
+            else:
+                bind = ["-b", "127.0.0.1", "-p", str(port)]
+            # BENCH_DAPHNE_ARGS: extra Daphne options, e.g. "--websocket_connect_timeout 60".
+            extra = os.environ.get("BENCH_DAPHNE_ARGS", "").split()
+            args = [*bind, *extra, "csms_project.asgi:application"]
+            if not self.patches:
+                return [str(VENV_BIN / "daphne"), *args]
+        elif self.asgi == "uvicorn":
+            args = [
+                "csms_project.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "websockets-sansio",
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+            if self.backlog:
+                args += ["--backlog", str(self.backlog)]
+            if not self.patches:
+                return [str(VENV_BIN / "uvicorn"), *args]
+        else:
+            raise ValueError(self.asgi)
+        return [
+            PYTHON,
+            "-m",
+            "bench.serve",
+            "--patch",
+            ",".join(self.patches),
+            "--",
+            self.asgi,
+            *args,
+        ]
+
+    def environment(self) -> dict:
+        return server_env(self.config, self.env)
+
+    def describe(self) -> dict:
+        return {
+            "label": self.label,
+            "database": DATABASE_LABEL[self.config],
+            "asgi": "websockets (bare)" if self.config == "echo" else self.asgi,
+            "env": {k: v for k, v in self.env.items()},
+            "patches": self.patches,
+            "backlog": self.backlog,
+        }
+
+
+class Server:
+    def __init__(self, spec: ServerSpec, log_name: str = "server"):
+        self.spec = spec
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        (WORK_DIR / "logs").mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%H%M%S")
+        self.log_path = WORK_DIR / "logs" / f"{stamp}-{log_name}-{spec.label}.log"
+        # The server inherits this process's nice value and slice (run.py sets them).
+        self.cmd = ["taskset", "-c", SERVER_CORES, *spec.command(self.port)]
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp/"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self, timeout: float = 60.0) -> Server:
+        log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            self.cmd,
+            env=self.spec.environment(),
+            cwd=PROJECT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_raise_nofile,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited at start-up; see {self.log_path}")
+            if _ready(self.url + "BENCH-READY"):
+                return self
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server not ready in {timeout} s; see {self.log_path}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_problems(self) -> dict:
+        """Lines of the server log that say something went wrong."""
+        counts = {"ERROR": 0, "Traceback": 0, "Too many connections": 0}
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return counts
+        for line in text.splitlines():
+            for key in counts:
+                if key in line:
+                    counts[key] += 1
+        return counts
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _raise_nofile() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _ready(url: str) -> bool:
+    async def probe() -> bool:
+        try:
+            conn = await open_lean(url, "ocpp1.6", 5.0)
+        except Exception:
+            return False
+        await conn.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+def run_django_task(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["taskset", "-c", "1", PYTHON, "-m", "bench.django_tasks", *args],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+if __name__ == "__main__":  # manual check: start one configuration and wait
+    spec = ServerSpec(sys.argv[1] if len(sys.argv) > 1 else "sqlite")
+    with Server(spec) as server:
+        print(server.url, server.pid, " ".join(server.cmd))
+        signal.pause()
