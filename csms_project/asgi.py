@@ -11,12 +11,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from csms_project import daphne_denial  # noqa: E402
+from csms_project import daphne_denial, daphne_tuning  # noqa: E402
 from monitoring import nodes  # noqa: E402
 from monitoring.routing import websocket_urlpatterns as dashboard_urlpatterns  # noqa: E402
 from ocpp_consumer.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_denial.install()
+daphne_tuning.install()
 # Register this process in the service registry once Daphne's reactor runs.
 nodes.start_with_daphne()
 
