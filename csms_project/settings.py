@@ -272,6 +272,8 @@ REST_FRAMEWORK = {
     },
 }
 SPECTACULAR_SETTINGS = {
+    # One name per OCPP enumeration shared by several fields.
+    "ENUM_NAME_OVERRIDES": {"ConnectorStatusEnum": "stations.choices.ConnectorStatus"},
     "TITLE": "CSMS API",
     "DESCRIPTION": (
         "OCPP 1.6J Central System: stations, charge points, charging sessions and billing."

@@ -10,6 +10,7 @@ from .choices import ConnectorStatus, RegistrationStatus, StopReason
 from .models import (
     ChargePoint,
     ChargingProfile,
+    Connector,
     MeterValue,
     Reservation,
     ReservationStatus,
@@ -154,4 +155,18 @@ class ChargingProfileFilterSet(filters.FilterSet):
 
     class Meta:
         model = ChargingProfile
+        fields: list[str] = []
+
+
+class ConnectorFilterSet(filters.FilterSet):
+    charge_point = filters.CharFilter(
+        field_name="charge_point__charge_point_id", label=_("charge point id")
+    )
+    connector_id = filters.NumberFilter()
+    status = filters.ChoiceFilter(choices=ConnectorStatus.choices)
+    error_code = filters.CharFilter()
+    online = filters.BooleanFilter(field_name="charge_point__is_online", label=_("online"))
+
+    class Meta:
+        model = Connector
         fields: list[str] = []

@@ -242,3 +242,10 @@ def chargingprofile_list() -> QuerySet[ChargingProfile]:
     return ChargingProfile.objects.select_related("charge_point").prefetch_related(
         Prefetch("periods", queryset=ChargingSchedulePeriod.objects.order_by("start_period"))
     )
+
+
+def connector_list() -> QuerySet[Connector]:
+    """Every connector with its charge point, in the order operators read them."""
+    return Connector.objects.select_related("charge_point").order_by(
+        "charge_point__charge_point_id", "connector_id"
+    )

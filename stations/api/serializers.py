@@ -40,6 +40,30 @@ class ConnectorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConnectorDetailSerializer(serializers.ModelSerializer):
+    """A connector and its live status (connector 0 is the charge point itself)."""
+
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+    is_online = serializers.BooleanField(source="charge_point.is_online", read_only=True)
+
+    class Meta:
+        model = Connector
+        fields = [
+            "id",
+            "charge_point",
+            "connector_id",
+            "status",
+            "error_code",
+            "info",
+            "vendor_id",
+            "vendor_error_code",
+            "status_timestamp",
+            "is_online",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
 class StationChargePointSerializer(serializers.ModelSerializer):
     connectors = ConnectorSerializer(many=True, read_only=True)
 

@@ -6,6 +6,7 @@ from . import views
 router = SimpleRouter()
 router.register("stations", views.StationViewSet, basename="station")
 router.register("charge-points", views.ChargePointViewSet, basename="chargepoint")
+router.register("connectors", views.ConnectorViewSet, basename="connector")
 router.register("transactions", views.TransactionViewSet, basename="transaction")
 router.register("reservations", views.ReservationViewSet, basename="reservation")
 router.register("charging-profiles", views.ChargingProfileViewSet, basename="chargingprofile")

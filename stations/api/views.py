@@ -20,6 +20,7 @@ from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDest
 from ..filtersets import (
     ChargePointFilterSet,
     ChargingProfileFilterSet,
+    ConnectorFilterSet,
     MeterValueFilterSet,
     ReservationFilterSet,
     StationFilterSet,
@@ -29,6 +30,7 @@ from ..models import MeterValue
 from ..selectors import (
     chargepoint_list,
     chargingprofile_list,
+    connector_list,
     metervalue_list,
     reservation_list,
     station_list,
@@ -40,6 +42,7 @@ from .serializers import (
     ChargePointPublicSerializer,
     ChargePointSerializer,
     ChargingProfileSerializer,
+    ConnectorDetailSerializer,
     MeterValueSerializer,
     ReservationSerializer,
     StationSerializer,
@@ -281,3 +284,27 @@ class ChargingProfileViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return chargingprofile_list()
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="connectors",
+        serializer=ConnectorDetailSerializer,
+        noun="connector",
+        plural="connectors",
+        writable=False,
+        list_description=(
+            "Every connector with its live status, for operators and apps alike; "
+            "filter by `charge_point`, `status`, `error_code` or `online`."
+        ),
+    )
+)
+class ConnectorViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ConnectorDetailSerializer
+    permission_classes = [OperatorOrDriverReadOnly]
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = ConnectorFilterSet
+    ordering_fields = ["connector_id", "status", "updated_at"]
+
+    def get_queryset(self):
+        return connector_list()
