@@ -104,12 +104,12 @@ async def test_journal_export_as_json_lines(admin_client, charge_point_socket):
     await charge_point_socket("CP-J")
     await journal.flush()
     entries = [e.pk async for e in JournalEntry.objects.all()]
-    response = await asyncio.to_thread(
-        admin_client.post,
+    response = await sync_to_async(admin_client.post)(
         reverse("admin:ocpp_consumer_journalentry_changelist"),
         {"action": "export_json_lines", "_selected_action": entries},
     )
-    body = await asyncio.to_thread(b"".join, response.streaming_content)
+    # On the ORM's shared thread, whose connection the fixtures close.
+    body = await sync_to_async(b"".join)(response.streaming_content)
     lines = [json.loads(line) for line in body.splitlines()]
     assert [(x["direction"], x["message_type"], x["action"]) for x in lines] == [
         ("in", 2, "BootNotification"),
