@@ -15,7 +15,7 @@ from api_support.testing import (
     make_session,
 )
 from ocpp_consumer.models import Command, JournalEntry
-from stations.models import ChargingProfile, Reservation
+from stations.models import ChargingProfile, Connector, Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,7 @@ def fill(path: str, world) -> str:
         "/api/v1/drivers/{id}/": bob.driver.pk,
         "/api/v1/journal/{id}/": JournalEntry.objects.get().pk,
         "/api/v1/charging-profiles/{id}/": ChargingProfile.objects.get().pk,
+        "/api/v1/connectors/{id}/": Connector.objects.filter(connector_id=2).get().pk,
         "/api/v1/stations/{id}/": 1,
         "/api/v1/tariffs/{id}/": 1,
     }
@@ -111,6 +112,7 @@ def test_the_schema_lists_every_collection():
         "journal",
         "reservations",
         "charging-profiles",
+        "connectors",
     ):
         assert f"/api/v1/{collection}/" in paths
     assert "/api/v1/transactions/{id}/meter-values/" in paths
