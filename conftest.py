@@ -24,3 +24,13 @@ def _fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connector_cache():
+    """Rolled-back tests reuse primary keys: never carry cached ones across tests."""
+    from stations.services.charge_points import connector_pk_cache_clear
+
+    connector_pk_cache_clear()
+    yield
+    connector_pk_cache_clear()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -132,6 +133,44 @@ def chargepoint_touch(*, charge_point_pk: int, channel_name: str) -> None:
     ChargePoint.objects.filter(pk=charge_point_pk).update(
         last_seen=timezone.now(), is_online=True, connection_channel=channel_name
     )
+
+
+# (charge point pk, connector id) -> (connector pk, valid until), for rows
+# seen committed. MeterValues and StartTransaction need only the pk; this saves
+# them a query. Entries expire, so a connector an operator deleted heals soon.
+_CONNECTOR_PKS: dict[tuple[int, int], tuple[int, float]] = {}
+_CONNECTOR_PKS_MAX = 100_000
+_CONNECTOR_PK_TTL = 60.0
+
+
+def connector_pk(*, charge_point_pk: int, connector_id: int) -> int:
+    """The pk of a connector, creating the connector on first use.
+
+    Only pks found by a query are remembered, never ones created here: a
+    creation inside a transaction that rolls back must not be remembered.
+    """
+    key = (charge_point_pk, connector_id)
+    now = time.monotonic()
+    cached = _CONNECTOR_PKS.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    found = (
+        Connector.objects.filter(charge_point_id=charge_point_pk, connector_id=connector_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        return connector_get_or_create(
+            charge_point_pk=charge_point_pk, connector_id=connector_id
+        ).pk
+    if len(_CONNECTOR_PKS) >= _CONNECTOR_PKS_MAX:
+        _CONNECTOR_PKS.clear()
+    _CONNECTOR_PKS[key] = (found, now + _CONNECTOR_PK_TTL)
+    return found
+
+
+def connector_pk_cache_clear() -> None:
+    _CONNECTOR_PKS.clear()
 
 
 def connector_get_or_create(*, charge_point_pk: int, connector_id: int) -> Connector:

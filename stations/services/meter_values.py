@@ -6,7 +6,7 @@ from django.db import transaction
 
 from ..models import MeterValue, Transaction
 from ..timestamps import parse_ocpp_datetime
-from .charge_points import connector_get_or_create
+from .charge_points import connector_pk
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -75,7 +75,7 @@ def metervalues_record(
     meter_values: list[dict],
 ) -> int:
     """Store every sampled value; an unknown transactionId is kept unlinked."""
-    connector = connector_get_or_create(charge_point_pk=charge_point_pk, connector_id=connector_id)
+    connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
     transaction_pk = None
     if transaction_id is not None:
         transaction_pk = (
@@ -85,7 +85,7 @@ def metervalues_record(
         )
     rows = meter_values_build(
         charge_point_pk=charge_point_pk,
-        connector_pk=connector.pk,
+        connector_pk=connector_key,
         transaction_pk=transaction_pk,
         meter_values=meter_values,
     )

@@ -10,7 +10,7 @@ from monitoring.live import live_transaction_changed
 
 from ..choices import EnergySource, StopReason
 from ..models import MeterValue, OrphanStopTransaction, Transaction
-from .charge_points import connector_get_or_create
+from .charge_points import connector_pk
 from .meter_values import energy_register_wh, meter_values_build
 
 CONCURRENT_TX = "ConcurrentTx"
@@ -30,9 +30,12 @@ def transaction_start(
     The charger has already started (perhaps offline), so the session is
     always recorded; the returned authorization tells it whether to go on.
     """
-    connector = connector_get_or_create(charge_point_pk=charge_point_pk, connector_id=connector_id)
+    connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
     identity = dict(
-        connector=connector, id_tag=id_tag, start_timestamp=timestamp, meter_start=meter_start
+        connector_id=connector_key,
+        id_tag=id_tag,
+        start_timestamp=timestamp,
+        meter_start=meter_start,
     )
     existing = Transaction.objects.filter(**identity).first()
     if existing is not None:
@@ -40,7 +43,7 @@ def transaction_start(
 
     authorization = idtag_authorize(id_tag=id_tag)
     if authorization.status == AuthorizationStatus.ACCEPTED and _has_other_open_transaction(
-        id_tag=id_tag, connector_pk=connector.pk
+        id_tag=id_tag, connector_pk=connector_key
     ):
         authorization = Authorization(
             status=CONCURRENT_TX,
