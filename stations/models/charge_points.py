@@ -134,7 +134,8 @@ class ChargePoint(models.Model):
         default=0,
         help_text=_(
             "The charge point must connect with this profile, never a lower one. "
-            "A password set here is always required (profile 1 and up need one)."
+            "Profiles 1 and 2 sign in with the password; profile 3 with a client "
+            "certificate. A password set here is required at any profile below 3."
         ),
     )
     registration_status = models.CharField(
