@@ -37,17 +37,8 @@ def command_outcome_text(command: Command) -> str:
 
 def command_run(request, *, charge_point_id: str, action: str, payload: dict) -> None:
     """Send one command and report its outcome as an admin message."""
-    try:
-        command = commands.command_send_sync(
-            charge_point_id=charge_point_id,
-            action=action,
-            payload=payload,
-            requested_by_id=request.user.pk,
-            source="admin",
-        )
-    except commands.CommandError as exc:
-        command = exc
-    report_outcome(request, charge_point_id, command)
+    [(_, outcome)] = async_to_sync(send_each)([(charge_point_id, action, payload)], request.user.pk)
+    report_outcome(request, charge_point_id, outcome)
 
 
 async def send_each(jobs, user_id):

@@ -29,6 +29,7 @@ from monitoring.metrics import (
     count_frame,
 )
 from stations import services
+from stations.models import ChargePoint
 from stations.selectors import chargepoint_get
 
 from . import errors, framing
@@ -90,11 +91,12 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             logger.warning("refused %s: no %s subprotocol offered", charge_point_id, SUBPROTOCOL)
             await self._refuse(HTTPStatus.BAD_REQUEST)
             return
-        if not await self._authenticate(charge_point_id):
+        allowed, known = await self._authenticate(charge_point_id)
+        if not allowed:
             return
         try:
             charge_point = await database_sync_to_async(services.chargepoint_connect)(
-                charge_point_id=charge_point_id, channel_name=self.channel_name
+                charge_point_id=charge_point_id, channel_name=self.channel_name, known=known
             )
         except services.ChargePointUnknown:
             logger.warning("refused %s: unknown and OCPP_AUTO_REGISTER is off", charge_point_id)
@@ -130,13 +132,17 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
         else:
             await self.close()  # the server answers 403
 
-    async def _authenticate(self, charge_point_id: str) -> bool:
-        """Apply the charge point's security profile; refuse and record failures."""
+    async def _authenticate(self, charge_point_id: str) -> tuple[bool, ChargePoint | None]:
+        """Apply the charge point's security profile; refuse and record failures.
+
+        Returns whether it may connect, and the charge point if it exists (so
+        that connecting does not read it again).
+        """
         address = source_address(self.scope)
         if throttle.blocked(address=address, charge_point_id=charge_point_id):
             logger.warning("refused %s from %s: too many failures", charge_point_id, address)
             await self._refuse(HTTPStatus.TOO_MANY_REQUESTS)
-            return False
+            return False, None
         charge_point = await database_sync_to_async(chargepoint_get)(
             charge_point_id=charge_point_id
         )
@@ -146,7 +152,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             charge_point=charge_point, charge_point_id=charge_point_id, scope=self.scope
         )
         if failure is None:
-            return True
+            return True, charge_point
         throttle.failed(address=address, charge_point_id=charge_point_id)
         logger.warning("refused %s from %s: %s", charge_point_id, address, failure)
         await database_sync_to_async(services.security_event_record)(
@@ -157,7 +163,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             source_address=address,
         )
         await self._refuse(HTTPStatus.UNAUTHORIZED)
-        return False
+        return False, None
 
     async def disconnect(self, code):
         if self.charge_point_id is None:

@@ -41,12 +41,15 @@ def chargepoint_create(
     return charge_point
 
 
-def chargepoint_connect(*, charge_point_id: str, channel_name: str) -> ChargePoint:
+def chargepoint_connect(
+    *, charge_point_id: str, channel_name: str, known: ChargePoint | None = None
+) -> ChargePoint:
     """Find (or, with OCPP_AUTO_REGISTER, create) a charge point and mark it online.
 
-    The caller has already checked the credentials of a known charge point.
+    The caller has already checked the credentials of a known charge point;
+    `known` is that charge point, when the caller has just read it.
     """
-    charge_point = ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
+    charge_point = known or ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
     if charge_point is None:
         if not settings.OCPP_AUTO_REGISTER:
             raise ChargePointUnknown(charge_point_id)
