@@ -16,6 +16,7 @@ from ocpp.v16.enums import Action
 
 from drivers.selectors import Authorization, idtag_authorize
 from ocpp_consumer.compat import STRICT, Relaxations
+from ocpp_consumer.group_commit import committer
 from stations import services
 from stations.models import ChargePoint
 from stations.selectors import compatibility_profile_for
@@ -118,7 +119,8 @@ async def authorize(session: Session, payload: dict) -> dict:
 
 @handles(Action.start_transaction)
 async def start_transaction(session: Session, payload: dict) -> dict:
-    started, authorization = await database_sync_to_async(services.transaction_start)(
+    started, authorization = await committer.write(
+        services.transaction_start,
         charge_point_pk=session.charge_point.pk,
         connector_id=payload["connectorId"],
         id_tag=payload["idTag"],
@@ -131,7 +133,8 @@ async def start_transaction(session: Session, payload: dict) -> dict:
 
 @handles(Action.stop_transaction)
 async def stop_transaction(session: Session, payload: dict) -> dict:
-    _, authorization = await database_sync_to_async(services.transaction_stop)(
+    _, authorization = await committer.write(
+        services.transaction_stop,
         charge_point_pk=session.charge_point.pk,
         transaction_id=payload["transactionId"],
         meter_stop=payload["meterStop"],
@@ -145,7 +148,8 @@ async def stop_transaction(session: Session, payload: dict) -> dict:
 
 @handles(Action.meter_values)
 async def meter_values(session: Session, payload: dict) -> dict:
-    await database_sync_to_async(services.metervalues_record)(
+    await committer.write_grouped(
+        services.metervalues_record_many,
         charge_point_pk=session.charge_point.pk,
         connector_id=payload["connectorId"],
         transaction_id=payload.get("transactionId"),
@@ -157,7 +161,8 @@ async def meter_values(session: Session, payload: dict) -> dict:
 @handles(Action.status_notification)
 async def status_notification(session: Session, payload: dict) -> dict:
     timestamp = payload.get("timestamp")
-    await database_sync_to_async(services.connector_status_update)(
+    await committer.write(
+        services.connector_status_update,
         charge_point_pk=session.charge_point.pk,
         connector_id=payload["connectorId"],
         status=payload["status"],

@@ -169,10 +169,10 @@ async def test_oversized_frame_is_measured_in_bytes(socket, settings):
 
 
 async def test_handler_exception_is_internal_error(socket, monkeypatch):
-    def boom(**kwargs):
+    def boom(writes):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(stations.services, "metervalues_record", boom)
+    monkeypatch.setattr(stations.services, "metervalues_record_many", boom)
     description = assert_call_error(
         await socket.call("MeterValues", METER_VALUES, "ie-1"), "ie-1", "InternalError"
     )

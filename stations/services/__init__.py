@@ -18,7 +18,7 @@ from .charge_points import (
     connector_status_update,
 )
 from .data_transfer import data_transfer_handler, datatransfer_receive
-from .meter_values import metervalues_record
+from .meter_values import metervalues_record, metervalues_record_many
 from .security import chargepoint_log_status, security_event_record
 from .transactions import transaction_start, transaction_stop
 
@@ -42,6 +42,7 @@ __all__ = [
     "connector_status_update",
     "datatransfer_receive",
     "metervalues_record",
+    "metervalues_record_many",
     "transaction_start",
     "transaction_stop",
 ]

@@ -166,10 +166,16 @@ def connector_pk(*, charge_point_pk: int, connector_id: int) -> int:
         return connector_get_or_create(
             charge_point_pk=charge_point_pk, connector_id=connector_id
         ).pk
+    # Found inside a transaction, it may be a connector that transaction
+    # created: remember it only once that is committed.
+    transaction.on_commit(lambda: _connector_pk_remember(key, found, now))
+    return found
+
+
+def _connector_pk_remember(key: tuple[int, int], pk: int, now: float) -> None:
     if len(_CONNECTOR_PKS) >= _CONNECTOR_PKS_MAX:
         _CONNECTOR_PKS.clear()
-    _CONNECTOR_PKS[key] = (found, now + _CONNECTOR_PK_TTL)
-    return found
+    _CONNECTOR_PKS[key] = (pk, now + _CONNECTOR_PK_TTL)
 
 
 def connector_pk_cache_clear() -> None:

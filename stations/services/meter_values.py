@@ -66,6 +66,40 @@ def meter_values_build(
     return rows
 
 
+def metervalues_record_many(writes: list[dict]) -> list[int]:
+    """Store the MeterValues of many charge points with one lookup and one INSERT.
+
+    Each item holds the keyword arguments of `metervalues_record`; the result
+    is the number of sampled values of each.
+    """
+    wanted = {w["transaction_id"] for w in writes if w["transaction_id"] is not None}
+    owners = dict(
+        Transaction.objects.filter(pk__in=wanted).values_list("pk", "charge_point_id")
+        if wanted
+        else ()
+    )
+    rows: list[MeterValue] = []
+    counts = []
+    for write in writes:
+        charge_point_pk, transaction_id = write["charge_point_pk"], write["transaction_id"]
+        built = meter_values_build(
+            charge_point_pk=charge_point_pk,
+            connector_pk=connector_pk(
+                charge_point_pk=charge_point_pk, connector_id=write["connector_id"]
+            ),
+            # An unknown transactionId, or another charge point's, is kept unlinked.
+            transaction_pk=transaction_id
+            if owners.get(transaction_id) == charge_point_pk
+            else None,
+            meter_values=write["meter_values"],
+        )
+        rows.extend(built)
+        counts.append(len(built))
+    # A retransmission repeats samples already stored: they are skipped.
+    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    return counts
+
+
 @transaction.atomic
 def metervalues_record(
     *,
@@ -75,23 +109,16 @@ def metervalues_record(
     meter_values: list[dict],
 ) -> int:
     """Store every sampled value; an unknown transactionId is kept unlinked."""
-    connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
-    transaction_pk = None
-    if transaction_id is not None:
-        transaction_pk = (
-            Transaction.objects.filter(pk=transaction_id, charge_point_id=charge_point_pk)
-            .values_list("pk", flat=True)
-            .first()
-        )
-    rows = meter_values_build(
-        charge_point_pk=charge_point_pk,
-        connector_pk=connector_key,
-        transaction_pk=transaction_pk,
-        meter_values=meter_values,
-    )
-    # A retransmission repeats samples already stored: they are skipped.
-    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    return metervalues_record_many(
+        [
+            dict(
+                charge_point_pk=charge_point_pk,
+                connector_id=connector_id,
+                transaction_id=transaction_id,
+                meter_values=meter_values,
+            )
+        ]
+    )[0]
 
 
 def energy_register_wh(meter_value: MeterValue) -> Decimal | None:
