@@ -101,7 +101,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     own, daphne_options = _split(argv)
     parser = argparse.ArgumentParser(
         prog="python -m csms_project.launcher",
-        description="Run several Daphne processes sharing one port (options after -- go to Daphne).",
+        description="Run several Daphne processes on one port (options after -- go to Daphne).",
     )
     parser.add_argument(
         "--processes",

@@ -110,15 +110,30 @@ def error_code_label(code) -> str:
     return code if code in KNOWN_ERROR_CODES else "other"
 
 
+_children: dict[tuple, object] = {}
+
+
+def labelled(metric, *labels: str):
+    """metric.labels(*labels), remembered: the lookup cost more than the count.
+
+    Only for label values from a bounded set (actions, codes, outcomes).
+    """
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def count_frame(direction: str, message_type=None, action=None) -> None:
     """Count one frame; `message_type` None for frames that could not be parsed."""
-    OCPP_FRAMES.labels(
-        direction, MESSAGE_TYPES.get(message_type, "invalid"), action_label(action)
+    labelled(
+        OCPP_FRAMES, direction, MESSAGE_TYPES.get(message_type, "invalid"), action_label(action)
     ).inc()
 
 
 def count_call_error(direction: str, code) -> None:
-    OCPP_CALL_ERRORS.labels(direction, error_code_label(code)).inc()
+    labelled(OCPP_CALL_ERRORS, direction, error_code_label(code)).inc()
 
 
 def count_command(action, status) -> None:

@@ -27,6 +27,7 @@ from monitoring.metrics import (
     OCPP_MESSAGES,
     count_call_error,
     count_frame,
+    labelled,
 )
 from stations import services
 from stations.models import ChargePoint
@@ -241,14 +242,14 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
     async def _answer(self, call: framing.Call) -> None:
         action = call.action if call.action in framing.KNOWN_ACTIONS else "unknown"
         try:
-            with OCPP_HANDLER_SECONDS.labels(action).time():
+            with labelled(OCPP_HANDLER_SECONDS, action).time():
                 payload = await self._dispatch(call)
         except errors.OCPPError as exc:
-            OCPP_MESSAGES.labels(action, exc.code).inc()
+            labelled(OCPP_MESSAGES, action, exc.code).inc()
             await self._send_error(call.unique_id, exc, action=call.action)
             return
         except Exception:
-            OCPP_MESSAGES.labels(action, "InternalError").inc()
+            labelled(OCPP_MESSAGES, action, "InternalError").inc()
             logger.exception(
                 "handler failed: charge point %s, message %r, action %s",
                 self.charge_point_id,
@@ -258,7 +259,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             error = errors.InternalError("the Central System failed to process it")
             await self._send_error(call.unique_id, error, action=call.action)
             return
-        OCPP_MESSAGES.labels(action, "ok").inc()
+        labelled(OCPP_MESSAGES, action, "ok").inc()
         await self.send_frame(
             framing.call_result_frame(call.unique_id, payload),
             message_type=3,

@@ -8,11 +8,14 @@ real chargers need (see `_tolerate`).
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+import fastjsonschema
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import best_match
@@ -135,6 +138,37 @@ def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or parse_datetime(value) is not None
 
 
+def _is_date_time_or_false(value: str) -> bool:
+    try:
+        return _is_date_time(value)
+    except ValueError:
+        return False
+
+
+@cache
+def _compiled(message_type_id: int, action: str) -> Callable[[Any], Any] | None:
+    """The schema compiled to Python code (fastjsonschema): 10-25x faster than jsonschema.
+
+    It only says yes or no; for a payload it refuses, jsonschema names the
+    error and its OCPP-J code. Schemas with `multipleOf` keep jsonschema only,
+    which checks them on Decimal numbers.
+    """
+    schema = get_validator(message_type_id, action, "1.6").schema
+    text = json.dumps(schema)
+    if "multipleOf" in text:
+        return None
+    # As for jsonschema above: date-time is checked, other formats (uri) are not.
+    formats = {name: _anything for name in re.findall(r'"format": "([^"]+)"', text)}
+    formats["date-time"] = _is_date_time_or_false
+    # Draft 4 for every schema, as jsonschema is told (1.0 is no integer there).
+    schema = {**schema, "$schema": "http://json-schema.org/draft-04/schema#"}
+    return fastjsonschema.compile(schema, formats=formats, use_default=False)
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
 @cache
 def _validator(message_type_id: int, action: str) -> tuple[Draft4Validator, bool]:
     """The schema's validator, and whether payloads need Decimal numbers for it."""
@@ -178,6 +212,13 @@ def validate_request(action: str, payload: dict) -> None:
 
 
 def _validate(message_type_id: int, action: str, payload: Any) -> None:
+    compiled = _compiled(message_type_id, action)
+    if compiled is not None:
+        try:
+            compiled(payload)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema below tells which rule it breaks
     validator, needs_decimal = _validator(message_type_id, action)
     if needs_decimal:
         payload = _decimal_numbers(payload)

@@ -18,5 +18,7 @@ def format_ocpp_datetime(value: datetime) -> str:
 
     A naive value is taken as UTC, as parse_ocpp_datetime reads one.
     """
-    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is C code: half the cost of strftime on every answer.
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
