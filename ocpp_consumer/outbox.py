@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -33,13 +34,17 @@ class OutboxMixin:
 
     def outbox_init(self) -> None:
         self._pending: dict[str, tuple[str, asyncio.Future]] = {}
-        self._outbox: asyncio.Queue = asyncio.Queue()
+        # A plain deque, made on the first command: an asyncio.Queue per idle
+        # socket cost 3 KiB, and the sender task below is the only reader.
+        self._outbox: deque[dict] | None = None
         self._sender: asyncio.Task | None = None
         self._in_flight: dict | None = None
 
     async def ocpp_command(self, event: dict) -> None:
         """Channel-layer handler: queue a command for this charge point."""
-        self._outbox.put_nowait(event)
+        if self._outbox is None:
+            self._outbox = deque()
+        self._outbox.append(event)
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_queued())
 
@@ -66,8 +71,8 @@ class OutboxMixin:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
         unfinished = [self._in_flight] if self._in_flight else []
-        while not self._outbox.empty():
-            unfinished.append(self._outbox.get_nowait())
+        while self._outbox:
+            unfinished.append(self._outbox.popleft())
         for event in unfinished:
             await self._finish(
                 event,
@@ -78,8 +83,9 @@ class OutboxMixin:
             )
 
     async def _send_queued(self) -> None:
-        while True:
-            event = await self._outbox.get()
+        # Ends when the queue is empty; the next command starts it again.
+        while self._outbox:
+            event = self._outbox.popleft()
             self._in_flight = event
             try:
                 outcome = await self._send_one(event)
