@@ -4,11 +4,16 @@
   sqlite  the project on Daphne, SQLite (a bench file, WAL), in-process channel layer
   pg      the project on Daphne, PostgreSQL (database csms_bench) + Redis channel layer
 
+With processes > 1 (pg only: the processes reach each other's charge points
+through Redis), the project runs under `csms_project.launcher`: N Daphne
+processes, each on its own SO_REUSEPORT socket of the same port.
+
 Every project server runs as in production (DJANGO_DEBUG=0) unless the
 caller overrides the environment, uses its own database (never the
 developer's db.sqlite3 or the test databases), its own channel-layer prefix
 and a Celery queue no worker reads, so that benchmark traffic can never reach
-another process of the machine. The server is pinned to core 0 with taskset.
+another process of the machine. A one-process server is pinned to core 0
+with taskset; several processes may use every core (BENCH_MULTI_SERVER_CORES).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .loadgen.chargepoint import raise_nofile
+from .sysinfo import process_tree, tree_rss_kib
 from .wsclient import open_lean
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -33,9 +40,13 @@ WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", "/tmp/csms-bench"))
 PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "csms_bench")
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-CHANNEL_PREFIX = "bench"
-CELERY_QUEUE = "bench-invoices"  # no worker reads it; emptied after each run
+# Another prefix / queue / database (BENCH_*) lets two benchmarks share a machine.
+CHANNEL_PREFIX = os.environ.get("BENCH_CHANNEL_PREFIX", "bench")
+CELERY_QUEUE = f"{CHANNEL_PREFIX}-invoices"  # no worker reads it; emptied after each run
 SERVER_CORES = os.environ.get("BENCH_SERVER_CORES", "0")
+MULTI_SERVER_CORES = os.environ.get("BENCH_MULTI_SERVER_CORES", f"0-{(os.cpu_count() or 1) - 1}")
+LOADGEN_CORE = int(os.environ.get("BENCH_LOADGEN_CORE", "1"))
+DEFAULT_BACKLOG = 1024  # what csms_project.daphne_tuning and the launcher use
 
 # Inherited variables that would change the configuration under test.
 _PROJECT_VARIABLES = (
@@ -177,7 +188,7 @@ def prepare_database(config: str, env: dict, tags: int) -> dict:
     command = [
         "taskset",
         "-c",
-        "1",
+        str(LOADGEN_CORE),
         PYTHON,
         "-m",
         "bench.django_tasks",
@@ -202,14 +213,45 @@ class ServerSpec:
     patches: list[str] = field(default_factory=list)
     backlog: int | None = None  # None: the server's default (Daphne/Twisted: 50)
     label: str = ""
+    processes: int = 1  # > 1: csms_project.launcher (Daphne) or uvicorn --workers
 
     def __post_init__(self):
+        if self.processes > 1:
+            if self.config != "pg":
+                raise ValueError(
+                    f"{self.config}: one process only (several need PostgreSQL and the "
+                    "Redis channel layer: the pg configuration)"
+                )
+            if self.patches:
+                raise ValueError("bench/serve.py patches apply to one process only")
         if not self.label:
             self.label = self.config if self.config == "echo" else f"{self.asgi}+{self.config}"
+            if self.processes > 1:
+                self.label += f" x{self.processes}"
+
+    @property
+    def cores(self) -> str:
+        return MULTI_SERVER_CORES if self.processes > 1 else SERVER_CORES
 
     def command(self, port: int) -> list[str]:
         if self.config == "echo":
             return [PYTHON, "-m", "bench.echo_server", "--port", str(port)]
+        if self.asgi == "daphne" and self.processes > 1:
+            return [
+                PYTHON,
+                "-m",
+                "csms_project.launcher",
+                "--processes",
+                str(self.processes),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backlog",
+                str(self.backlog or DEFAULT_BACKLOG),
+                "--",
+                *os.environ.get("BENCH_DAPHNE_ARGS", "").split(),
+            ]
         if self.asgi == "daphne":
             if self.backlog:
                 bind = ["-e", f"tcp:port={port}:interface=127.0.0.1:backlog={self.backlog}"]
@@ -237,6 +279,8 @@ class ServerSpec:
             ]
             if self.backlog:
                 args += ["--backlog", str(self.backlog)]
+            if self.processes > 1:
+                args += ["--workers", str(self.processes)]
             if not self.patches:
                 return [str(VENV_BIN / "uvicorn"), *args]
         else:
@@ -263,6 +307,8 @@ class ServerSpec:
             "env": {k: v for k, v in self.env.items()},
             "patches": self.patches,
             "backlog": self.backlog,
+            "processes": self.processes,
+            "cores": self.cores,
         }
 
 
@@ -275,7 +321,7 @@ class Server:
         stamp = time.strftime("%H%M%S")
         self.log_path = WORK_DIR / "logs" / f"{stamp}-{log_name}-{spec.label}.log"
         # The server inherits this process's nice value and slice (run.py sets them).
-        self.cmd = ["taskset", "-c", SERVER_CORES, *spec.command(self.port)]
+        self.cmd = ["taskset", "-c", spec.cores, *spec.command(self.port)]
 
     @property
     def url(self) -> str:
@@ -289,6 +335,14 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def pids(self) -> list[int]:
+        """The server's processes: the launcher (or the one server) and its children."""
+        return process_tree(self.process.pid)
+
+    def rss_kib(self) -> int:
+        """VmRSS of the server, summed over its processes."""
+        return tree_rss_kib(self.process.pid)
+
     def start(self, timeout: float = 60.0) -> Server:
         log = open(self.log_path, "w")
         self.process = subprocess.Popen(
@@ -297,13 +351,13 @@ class Server:
             cwd=PROJECT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_raise_nofile,
+            preexec_fn=raise_nofile,
         )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited at start-up; see {self.log_path}")
-            if _ready(self.url + "BENCH-READY"):
+            if _ready(self.url + "BENCH-READY", self.spec.processes):
                 return self
             if time.monotonic() > deadline:
                 self.stop()
@@ -311,14 +365,23 @@ class Server:
             time.sleep(0.3)
 
     def stop(self) -> None:
+        """SIGTERM (a launcher passes it on to its processes), SIGKILL after a while;
+        then no process of the tree may be left behind holding the port."""
         if self.process is None or self.process.poll() is not None:
             return
+        tree = {pid: _cmdline(pid) for pid in self.pids()}
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(15)
+            self.process.wait(15 * self.spec.processes)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for pid, cmdline in tree.items():
+            if pid != self.process.pid and cmdline and _cmdline(pid) == cmdline:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def log_problems(self) -> dict:
         """Lines of the server log that say something went wrong."""
@@ -340,20 +403,29 @@ class Server:
         self.stop()
 
 
-def _raise_nofile() -> None:
-    import resource
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+def _ready(url: str, processes: int = 1) -> bool:
+    """A handshake answered; with several processes, 10 x N quick ones in a row.
 
-def _ready(url: str) -> bool:
+    The kernel spreads connections over the processes' sockets by a hash of
+    the source port, so 10 x N handshakes all answered within 0.5 s leave a
+    chance of about e^-10 that a process still loading Django got none.
+    """
+
     async def probe() -> bool:
-        try:
-            conn = await open_lean(url, "ocpp1.6", 5.0)
-        except Exception:
-            return False
-        await conn.close()
+        for _ in range(1 if processes == 1 else 10 * processes):
+            try:
+                conn = await open_lean(url, "ocpp1.6", 5.0 if processes == 1 else 0.5)
+            except Exception:
+                return False
+            await conn.close()
         return True
 
     return asyncio.run(probe())
@@ -361,7 +433,7 @@ def _ready(url: str) -> bool:
 
 def run_django_task(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["taskset", "-c", "1", PYTHON, "-m", "bench.django_tasks", *args],
+        ["taskset", "-c", str(LOADGEN_CORE), PYTHON, "-m", "bench.django_tasks", *args],
         env=env,
         cwd=PROJECT,
         capture_output=True,

@@ -1,6 +1,7 @@
 """What a result must say about where it was measured, and CPU accounting.
 
-CPU is read from /proc: the server process (all its threads), this process
+CPU is read from /proc: the server process (all its threads; with a launcher,
+every process of its tree), this process
 (the load generator), PostgreSQL + Redis (every process of those names), the
 whole machine, and what is left: other work on the machine that competed with
 the benchmark (other people's test runs, say). Percentages are of one core.
@@ -134,18 +135,45 @@ def _machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
-class CpuMeter:
-    """CPU used between start() and stop(), as % of one core."""
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (a launcher and its Daphne processes), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+            except OSError:
+                continue
+    return found
 
-    def __init__(self, server_pids: list[int]):
+
+class CpuMeter:
+    """CPU used between start() and stop(), as % of one core.
+
+    `server_pids`: the server's pids, or a function returning them (read at
+    each sample, so that every process of a launcher's tree is counted).
+    """
+
+    def __init__(self, server_pids):
         self.server_pids = server_pids
         self.begin = None
         self.result: dict = {}
 
+    def _server_seconds(self) -> dict[int, float]:
+        pids = self.server_pids() if callable(self.server_pids) else self.server_pids
+        return {pid: _proc_cpu_seconds(pid) for pid in pids}
+
     def _sample(self) -> tuple:
         return (
             time.perf_counter(),
-            sum(_proc_cpu_seconds(pid) for pid in self.server_pids),
+            self._server_seconds(),
             _proc_cpu_seconds("self"),
             _db_cpu_seconds(),
             _machine_busy_seconds(),
@@ -158,10 +186,13 @@ class CpuMeter:
     def stop(self) -> dict:
         end = self._sample()
         wall = end[0] - self.begin[0]
-        server, own, db, busy, waiting = (end[i] - self.begin[i] for i in range(1, 6))
+        # A process started in between counts from zero; one gone in between is lost.
+        server = sum(seconds - self.begin[1].get(pid, 0.0) for pid, seconds in end[1].items())
+        own, db, busy, waiting = (end[i] - self.begin[i] for i in range(2, 6))
         pct = lambda seconds: round(100 * seconds / wall, 1)  # noqa: E731
         self.result = {
             "wall_s": round(wall, 2),
+            "server_processes": len(end[1]),
             "server_cpu_s": round(server, 3),
             "server_cpu_pct": pct(server),
             "loadgen_cpu_pct": pct(own),
@@ -174,8 +205,17 @@ class CpuMeter:
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+    """VmRSS of one process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """VmRSS summed over pid and its descendants (shared pages count once per process)."""
+    return sum(rss_kib(p) for p in process_tree(pid))

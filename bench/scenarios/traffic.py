@@ -1,0 +1,92 @@
+"""heartbeat, durable and halfpeak: the message rate and latency of a busy server."""
+
+from __future__ import annotations
+
+from ..servers import Server, prepare_database, redis_cleanup
+from .common import (
+    add_ratios,
+    log,
+    measure_traffic,
+    median_report,
+    server_record,
+    server_specs,
+    traffic_row,
+    warm_up,
+)
+
+
+def _progress_line(report: dict) -> str:
+    line = (
+        f"  {report['msgs_per_s']} msgs/s, p99 {report['latency'].get('p99_ms')} ms, "
+        f"server {report['cpu'].get('server_cpu_pct')}% CPU"
+    )
+    if report.get("target_msgs_per_s"):
+        line += (
+            f" (target {report['target_msgs_per_s']} msgs/s, {report.get('unanswered')} unanswered)"
+        )
+    return line
+
+
+def scenario_traffic(args, mode: str) -> dict:
+    """heartbeat / durable: one CALL in flight per connection, back to back; with
+    --rate (heartbeat), Heartbeats at that fixed total rate instead."""
+    rows, servers = [], []
+    prefix = "HB-" if mode == "heartbeat" else "TX-"
+    rate = args.rate if mode == "heartbeat" else None
+    for spec in server_specs(args):
+        prepared = prepare_database(spec.config, spec.environment(), tags=max(args.connections))
+        with Server(spec, log_name=mode) as server:
+            log(f"{spec.label} up on {server.port} (pid {server.pid}): {' '.join(server.cmd)}")
+            warm_up(server, args)
+            for n in args.connections:
+                reports = []
+                for attempt in range(args.repeat):
+                    log(f"{mode} {spec.label} {n} connections (run {attempt + 1}/{args.repeat})")
+                    reports.append(measure_traffic(server, mode, n, prefix, args, rate=rate))
+                    log(_progress_line(reports[-1]))
+                rows.append(traffic_row(spec, server, n, median_report(reports)))
+            servers.append(server_record(spec, server, commit_probe=prepared.get("commit_probe")))
+    if mode == "durable":
+        redis_cleanup()
+    add_ratios(rows)
+    return {"rows": rows, "servers": servers}
+
+
+def scenario_halfpeak(args) -> dict:
+    """The peak Heartbeat rate (closed loop), then the latency at half of it (fixed rate).
+
+    Per server and connection count: a closed-loop run measures the peak
+    msgs/s; a fixed-rate run at half that total rate, on the same server and
+    the same number of connections, measures p50/p95/p99 from the scheduled
+    send times. The issue's target is p99 < 50 ms at 1,000 charge points.
+    """
+    rows, servers = [], []
+    for spec in server_specs(args):
+        prepared = prepare_database(spec.config, spec.environment(), tags=0)
+        with Server(spec, log_name="halfpeak") as server:
+            log(f"{spec.label} up on {server.port} (pid {server.pid}): {' '.join(server.cmd)}")
+            warm_up(server, args)
+            for n in args.connections:
+                peaks = []
+                for attempt in range(args.repeat):
+                    log(f"halfpeak {spec.label} {n}: peak (run {attempt + 1}/{args.repeat})")
+                    peaks.append(measure_traffic(server, "heartbeat", n, "HB-", args))
+                    log(_progress_line(peaks[-1]))
+                peak = median_report(peaks)
+                half = round((peak["msgs_per_s"] or 0) / 2, 1)
+                if not half:
+                    log("  no peak measured: no fixed-rate run")
+                    continue
+                log(f"halfpeak {spec.label} {n}: {half} msgs/s fixed rate")
+                paced = measure_traffic(server, "heartbeat", n, "HB-", args, rate=half)
+                log(_progress_line(paced))
+                row = traffic_row(spec, server, n, paced)
+                row.update(
+                    peak_msgs_per_s=peak["msgs_per_s"],
+                    peak_p99_ms=peak["latency"].get("p99_ms"),
+                    peak_report=peak,
+                    loadgen_loop_lag_p99_ms=paced.get("loadgen_loop_lag", {}).get("p99_ms"),
+                )
+                rows.append(row)
+            servers.append(server_record(spec, server, commit_probe=prepared.get("commit_probe")))
+    return {"rows": rows, "servers": servers}
