@@ -1,4 +1,6 @@
-"""Several Daphne processes on one port (csms_project.launcher), as bin/run starts them.
+"""Several server processes on one port (csms_project.launcher), as bin/run starts them.
+
+Each test runs with Daphne (the default) and with uvicorn.
 
 Needs REDIS_URL (as in CI): a command must reach a charge point on whichever
 process holds its socket.
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -22,7 +25,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, ResetStatus
 
 from csms_project import testing
-from csms_project.launcher import parse
+from csms_project.launcher import parse, uvicorn_command
 from ocpp_consumer.commands import command_send
 from stations.models import ChargePoint
 
@@ -66,13 +69,14 @@ def child_pids(pid: int) -> list[int]:
     return [int(line) for line in out.split()]
 
 
-@pytest.fixture
-def launcher(tmp_path):
+@pytest.fixture(params=["daphne", "uvicorn"])
+def launcher(request, tmp_path):
     port = testing.free_port()
     # The same channel layer as this process, which sends the commands.
     prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "")
     env = testing.process_env(CHANNEL_LAYER_PREFIX=prefix)
     args = [sys.executable, "-m", "csms_project.launcher", "--processes", "2"]
+    args += ["--server", request.param]
     args += ["--host", "127.0.0.1", "--port", str(port)]
     with testing.running(args, env, tmp_path / "launcher.log") as process:
         testing.wait_for_http(f"http://127.0.0.1:{port}/healthz")
@@ -144,10 +148,25 @@ def test_more_than_one_process_needs_redis(monkeypatch, capsys):
     assert "needs REDIS_URL" in capsys.readouterr().err
 
 
-def test_daphne_options_follow_the_separator(monkeypatch):
+def test_server_options_follow_the_separator(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
-    args, daphne_options = parse(
-        ["--processes", "3", "--port", "9000", "--", "--ping-interval", "5"]
-    )
-    assert (args.processes, args.port) == (3, 9000)
-    assert daphne_options == ["--ping-interval", "5"]
+    argv = [
+        "--processes",
+        "3",
+        "--port",
+        "9000",
+        "--server",
+        "uvicorn",
+        "--",
+        "--ws-ping-interval",
+        "5",
+    ]
+    args, options = parse(argv)
+    assert (args.processes, args.port, args.server) == (3, 9000, "uvicorn")
+    assert options == ["--ws-ping-interval", "5"]
+
+
+def test_uvicorn_never_believes_forwarded_headers_itself():
+    # Only OCPP_TRUSTED_PROXIES decides whose X-Forwarded-* headers count.
+    with socket.socket() as sock:
+        assert "--no-proxy-headers" in uvicorn_command(sock, [])
