@@ -74,11 +74,13 @@ class SimulatedChargePoint:
         stats: Stats,
         rng: random.Random,
         pacer=None,
+        id_tags: sessions.IdTagPool | None = None,
     ) -> None:
         self.config = config
         self.stats = stats
         self.rng = rng
         self.pacer = pacer
+        self.id_tags = id_tags or sessions.IdTagPool(config.all_id_tags())
         self.charge_point_id = config.charge_point_id(index)
         self.password = config.password
         self.connectors = [
@@ -110,8 +112,10 @@ class SimulatedChargePoint:
         try:
             await self._connection_loop()
         finally:
-            for task in [*self._tasks, *self.session_tasks]:
+            tasks = [*self._tasks, *self.session_tasks]
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _connection_loop(self) -> None:
         ever_connected = False
@@ -294,11 +298,17 @@ class SimulatedChargePoint:
 
     async def reboot(self, reason: str) -> None:
         """After an accepted Reset: end sessions with `reason`, close, reconnect, boot."""
-        await self.stop_sessions(reason, timeout=self.config.call_timeout)
         socket = self.socket
-        if socket is not None:
-            self._rebooting = True
-            await socket.close()
+        self._rebooting = True  # no new session from now on
+        await self.stop_sessions(reason, timeout=self.config.call_timeout)
+        if socket is not None and socket is self.socket:
+            await socket.close()  # the connection loop reconnects and boots
+        else:
+            self._rebooting = False  # that connection is gone already: nothing to close
+
+    @property
+    def can_start_session(self) -> bool:
+        return self.accepting_sessions and not self._rebooting
 
     async def stop_sessions(self, reason: str, *, timeout: float) -> None:
         """Ask every running session to stop and wait (up to timeout) until they have."""
@@ -313,9 +323,6 @@ class SimulatedChargePoint:
         self.accepting_sessions = False
         for connector in self.connectors:
             connector.request_stop(reason)
-
-    def pick_id_tag(self) -> str:
-        return self.rng.choice(self.config.id_tags)
 
 
 def _is_number(value) -> bool:

@@ -42,6 +42,7 @@ class SimulationConfig:
     session_minutes: float = 30.0
     meter_interval: float = 60.0
     id_tags: tuple[str, ...] = ("SIMTAG",)
+    id_tag_count: int | None = None
     rate: float | None = None
     seed: int | None = None
     call_timeout: float = 30.0
@@ -80,7 +81,9 @@ class SimulationConfig:
                 raise ConfigError("--rate and --heartbeat-interval exclude each other")
         if not self.id_tags:
             raise ConfigError("--id-tag needs at least one id tag")
-        for tag in self.id_tags:
+        if self.id_tag_count is not None:
+            _at_least("--id-tag-count", self.id_tag_count, 1)
+        for tag in self.all_id_tags():
             if not 1 <= len(tag) <= ID_TAG_MAX_LENGTH:
                 raise ConfigError(f"--id-tag {tag!r}: an idTag has 1 to 20 characters")
         if self.password is not None and not self.password:
@@ -105,6 +108,17 @@ class SimulationConfig:
     def charge_point_id(self, index: int) -> str:
         """The id of the index-th charge point (0-based): SIM-00001, SIM-00002..."""
         return f"{self.id_prefix}{self.id_start + index:05d}"
+
+    def all_id_tags(self) -> list[str]:
+        """The id tags drivers carry: --id-tag, each numbered 1..N with --id-tag-count."""
+        if self.id_tag_count is None:
+            return list(self.id_tags)
+        width = max(4, len(str(self.id_tag_count)))
+        return [
+            f"{tag}{number:0{width}d}"
+            for tag in self.id_tags
+            for number in range(1, self.id_tag_count + 1)
+        ]
 
     def url_for(self, charge_point_id: str) -> str:
         """The charge point's WebSocket URL: the base, then its percent-encoded id."""

@@ -6,6 +6,7 @@ is made from the dict alone, so both always say the same.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 
 from .config import SimulationConfig
@@ -16,6 +17,7 @@ SESSION_KEYS = (
     "started",
     "completed",
     "refused",
+    "no_free_id_tag",
     "failed",
     "stop_failed",
     "remote_started",
@@ -67,6 +69,7 @@ def build_report(*, config: SimulationConfig, stats: Stats, ended_by: str, notes
         },
         "boots_not_accepted": dict(sorted(stats.boots_not_accepted.items())),
         "sessions": {key: stats.sessions.get(key, 0) for key in SESSION_KEYS},
+        "sessions_refused": dict(sorted(stats.refusals.items())),
         "sent": sent,
         "received": {
             action: dict(sorted(outcomes.items()))
@@ -114,7 +117,13 @@ def format_report(report: dict) -> str:
         f"  failed handshakes: {_counts(conn['failed_handshakes'])}",
         f"  BootNotification not accepted: {_counts(report['boots_not_accepted'])}",
         "Sessions",
-        "  " + ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in report["sessions"].items()),
+        textwrap.fill(
+            ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in report["sessions"].items()),
+            width=96,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        ),
+        f"  refused: {_counts(report['sessions_refused'])}",
         "",
     ]
     header = (

@@ -94,13 +94,16 @@ def _remote_start(cp: SimulatedChargePoint, payload: dict) -> Answer:
     else:
         candidates = cp.connectors
     free = [c for c in candidates if not c.busy and c.operative]
-    if not free or not cp.accepting_sessions:
+    if not free or not cp.can_start_session:
         return Answer(payload={"status": RemoteStartStopStatus.rejected})
     connector = free[0]
     connector.busy = True  # claimed before the answer leaves: no second start on it
 
     async def begin() -> None:
-        sessions.start(cp, connector, id_tag=payload["idTag"], remote=True)
+        if cp.can_start_session:
+            sessions.start(cp, connector, id_tag=payload["idTag"], remote=True)
+        else:  # the run ended or a Reset came in between
+            connector.busy = False
 
     return Answer(payload={"status": RemoteStartStopStatus.accepted}, then=begin)
 

@@ -23,6 +23,7 @@ from ocpp.v16.enums import Action, Reason
 from .charge_point import SimulatedChargePoint
 from .config import SimulationConfig
 from .report import build_report
+from .sessions import IdTagPool
 from .stats import Stats
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Simulation:
         config = self.config
         self._raise_open_file_limit(config.charge_points + SPARE_FILES)
         pacer = HeartbeatPacer(config.rate, self.stats) if config.rate else None
+        id_tags = IdTagPool(config.all_id_tags())
         self.charge_points = [
             SimulatedChargePoint(
                 index=index,
@@ -108,6 +110,7 @@ class Simulation:
                 stats=self.stats,
                 rng=random.Random(None if config.seed is None else f"{config.seed}:{index}"),
                 pacer=pacer,
+                id_tags=id_tags,
             )
             for index in range(config.charge_points)
         ]

@@ -4,11 +4,14 @@ Drivers arrive as a Poisson process (--sessions-per-hour per connector), so
 load is bursty the way a real network's is, not a metronome. A session lasts
 0.5 to 1.5 times --session-minutes and draws 3.7 to 22 kW; the energy
 register only ever grows, so meterStop - meterStart is the energy charged.
+Each arriving driver carries an id tag that is not charging elsewhere: a
+card cannot be at two chargers, and a CSMS answers ConcurrentTx when it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import TYPE_CHECKING
 
@@ -32,6 +35,23 @@ MIN_POWER_W = 3_700.0
 MAX_POWER_W = 22_000.0
 
 
+class IdTagPool:
+    """The fleet's id tags that are not in a session now (shared by all charge points)."""
+
+    def __init__(self, tags) -> None:
+        self._free = list(tags)
+
+    def take(self, rng: random.Random) -> str | None:
+        if not self._free:
+            return None
+        index = rng.randrange(len(self._free))
+        self._free[index], self._free[-1] = self._free[-1], self._free[index]
+        return self._free.pop()
+
+    def give_back(self, tag: str) -> None:
+        self._free.append(tag)
+
+
 async def arrivals(cp: SimulatedChargePoint, connector: Connector) -> None:
     """Start a session whenever a driver arrives and finds the connector free."""
     per_second = cp.config.sessions_per_hour / 3600
@@ -39,11 +59,15 @@ async def arrivals(cp: SimulatedChargePoint, connector: Connector) -> None:
         return
     while cp.accepting_sessions:
         await asyncio.sleep(cp.rng.expovariate(per_second))
-        if not cp.accepting_sessions:
-            return
         if connector.busy or not connector.operative or not cp.ready.is_set():
             continue  # the driver finds it taken, out of order or offline, and leaves
-        await start(cp, connector, id_tag=cp.pick_id_tag(), remote=False)
+        if not cp.can_start_session:
+            continue  # resetting
+        id_tag = cp.id_tags.take(cp.rng)
+        if id_tag is None:
+            cp.stats.sessions["no_free_id_tag"] += 1
+            continue
+        await start(cp, connector, id_tag=id_tag, remote=False)
 
 
 def start(cp: SimulatedChargePoint, connector: Connector, *, id_tag: str, remote: bool):
@@ -73,7 +97,7 @@ async def _session(cp: SimulatedChargePoint, connector: Connector, *, id_tag: st
                 sessions["failed"] += 1
                 return
             if _id_tag_status(answer) != AuthorizationStatus.accepted:
-                sessions["refused"] += 1
+                _refused(cp, "Authorize", answer)
                 return
         if connector.stop.is_set():  # the run ends or the charger resets: no new transaction
             return
@@ -104,13 +128,20 @@ async def _session(cp: SimulatedChargePoint, connector: Connector, *, id_tag: st
             await _charge(cp, connector)
             reason = connector.stop_reason or Reason.local
         else:
-            sessions["refused"] += 1
+            _refused(cp, "StartTransaction", answer)
             reason = Reason.de_authorized  # the CSMS refused the tag: stop at once
         await _stop(cp, connector, id_tag=id_tag, reason=reason, count=accepted)
     finally:
         connector.charging_since = None
         connector.transaction_id = None
         connector.busy = False
+        if not remote:
+            cp.id_tags.give_back(id_tag)
+
+
+def _refused(cp: SimulatedChargePoint, action: str, answer: dict) -> None:
+    cp.stats.sessions["refused"] += 1
+    cp.stats.refusals[f"{action}: {_id_tag_status(answer)}"] += 1
 
 
 async def _charge(cp: SimulatedChargePoint, connector: Connector) -> None:

@@ -128,6 +128,8 @@ class Stats:
         # BootNotification answers that were not Accepted, by status.
         self.boots_not_accepted: Counter = Counter()
         self.sessions: Counter = Counter()
+        # Sessions refused, by "<action>: <idTagInfo status>".
+        self.refusals: Counter = Counter()
         # Frames from the CSMS that were not JSON arrays of a known message type.
         self.bad_frames = 0
         # Answers to CALLs that had already timed out.
