@@ -213,7 +213,7 @@ class ServerSpec:
     patches: list[str] = field(default_factory=list)
     backlog: int | None = None  # None: the server's default (Daphne/Twisted: 50)
     label: str = ""
-    processes: int = 1  # > 1: csms_project.launcher (Daphne) or uvicorn --workers
+    processes: int = 1  # > 1: csms_project.launcher (Daphne or uvicorn)
 
     def __post_init__(self):
         if self.processes > 1:
@@ -236,11 +236,18 @@ class ServerSpec:
     def command(self, port: int) -> list[str]:
         if self.config == "echo":
             return [PYTHON, "-m", "bench.echo_server", "--port", str(port)]
-        if self.asgi == "daphne" and self.processes > 1:
+        if self.processes > 1:
+            # As deployed: csms_project.launcher, one SO_REUSEPORT socket per process.
+            if self.asgi == "daphne":
+                extra = os.environ.get("BENCH_DAPHNE_ARGS", "").split()
+            else:
+                extra = ["--no-access-log", "--log-level", "warning"]
             return [
                 PYTHON,
                 "-m",
                 "csms_project.launcher",
+                "--server",
+                self.asgi,
                 "--processes",
                 str(self.processes),
                 "--host",
@@ -250,7 +257,7 @@ class ServerSpec:
                 "--backlog",
                 str(self.backlog or DEFAULT_BACKLOG),
                 "--",
-                *os.environ.get("BENCH_DAPHNE_ARGS", "").split(),
+                *extra,
             ]
         if self.asgi == "daphne":
             if self.backlog:
@@ -279,8 +286,6 @@ class ServerSpec:
             ]
             if self.backlog:
                 args += ["--backlog", str(self.backlog)]
-            if self.processes > 1:
-                args += ["--workers", str(self.processes)]
             if not self.patches:
                 return [str(VENV_BIN / "uvicorn"), *args]
         else:
