@@ -291,6 +291,9 @@ OCPP_AUTO_REGISTER = env.bool("OCPP_AUTO_REGISTER", default=True)
 OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
 OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", default="Accepted")
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
+# Threads that write batches of durable messages at once (ocpp_consumer/group_commit.py);
+# each holds a database connection while it writes. 1: Channels' ORM thread.
+OCPP_WRITER_THREADS = env.int("OCPP_WRITER_THREADS", default=2)
 # A charge point's heartbeats are written to the database at most this often
 # (and at least twice per heartbeat interval); they are always answered.
 OCPP_HEARTBEAT_WRITE_INTERVAL = env.float("OCPP_HEARTBEAT_WRITE_INTERVAL", default=60.0)

@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import transaction
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +90,22 @@ def _in_one_transaction(writes: list[Write]) -> list[Any]:
 
 
 class GroupCommitter:
-    """Collects writes on the event loop and commits them in batches on the ORM thread."""
+    """Collects writes on the event loop and commits them in batches on writer threads.
 
-    def __init__(self, max_batch: int = MAX_BATCH):
+    Up to `writers` batches are written at once, each on a thread of its own
+    with its own database connection: while one waits for PostgreSQL, the next
+    is built (measured: the single ORM thread spent 79% of its time waiting in
+    psycopg). With one writer, batches run on Channels' ORM thread, as every
+    other database call of the consumer does; always so on SQLite.
+    """
+
+    def __init__(self, max_batch: int = MAX_BATCH, writers: int | None = None):
         self.max_batch = max_batch
+        self.writers = writers
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: list[Write] = []
-        self.writer: asyncio.Task | None = None
+        self.running: set[asyncio.Task] = set()
+        self._executor: ThreadPoolExecutor | None = None
 
     async def write(self, func: Callable[..., Any], /, **kwargs) -> Any:
         """Run `func(**kwargs)` in a committed transaction shared with other writes."""
@@ -106,25 +118,61 @@ class GroupCommitter:
     async def _submit(self, write: Write) -> Any:
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # a new event loop (tests): nothing carries over
-            self.loop, self.pending, self.writer = loop, [], None
+            self.loop, self.pending, self.running = loop, [], set()
         write.future = future = loop.create_future()
         self.pending.append(write)
-        if self.writer is None or self.writer.done():
-            self.writer = loop.create_task(self._drain())
+        self._start_batches()
         return await future
 
-    async def _drain(self) -> None:
-        while self.pending:
+    def _writer_count(self) -> int:
+        if connection.vendor == "sqlite":
+            return 1  # one writer at a time anyway: more threads would wait for its lock
+        return max(1, self.writers or settings.OCPP_WRITER_THREADS)
+
+    def _start_batches(self) -> None:
+        while self.pending and len(self.running) < self._writer_count():
             batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
-            try:
+            task = self.loop.create_task(self._write(batch))
+            self.running.add(task)
+            task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task) -> None:
+        self.running.discard(task)
+        if not task.cancelled():
+            self._start_batches()
+
+    async def _write(self, batch: list[Write]) -> None:
+        try:
+            if self._writer_count() == 1:
                 outcomes = await database_sync_to_async(commit_batch)(batch)
-            except Exception as exc:  # the hop itself failed
-                outcomes = [(False, exc)] * len(batch)
-            except BaseException:  # the event loop is going away
-                for write in batch + self.pending:
-                    write.future.cancel()
-                raise
-            _settle(batch, outcomes)
+            else:
+                outcomes = await sync_to_async(
+                    _commit_on_writer_thread, thread_sensitive=False, executor=self._threads()
+                )(batch)
+        except Exception as exc:  # the hop itself failed
+            outcomes = [(False, exc)] * len(batch)
+        except BaseException:  # the event loop is going away
+            for write in batch + self.pending:
+                write.future.cancel()
+            raise
+        _settle(batch, outcomes)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._writer_count(), thread_name_prefix="ocpp-writer"
+            )
+        return self._executor
+
+
+def _commit_on_writer_thread(batch: list[Write]) -> list[tuple[bool, Any]]:
+    # What database_sync_to_async does around a call: a stale or broken
+    # connection is replaced, and a pooled one goes back to the pool after.
+    close_old_connections()
+    try:
+        return commit_batch(batch)
+    finally:
+        close_old_connections()
 
 
 def _settle(batch: list[Write], outcomes: list[tuple[bool, Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from django.db import connection, transaction
@@ -175,3 +176,35 @@ async def test_a_lone_failure_reaches_its_caller():
 
     with pytest.raises(ValueError, match="mine"):
         await GroupCommitter().write(boom)
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite has one writer at a time")
+@pytest.mark.django_db(transaction=True)
+async def test_two_writer_threads_write_two_batches_at_once():
+    both_in = threading.Barrier(2, timeout=10)
+
+    def meet(**kwargs):
+        both_in.wait()  # broken (and raising) unless the other batch runs meanwhile
+        return "met"
+
+    committer = GroupCommitter(writers=2)
+    assert await asyncio.gather(committer.write(meet), committer.write(meet)) == ["met", "met"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_one_writer_writes_one_batch_at_a_time():
+    inside = []
+
+    def note(**kwargs):
+        inside.append(threading.current_thread().name)
+        return len(inside)
+
+    committer = GroupCommitter(writers=1)
+    results = await asyncio.gather(*(committer.write(note) for _ in range(5)))
+    assert sorted(results) == [1, 2, 3, 4, 5]
+    assert len(set(inside)) == 1  # Channels' ORM thread
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="about SQLite")
+def test_sqlite_has_one_writer():
+    assert GroupCommitter(writers=4)._writer_count() == 1
