@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "back (latency from the scheduled send time); profile: py-spy samples/s (100)",
     )
     parser.add_argument("--top", type=int, default=25, help="profile: functions listed")
+    parser.add_argument(
+        "--with-soak",
+        action="store_true",
+        help="all: end with the soak (10,000 connections, 10 minutes) on the largest --processes",
+    )
     parser.add_argument("--label", help="suffix of the results file name")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-second progress")
     return parser
@@ -183,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in SUITE:
         result, path = run_one(scenario, args, machine, command)
         parts.append((scenario, result, path))
+    if args.with_soak:
+        soak_args = argparse.Namespace(**vars(args))
+        soak_args.processes = str(max(_ints(args.processes, "--processes")))
+        soak_args.connections = soak_args.duration = None  # the soak's own defaults
+        result, path = run_one("soak", soak_args, machine, command)
+        parts.append(("soak", result, path))
     out = write_suite(parts, args, machine, command, time.perf_counter() - started)
     log(f"suite done: {_shown_path(out)} (and latest.md, latest.json, latest.png)")
     return 0
