@@ -60,6 +60,11 @@ def daphne_command(sock: socket.socket, options: list[str]) -> list[str]:
 def uvicorn_command(sock: socket.socket, options: list[str]) -> list[str]:
     fixed = ["--fd", str(sock.fileno()), "--ws", "websockets-sansio", "--lifespan", "off"]
     fixed.append("--no-proxy-headers")
+    # A consumer closed while it held channels-redis's receive lock can stay in
+    # its Redis read after the socket is gone (redis-py shields the command);
+    # Daphne kills such an instance after 10 s, uvicorn would wait for it
+    # forever on shutdown.
+    fixed += ["--timeout-graceful-shutdown", "10"]
     return [sys.executable, "-m", "uvicorn", *fixed, *options, APPLICATION]
 
 
