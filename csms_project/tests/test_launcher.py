@@ -17,8 +17,9 @@ import sys
 
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as OcppClient
 from ocpp.v16 import call, call_result
@@ -107,6 +108,9 @@ def test_processes_share_the_port_and_commands_reach_every_one(launcher):
             for ws, _, listener in sockets:
                 listener.cancel()
                 await ws.close()
+            # command_send's ORM calls ran on asgiref's shared sync thread: close
+            # its connection, or PostgreSQL cannot drop the test database.
+            await sync_to_async(connections.close_all)()
         return prefixes, answers, resets
 
     prefixes, answers, resets = asyncio.run(scenario())
