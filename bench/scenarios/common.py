@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import subprocess
 import sys
 import time
 
 from .. import loadgen
-from ..servers import PROJECT, Server, ServerSpec
+from ..servers import LOADGEN_CORE, PROJECT, VENV_BIN, Server, ServerSpec
 from ..sysinfo import CpuMeter
 
 
@@ -175,3 +177,29 @@ def server_record(spec: ServerSpec, server: Server, **extra) -> dict:
         "log_problems": server.log_problems(),
         **extra,
     }
+
+
+async def online_in_db(env: dict, prefix: str, count: int) -> dict:
+    """How many charge points named prefix* the database shows online (a Django helper process)."""
+    proc = await asyncio.create_subprocess_exec(
+        "taskset",
+        "-c",
+        str(LOADGEN_CORE),
+        str(VENV_BIN / "python"),
+        "-m",
+        "bench.django_tasks",
+        "online",
+        "--prefix",
+        prefix,
+        "--count",
+        str(count),
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    try:
+        return json.loads(out)
+    except ValueError:
+        return {"error": out.decode()[-500:]}

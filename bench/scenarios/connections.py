@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import time
 
 from .. import loadgen
-from ..servers import LOADGEN_CORE, PROJECT, VENV_BIN, Server, prepare_database, redis_cleanup
+from ..servers import Server, prepare_database, redis_cleanup
 from ..sysinfo import CpuMeter
-from .common import log, server_record, server_specs, traffic_options, warm_up
+from .common import log, online_in_db, server_record, server_specs, traffic_options, warm_up
 
 
 def scenario_idle(args) -> dict:
@@ -84,28 +82,7 @@ def scenario_storm(args) -> dict:
                 async def hook(event: str, info: dict, config=config, env=env, checks=checks, n=n):
                     if event == "reconnected" and config != "echo":
                         await asyncio.sleep(3.0)  # let the old sockets' disconnects finish
-                        proc = await asyncio.create_subprocess_exec(
-                            "taskset",
-                            "-c",
-                            str(LOADGEN_CORE),
-                            str(VENV_BIN / "python"),
-                            "-m",
-                            "bench.django_tasks",
-                            "online",
-                            "--prefix",
-                            "STORM-",
-                            "--count",
-                            str(n),
-                            env=env,
-                            cwd=PROJECT,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
-                        )
-                        out, _ = await proc.communicate()
-                        try:
-                            checks.update(json.loads(out))
-                        except ValueError:
-                            checks["error"] = out.decode()[-500:]
+                        checks.update(await online_in_db(env, "STORM-", n))
 
                 opts = traffic_options(server, n, "STORM-", args)
                 opts.connect_concurrency = args.connect_concurrency

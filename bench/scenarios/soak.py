@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import time
 
 from .. import loadgen
-from ..servers import LOADGEN_CORE, PROJECT, VENV_BIN, Server, prepare_database, redis_cleanup
+from ..servers import Server, prepare_database, redis_cleanup
 from ..sysinfo import CpuMeter
-from .common import log, server_record, server_specs, traffic_options, warm_up
-
-
-async def _online_in_db(env: dict, prefix: str, count: int) -> dict:
-    proc = await asyncio.create_subprocess_exec(
-        "taskset",
-        "-c",
-        str(LOADGEN_CORE),
-        str(VENV_BIN / "python"),
-        "-m",
-        "bench.django_tasks",
-        "online",
-        "--prefix",
-        prefix,
-        "--count",
-        str(count),
-        env=env,
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, _ = await proc.communicate()
-    try:
-        return json.loads(out)
-    except ValueError:
-        return {"error": out.decode()[-500:]}
+from .common import log, online_in_db, server_record, server_specs, traffic_options, warm_up
 
 
 def scenario_soak(args) -> dict:
@@ -73,7 +46,7 @@ def scenario_soak(args) -> dict:
                         meter.stop()
                         seen["end"] = server.rss_kib()
                         if server.spec.config != "echo":
-                            seen["db"] = await _online_in_db(env, "SOAK-", n)
+                            seen["db"] = await online_in_db(env, "SOAK-", n)
 
                 opts = traffic_options(server, n, "SOAK-", args)
                 report = asyncio.run(

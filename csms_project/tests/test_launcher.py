@@ -20,31 +20,22 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, connections
-from ocpp.routing import on
-from ocpp.v16 import ChargePoint as OcppClient
-from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action, ResetStatus
+from ocpp.v16 import call
 
 from csms_project import testing
 from csms_project.launcher import parse, uvicorn_command
 from ocpp_consumer.commands import command_send
+from ocpp_consumer.tests.test_cluster import SimulatedChargePoint
 from stations.models import ChargePoint
 
 CHARGE_POINTS = 16
-
-
-class ResettableChargePoint(OcppClient):
-    @on(Action.reset)
-    def on_reset(self, type, **kwargs):  # noqa: A002 - the OCPP field is named "type"
-        self.resets.append(type)
-        return call_result.Reset(status=ResetStatus.accepted)
 
 
 async def boot(port: int, charge_point_id: str):
     ws = await websockets.connect(
         f"ws://127.0.0.1:{port}/ocpp/{charge_point_id}", subprotocols=["ocpp1.6"]
     )
-    client = ResettableChargePoint(charge_point_id, ws, response_timeout=15)
+    client = SimulatedChargePoint(charge_point_id, ws, response_timeout=15)
     client.resets = []
     listener = asyncio.create_task(client.start())
     answer = await client.call(
