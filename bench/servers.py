@@ -46,7 +46,7 @@ CELERY_QUEUE = f"{CHANNEL_PREFIX}-invoices"  # no worker reads it; emptied after
 SERVER_CORES = os.environ.get("BENCH_SERVER_CORES", "0")
 MULTI_SERVER_CORES = os.environ.get("BENCH_MULTI_SERVER_CORES", f"0-{(os.cpu_count() or 1) - 1}")
 LOADGEN_CORE = int(os.environ.get("BENCH_LOADGEN_CORE", "1"))
-DEFAULT_BACKLOG = 1024  # what csms_project.daphne_tuning and the launcher use
+DEFAULT_BACKLOG = 1024  # what csms_project.daphne_patches and the launcher use
 
 # Inherited variables that would change the configuration under test.
 _PROJECT_VARIABLES = (

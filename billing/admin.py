@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -19,7 +20,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
+
 from .csv_export import ExportForm, export_response
 from .models import (
     BillingFailure,
@@ -33,23 +35,7 @@ from .models import (
 )
 from .pdf import invoice_pdf_bytes
 from .pricing import Period, periods_overlap
-
-
-def _all_fields(model) -> tuple[str, ...]:
-    return tuple(field.name for field in model._meta.concrete_fields)
-
-
-class ReadOnlyAdminMixin:
-    """Let operators look, not add, edit or delete."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .tasks import invoice_create_for_transaction
 
 
 @admin.register(TagGroup)
@@ -153,16 +139,15 @@ class TariffAdmin(admin.ModelAdmin):
         return " / ".join(str(part) for part in parts if part) or "-"
 
 
-class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class InvoiceLineInline(ReadOnlyInline, admin.TabularInline):
     model = InvoiceLine
     fields = ("component", "description", "quantity", "unit", "unit_price", "amount")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
+    show_change_link = False  # the invoice shows its lines in full
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyModelAdmin):
     inlines = (InvoiceLineInline,)
     list_display = (
         "number",
@@ -188,9 +173,6 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("transaction_link", "energy_kwh", "pdf_link")
     actions = ("download_pdf",)
     change_list_template = "admin/billing/invoice/change_list.html"
-
-    def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model) + self.readonly_fields
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -258,22 +240,16 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InvoiceLine)
-class InvoiceLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceLineAdmin(ReadOnlyModelAdmin):
     list_display = ("invoice", "component", "description", "quantity", "unit", "amount")
     list_filter = ("component",)
     list_select_related = ("invoice",)
     search_fields = ("invoice__number", "description")
 
-    def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model)
-
 
 @admin.register(InvoiceSequence)
-class InvoiceSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceSequenceAdmin(ReadOnlyModelAdmin):
     list_display = ("year", "last_number")
-
-    def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model)
 
 
 def _pdf_response(invoice: Invoice) -> HttpResponse:
@@ -285,7 +261,7 @@ def _pdf_response(invoice: Invoice) -> HttpResponse:
 
 
 @admin.register(BillingFailure)
-class BillingFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BillingFailureAdmin(ReadOnlyModelAdmin):
     """Sessions that could not be invoiced: fix the cause (e.g. a tariff), then retry."""
 
     list_display = (
@@ -300,10 +276,8 @@ class BillingFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (("resolved_at", admin.EmptyFieldListFilter), "will_retry")
     search_fields = ("transaction__id__exact", "error")
     date_hierarchy = "last_failed_at"
+    readonly_fields = ("transaction_link",)
     actions = ("retry_invoicing",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model) + ("transaction_link",)
 
     @admin.display(description=_("transaction"), ordering="transaction")
     def transaction_link(self, obj):
@@ -313,9 +287,12 @@ class BillingFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Retry invoicing"), permissions=["view"])
     def retry_invoicing(self, request, queryset):
         pending = queryset.filter(resolved_at__isnull=True)
-        count = services.invoice_create_queue(
-            transaction_ids=list(pending.values_list("transaction_id", flat=True))
-        )
+        transaction_ids = list(pending.values_list("transaction_id", flat=True))
+        for transaction_id in transaction_ids:
+            transaction.on_commit(
+                lambda pk=transaction_id: invoice_create_for_transaction.delay(pk)
+            )
+        count = len(transaction_ids)
         self.message_user(
             request,
             ngettext(
@@ -328,14 +305,11 @@ class BillingFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StationEnergyHour)
-class StationEnergyHourAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StationEnergyHourAdmin(ReadOnlyModelAdmin):
     list_display = ("hour", "station", "energy_kwh", "session_count", "updated_at")
     list_filter = ("station",)
     list_select_related = ("station",)
     date_hierarchy = "hour"
-
-    def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model)
 
     @admin.display(description=_("energy (kWh)"), ordering="energy_wh")
     def energy_kwh(self, obj):

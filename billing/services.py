@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from events.kinds import EventKind
+from events.services import event_record
 from stations.models import Transaction
 
 from .energy import energy_between, energy_curve
@@ -141,6 +143,15 @@ def invoice_create(*, transaction_id: int) -> Invoice | None:
     BillingFailure.objects.filter(transaction=session, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), will_retry=False
     )
+    event_record(
+        kind=EventKind.INVOICE_ISSUED,
+        payload={
+            "invoice": invoice.pk,
+            "transaction": session.pk,
+            "total": str(invoice.total),
+            "currency": invoice.currency,
+        },
+    )
     return invoice
 
 
@@ -162,15 +173,6 @@ def billing_failure_record(
             attempts=F("attempts") + 1, **fields
         )
         return BillingFailure.objects.get(transaction_id=transaction_id)
-
-
-def invoice_create_queue(*, transaction_ids: list[int]) -> int:
-    """Queue invoicing of transactions once the caller's transaction commits."""
-    from .tasks import invoice_create_for_transaction
-
-    for transaction_id in transaction_ids:
-        transaction.on_commit(lambda pk=transaction_id: invoice_create_for_transaction.delay(pk))
-    return len(transaction_ids)
 
 
 def station_energy_rollup(*, now: datetime | None = None, hours: int = 24) -> int:

@@ -11,13 +11,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from csms_project import daphne_denial, daphne_tuning  # noqa: E402
+from csms_project import daphne_patches  # noqa: E402
 from monitoring import nodes  # noqa: E402
 from monitoring.routing import websocket_urlpatterns as dashboard_urlpatterns  # noqa: E402
 from ocpp_consumer.routing import websocket_urlpatterns  # noqa: E402
 
-daphne_denial.install()
-daphne_tuning.install()
+daphne_patches.install()
 # Register this process in the service registry once Daphne's reactor runs.
 nodes.start_with_daphne()
 
@@ -32,7 +31,7 @@ application = ProtocolTypeRouter(
 
 # Everything loaded at start-up lives as long as the process: move it out of
 # the collector's way and collect young objects less often (the largest single
-# gain measured for Channels servers; see PERFORMANCE.md).
+# gain measured for Channels servers; bench/results/PROFILE.md).
 gc.collect()
 gc.freeze()
 gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])

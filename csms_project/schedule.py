@@ -10,14 +10,26 @@ from celery.schedules import crontab
 STALE_SWEEP_SECONDS = 600
 
 
-def beat_schedule(*, sweep_interval: int) -> dict:
+def beat_schedule(*, sweep_interval: int, relay_interval: int = 10) -> dict:
     """Return CELERY_BEAT_SCHEDULE; task names are the dotted paths of the tasks.
 
     `sweep_interval` (SWEEP_INTERVAL_SECONDS) bounds how long a dead charge
-    point is still shown online past its heartbeat timeout.
+    point is still shown online past its heartbeat timeout; `relay_interval`
+    (EVENTS_RELAY_INTERVAL) bounds how long a domain event waits for its
+    subscribers when nothing nudged the relay (a broker that was down).
     """
     stale_every = max(sweep_interval, STALE_SWEEP_SECONDS)
     return {
+        "outbox-relay": {
+            "task": "events.tasks.relay_outbox",
+            "schedule": float(relay_interval),
+            "options": {"expires": relay_interval},
+        },
+        "outbox-purge": {
+            "task": "events.tasks.purge_outbox",
+            "schedule": crontab(minute=29),
+            "options": {"expires": 3600},
+        },
         "heartbeat-timeouts": {
             "task": "stations.tasks.sweep_heartbeat_timeouts",
             "schedule": float(sweep_interval),

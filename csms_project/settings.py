@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "ocpp_consumer",
     "monitoring",
     "api_support",
+    "simulator",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -335,7 +337,21 @@ OCPP_HEARTBEAT_TIMEOUT_FACTOR = env.float("OCPP_HEARTBEAT_TIMEOUT_FACTOR", defau
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 # Open transactions without any message for this long are flagged as stale.
 STALE_TRANSACTION_HOURS = env.int("STALE_TRANSACTION_HOURS", default=24)
-CELERY_BEAT_SCHEDULE = beat_schedule(sweep_interval=SWEEP_INTERVAL_SECONDS)
+# --- Domain events (transactional outbox) ---------------------------------------
+# Who reacts to domain events, in one list (dotted paths of events.Subscriber).
+EVENT_SUBSCRIBERS = [
+    "billing.subscribers.invoicing",
+    "monitoring.subscribers.dashboards",
+    "monitoring.subscribers.metrics",
+]
+EVENTS_RELAY_INTERVAL = env.int("EVENTS_RELAY_INTERVAL", default=10)
+EVENTS_RETRY_MAX_SECONDS = env.int("EVENTS_RETRY_MAX_SECONDS", default=600)
+EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=24)
+EVENTS_INLINE_GRACE_SECONDS = 30
+
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    sweep_interval=SWEEP_INTERVAL_SECONDS, relay_interval=EVENTS_RELAY_INTERVAL
+)
 
 # --- Monitoring -------------------------------------------------------------
 MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=15.0)

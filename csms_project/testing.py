@@ -99,10 +99,12 @@ def daphne_node(env: dict[str, str], log_dir: Path, extra_args: tuple[str, ...] 
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], log_dir: Path):
-    """A Celery worker consuming the queue named in env."""
+def celery_worker(env: dict[str, str], log_dir: Path, beat: bool = False):
+    """A Celery worker consuming the queue named in env (with `beat`: also its schedule)."""
     args = [str(BIN_DIR / "celery"), "-A", "csms_project", "worker", "--pool=solo"]
     args += ["-Q", env["CELERY_TASK_DEFAULT_QUEUE"], "--loglevel=INFO", "--without-heartbeat"]
+    if beat:
+        args += ["-B", "-s", str(log_dir / "celerybeat-schedule")]
     with running(args, env, log_dir / "celery.log") as process:
         yield process
 
@@ -117,3 +119,49 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@contextmanager
+def private_redis(log_dir: Path, port: int | None = None):
+    """A redis-server of this test alone on 127.0.0.1 (stop and restart it at will).
+
+    Yields a handle with `url`, `stop()` and `start()`; the machine's own
+    Redis is never touched.
+    """
+    handle = _PrivateRedis(port or free_port(), log_dir)
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+class _PrivateRedis:
+    def __init__(self, port: int, log_dir: Path):
+        self.port, self.log_dir = port, log_dir
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        args += ["--save", "", "--appendonly", "no", "--dir", str(self.log_dir)]
+        log = open(self.log_dir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None

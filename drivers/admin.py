@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from monitoring.admin_base import ReadOnlyAdminMixin
 from ocpp_consumer.admin import report_outcome, send_each
+from ocpp_consumer.local_lists import local_list_payloads
 from stations.models import ChargePoint
 
 from .choices import AuthorizationStatus
-from .local_lists import local_list_payloads
 from .models import Driver, IdTag, LocalAuthList, User
 
 admin.site.register(User, UserAdmin)
@@ -138,14 +139,11 @@ class LocalListForm(forms.Form):
 
 
 @admin.register(LocalAuthList)
-class LocalAuthListAdmin(admin.ModelAdmin):
+class LocalAuthListAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each charge point's list holds; only accepted SendLocalList updates change it."""
+
+    deletable = True  # forget a list our records got wrong: the next update starts at 1
     list_display = ("charge_point", "version", "reported_version", "reported_at", "updated_at")
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id",)
     filter_horizontal = ("id_tags",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

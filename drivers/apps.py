@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class DriversConfig(AppConfig):
     name = "drivers"
     verbose_name = _("Drivers and id tags")
-
-    def ready(self):
-        from . import local_lists  # noqa: F401 - registers its command answer appliers

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
@@ -30,10 +31,20 @@ class Driver(models.Model):
         return self.user.get_full_name() or self.user.get_username()
 
 
+# OCPP idToken is a CiString20: at most 20 characters, compared ignoring case.
+ID_TAG_MAX_LENGTH = 20
+
+
+def validate_idtag_parent(*, tag_pk: int | None, parent_pk: int | None) -> None:
+    """Refuse a tag as its own parent (the API and the admin both check this)."""
+    if tag_pk is not None and parent_pk == tag_pk:
+        raise ValidationError(_("An id tag cannot be its own parent."), code="own_parent")
+
+
 class IdTag(models.Model):
     """An RFID card or app token (OCPP idToken, CiString20)."""
 
-    id_tag = models.CharField(_("id tag"), max_length=20)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH)
     status = models.CharField(
         _("status"),
         max_length=16,
@@ -66,12 +77,27 @@ class IdTag(models.Model):
         verbose_name_plural = _("id tags")
         ordering = ["id_tag"]
         constraints = [
-            # CiString: "ABC" and "abc" are the same tag.
-            models.UniqueConstraint(Upper("id_tag"), name="idtag_id_tag_ci_unique"),
+            # CiString: "ABC" and "abc" are the same tag. full_clean (the admin)
+            # and the API check it with this constraint and its message.
+            models.UniqueConstraint(
+                Upper("id_tag"),
+                name="idtag_id_tag_ci_unique",
+                violation_error_code="id_tag_taken",
+                violation_error_message=_(
+                    "An id tag with this value exists (id tags ignore case)."
+                ),
+            ),
         ]
 
     def __str__(self):
         return self.id_tag
+
+    def clean(self):
+        super().clean()
+        try:
+            validate_idtag_parent(tag_pk=self.pk, parent_pk=self.parent_id)
+        except ValidationError as exc:
+            raise ValidationError({"parent": exc.error_list}) from exc
 
 
 class LocalAuthList(models.Model):

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .admin_base import ReadOnlyAdminMixin
 from .models import Node, alive_cutoff
 
 
@@ -25,7 +26,8 @@ class AliveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    deletable = True  # operators may remove a dead node before it is pruned
     list_display = (
         "node_id",
         "state",
@@ -41,12 +43,6 @@ class NodeAdmin(admin.ModelAdmin):
     list_filter = (AliveFilter, "kind", "hostname")
     search_fields = ("node_id", "hostname", "=pid", "channel_prefix")
     ordering = ("stopped_at", "-last_seen")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("state"))
     def state(self, obj):

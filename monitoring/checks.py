@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from asgiref.sync import sync_to_async
+from celery import current_app
 from channels.layers import get_channel_layer
 from django.db import connection
-
-from csms_project.celery import app as celery_app
 
 CHECK_TIMEOUT = 3.0
 
@@ -34,7 +33,8 @@ async def check_channel_layer() -> None:
 
 
 def _broker() -> None:
-    with celery_app.connection_for_write() as conn:
+    # The project's Celery app: importing csms_project made it the current one.
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
 
 

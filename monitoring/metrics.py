@@ -94,6 +94,14 @@ CELERY_TASK_SECONDS = Histogram(
     ["task"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
 )
+SESSIONS_STARTED = Counter("csms_sessions_started_total", "Charging sessions started")
+SESSIONS_ENDED = Counter("csms_sessions_ended_total", "Charging sessions ended")
+ENERGY_DELIVERED_WH = Counter(
+    "csms_energy_delivered_wh_total", "Energy of ended charging sessions, in Wh"
+)
+INVOICES_ISSUED = Counter(
+    "csms_invoices_issued_total", "Invoices issued, by currency", ["currency"]
+)
 DASHBOARD_PUSHES = Counter(
     "csms_dashboard_pushes_total",
     "Live dashboard pushes, by kind and result",
@@ -152,6 +160,7 @@ class DatabaseCollector(Collector):
     def collect(self):
         from django.db.models import Count, Q
 
+        from events.selectors import outbox_backlog
         from stations.models import ChargePoint, Transaction
 
         from .models import Node, alive_cutoff
@@ -170,6 +179,7 @@ class DatabaseCollector(Collector):
                 .annotate(total=Count("pk"), alive=Count("pk", filter=alive))
                 .order_by("kind")
             )
+            backlog = outbox_backlog()
         except Exception:
             logger.warning("metrics: database figures unavailable", exc_info=True)
             up.add_metric([], 0)
@@ -193,6 +203,29 @@ class DatabaseCollector(Collector):
             family.add_metric([row["kind"], "alive"], row["alive"])
             family.add_metric([row["kind"], "dead"], row["total"] - row["alive"])
         yield family
+        yield from _outbox_families(backlog)
+
+
+def _outbox_families(backlog):
+    """Undelivered domain events per subscriber: how many, failing, the oldest's age."""
+    pending = GaugeMetricFamily(
+        "csms_outbox_pending", "Domain events not yet handled, by subscriber", labels=["subscriber"]
+    )
+    failing = GaugeMetricFamily(
+        "csms_outbox_failing",
+        "Undelivered domain events whose subscriber failed at least once",
+        labels=["subscriber"],
+    )
+    oldest = GaugeMetricFamily(
+        "csms_outbox_oldest_pending_seconds",
+        "Age of the oldest undelivered domain event, by subscriber",
+        labels=["subscriber"],
+    )
+    for row in backlog:
+        pending.add_metric([row.subscriber], row.pending)
+        failing.add_metric([row.subscriber], row.failing)
+        oldest.add_metric([row.subscriber], row.oldest_seconds)
+    yield from (pending, failing, oldest)
 
 
 DATABASE_REGISTRY = CollectorRegistry(auto_describe=False)

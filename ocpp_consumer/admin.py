@@ -16,10 +16,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from stations.services.security import (
-    authorization_key_generate,
-    authorization_key_rotation_payload,
-)
+from monitoring.admin_base import ReadOnlyAdminMixin
+from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
 from . import commands
 from .forms import EXAMPLE_PAYLOADS, CommandForm
@@ -35,14 +33,20 @@ def command_outcome_text(command: Command) -> str:
     return f"{command.action}: {command.get_status_display()} {detail}".strip()
 
 
-def command_run(request, *, charge_point_id: str, action: str, payload: dict) -> None:
-    """Send one command and report its outcome as an admin message."""
+def command_run(
+    request, *, charge_point_id: str, action: str, payload: dict
+) -> Command | commands.CommandError:
+    """Send one command: its record, or the CommandError that stopped it."""
     [(_, outcome)] = async_to_sync(send_each)([(charge_point_id, action, payload)], request.user.pk)
-    report_outcome(request, charge_point_id, outcome)
+    return outcome
 
 
 async def send_each(jobs, user_id):
-    """Send (charge_point_id, action, payload) jobs concurrently; pair ids with outcomes."""
+    """Send (charge_point_id, action, payload) jobs concurrently; pair ids with outcomes.
+
+    The console is for operators: `user_id` sends as one.
+    """
+    requester = commands.Requester(user_id=user_id)
 
     async def one(charge_point_id, action, payload):
         try:
@@ -50,7 +54,7 @@ async def send_each(jobs, user_id):
                 charge_point_id=charge_point_id,
                 action=action,
                 payload=payload,
-                requested_by_id=user_id,
+                requester=requester,
                 source="admin",
             )
         except commands.CommandError as exc:
@@ -82,12 +86,15 @@ def _bulk_action(name: str, action: str, payload: dict, description):
 
 @admin.action(description=_("Rotate the authorization key (security profile 1-2)"))
 def rotate_authorization_key(modeladmin, request, queryset):
-    """Send each charge point a new random AuthorizationKey; it applies when Accepted."""
+    """Send each charge point a new random AuthorizationKey (OCTT 073).
+
+    It applies when Accepted (commands.answers: ChangeConfiguration).
+    """
     jobs = [
         (
             charge_point_id,
             "ChangeConfiguration",
-            authorization_key_rotation_payload(new_key=authorization_key_generate()),
+            {"key": AUTHORIZATION_KEY, "value": authorization_key_generate()},
         )
         for charge_point_id in queryset.values_list("charge_point_id", flat=True)
     ]
@@ -154,13 +161,19 @@ class ChargePointCommandsMixin:
         initial = {"action": action, "payload": EXAMPLE_PAYLOADS.get(action, {})}
         form = CommandForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
-            command_run(
+            outcome = command_run(
                 request,
                 charge_point_id=charge_point.charge_point_id,
                 action=form.cleaned_data["action"],
                 payload=form.cleaned_data["payload"],
             )
-            return redirect(reverse("admin:stations_chargepoint_change", args=[charge_point.pk]))
+            if isinstance(outcome, commands.InvalidPayload | commands.UnknownAction):
+                form.add_error("payload", str(outcome))  # nothing was recorded or sent
+            else:
+                report_outcome(request, charge_point.charge_point_id, outcome)
+                return redirect(
+                    reverse("admin:stations_chargepoint_change", args=[charge_point.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -211,15 +224,8 @@ class ChargePointCommandsMixin:
         )  # fmt: skip
 
 
-class HistoryAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class HistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What was sent and received: shown, never edited."""
 
 
 @admin.register(Command)

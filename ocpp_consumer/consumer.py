@@ -19,7 +19,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
 from monitoring.logging import bind_charge_point, bind_message
 from monitoring.metrics import (
     OCPP_CONNECTIONS,
@@ -34,12 +33,17 @@ from stations.models import ChargePoint
 from stations.selectors import chargepoint_get
 
 from . import errors, framing
+from .call_queue import CallQueueMixin
 from .handlers import HANDLERS, Session, relaxations_for
-from .handshake import authentication_failure, source_address, throttle
+from .handshake import (
+    DENIAL_RESPONSE_EXTENSION,
+    authentication_failure,
+    source_address,
+    throttle,
+)
 from .identity import charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
-from .outbox import OutboxMixin
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ def _frame_bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
+class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
     charge_point_id: str | None = None
     session: Session | None = None
     group_name: str | None = None
@@ -110,7 +114,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             channel_name=self.channel_name,
             relax=await database_sync_to_async(relaxations_for)(charge_point),
         )
-        self.outbox_init()
+        self.call_queue_init()
         self._follow_up_tasks: set[asyncio.Task] = set()
         self.group_name = charge_point_group(charge_point_id)
         self._last_seen_written = time.monotonic()
@@ -125,11 +129,11 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
 
     async def _refuse(self, status: HTTPStatus) -> None:
         """Refuse the handshake with an HTTP status where the server can send one."""
-        if DENIAL_EXTENSION in self.scope.get("extensions", {}):
+        if DENIAL_RESPONSE_EXTENSION in self.scope.get("extensions", {}):
             await self.base_send(
-                {"type": f"{DENIAL_EXTENSION}.start", "status": status, "headers": []}
+                {"type": f"{DENIAL_RESPONSE_EXTENSION}.start", "status": status, "headers": []}
             )
-            await self.base_send({"type": f"{DENIAL_EXTENSION}.body", "body": b""})
+            await self.base_send({"type": f"{DENIAL_RESPONSE_EXTENSION}.body", "body": b""})
         else:
             await self.close()  # the server answers 403
 
@@ -179,7 +183,7 @@ class OcppConsumer(OutboxMixin, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
         except Exception:  # the membership expires with the group anyway
             logger.warning("could not leave group of %s", self.charge_point_id, exc_info=True)
-        await self.outbox_close()
+        await self.call_queue_close()
         await journal.flush()
         logger.info("charge point %s disconnected (%s)", self.charge_point_id, code)
 

@@ -14,9 +14,12 @@ from django.conf import settings
 from django.utils import timezone
 from ocpp.v16.enums import Action
 
-from drivers.selectors import Authorization, idtag_authorize
+from drivers.selectors import idtag_authorize
+from ocpp_consumer import commands
 from ocpp_consumer.compat import STRICT, Relaxations
 from ocpp_consumer.group_commit import committer
+from ocpp_consumer.id_tag_info import id_tag_info
+from ocpp_consumer.meter_samples import meter_samples_from_ocpp
 from stations import services
 from stations.models import ChargePoint
 from stations.selectors import compatibility_profile_for
@@ -53,15 +56,6 @@ def handles(action: Action) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-def id_tag_info(authorization: Authorization) -> dict:
-    info = {"status": authorization.status}
-    if authorization.expiry_date is not None:
-        info["expiryDate"] = format_ocpp_datetime(authorization.expiry_date)
-    if authorization.parent_id_tag:
-        info["parentIdTag"] = authorization.parent_id_tag
-    return info
 
 
 @handles(Action.boot_notification)
@@ -141,7 +135,7 @@ async def stop_transaction(session: Session, payload: dict) -> dict:
         timestamp=parse_ocpp_datetime(payload["timestamp"]),
         reason=payload.get("reason"),
         id_tag=payload.get("idTag"),
-        transaction_data=payload.get("transactionData"),
+        samples=meter_samples_from_ocpp(payload.get("transactionData")),
     )
     return {"idTagInfo": id_tag_info(authorization)} if authorization else {}
 
@@ -153,7 +147,7 @@ async def meter_values(session: Session, payload: dict) -> dict:
         charge_point_pk=session.charge_point.pk,
         connector_id=payload["connectorId"],
         transaction_id=payload.get("transactionId"),
-        meter_values=payload["meterValue"],
+        samples=meter_samples_from_ocpp(payload["meterValue"]),
     )
     return {}
 
@@ -243,8 +237,6 @@ async def sign_certificate(session: Session, payload: dict) -> dict:
         return {"status": "Rejected"}
 
     async def send_signed_certificate():
-        from ocpp_consumer import commands
-
         chain = await sync_to_async(certificates.certificate_sign, thread_sensitive=False)(
             csr_pem=payload["csr"], charge_point_id=charge_point_id
         )

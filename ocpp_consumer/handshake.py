@@ -16,9 +16,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from stations.models import ChargePoint
+from stations.models import BASIC_AUTH_PROFILES, ChargePoint
 
 from .identity import basic_auth_password
+
+# ASGI's WebSocket Denial Response extension: a server that offers it in the
+# scope lets a refused handshake carry an HTTP status (401, 404) instead of 403.
+DENIAL_RESPONSE_EXTENSION = "websocket.http.response"
 
 _COMMON_NAME = re.compile(r"(?:^|[,/])\s*CN\s*=\s*((?:\\,|[^,/])+)", re.IGNORECASE)
 
@@ -68,7 +72,7 @@ def authentication_failure(
         if security.client_common_name != charge_point_id:
             return "no verified client certificate for this charge point"
         return None
-    if profile >= 1 or charge_point.password:
+    if profile in BASIC_AUTH_PROFILES or charge_point.password:
         if not charge_point.password:
             return f"security profile {profile} but no password is configured"
         password = basic_auth_password(scope, username=charge_point_id)

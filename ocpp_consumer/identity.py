@@ -5,16 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import re
 from urllib.parse import unquote
 
-# OCPP identifierString characters, plus a few seen in the wild (space, #, /
-# arrive percent-encoded). Length as OCPP 2.0.1 bounds it, with headroom.
-_VALID_ID = re.compile(r"^[A-Za-z0-9*\-_=:+|@.# ]{1,64}$")
+from stations.models import charge_point_id_is_valid
 
 
 def charge_point_id_from_scope(scope: dict) -> str | None:
-    """The decoded id after /ocpp/, or None when it is not a valid id."""
+    """The decoded id after /ocpp/, or None when no charge point could be registered with it."""
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "")
     path = path.split("?", 1)[0]
@@ -23,7 +20,7 @@ def charge_point_id_from_scope(scope: dict) -> str | None:
         charge_point_id = unquote(tail.rstrip("/"), errors="strict")
     except UnicodeDecodeError:
         return None
-    return charge_point_id if _VALID_ID.match(charge_point_id) else None
+    return charge_point_id if charge_point_id_is_valid(charge_point_id) else None
 
 
 def basic_auth_password(scope: dict, *, username: str) -> str | None:

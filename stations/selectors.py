@@ -106,6 +106,30 @@ def transaction_owned_q(*, user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}tag__driver__user": user}) | Q(Exists(own_tag_values))
 
 
+def transaction_open_owned_exists(
+    *, user_id: int, transaction_pk: int, charge_point_pk: int
+) -> bool:
+    """Whether the transaction is open, on that charge point, and the driver's own."""
+    return Transaction.objects.filter(
+        transaction_owned_q(user=user_id),
+        pk=transaction_pk,
+        charge_point_id=charge_point_pk,
+        stop_timestamp__isnull=True,
+    ).exists()
+
+
+def connector_startable_exists(*, charge_point_pk: int, connector_id: int | None = None) -> bool:
+    """Whether a connector (that one, if given) is free for a remote start."""
+    free = Connector.objects.filter(
+        charge_point_id=charge_point_pk,
+        connector_id__gt=0,
+        status__in=STARTABLE_CONNECTOR_STATUSES,
+    )
+    if connector_id is not None:
+        free = free.filter(connector_id=connector_id)
+    return free.exists()
+
+
 def transaction_list(*, user=None) -> QuerySet[Transaction]:
     """Transactions with what the API shows; only a driver's own when `user` is given.
 

@@ -12,6 +12,7 @@ from billing.pricing import PricingError
 from billing.selectors import tariff_in_force
 from billing.services import invoice_create
 from drivers.models import IdTag
+from events.models import OutboxMessage
 from stations.models import Connector, OrphanStopTransaction, Station, Transaction
 from stations.services import (
     chargepoint_create,
@@ -19,6 +20,7 @@ from stations.services import (
     transaction_start,
     transaction_stop,
 )
+from stations.tests.samples import meter_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +62,13 @@ def session(charge_point, *, energy_wh, start=T0, connector_id=1, capture=None):
 
 
 def stopped_session(charge_point, django_capture_on_commit_callbacks, **kwargs):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         finished = session(charge_point, **kwargs)
-    # The stop queues the invoice once (other hooks remember committed connector pks).
-    assert [c.__qualname__ for c in callbacks].count("transaction_stop.<locals>.<lambda>") == 1
+    # The stop recorded one invoicing event, and the relay handled it.
+    (invoicing,) = OutboxMessage.objects.filter(
+        subscriber="invoicing", payload__transaction=finished.pk
+    )
+    assert invoicing.handled_at is not None
     return finished
 
 
@@ -339,20 +344,20 @@ def test_night_rate_idle_fee_and_vat_from_meter_values(django_capture_on_commit_
         meter_start=1000,
         timestamp=start,
     )
-    samples = {
-        "2024-05-01T19:45:00Z": [{"value": "9000", "phase": "L1"}],  # per phase: not counted
-        "2024-05-01T20:00:00Z": [{"value": "6.0", "unit": "kWh"}],  # 22:00 local
-        "2024-05-01T20:30:00Z": [
-            {"value": "11000"},
-            {"value": "0", "measurand": "Power.Active.Import", "unit": "W"},
-        ],
-        "2024-05-01T21:00:00Z": [{"value": "11000"}],
-    }
+    samples = [
+        meter_sample("9000", datetime(2024, 5, 1, 19, 45, tzinfo=UTC), phase="L1"),  # not counted
+        meter_sample("6.0", datetime(2024, 5, 1, 20, 0, tzinfo=UTC), unit="kWh"),  # 22:00 local
+        meter_sample("11000", datetime(2024, 5, 1, 20, 30, tzinfo=UTC)),
+        meter_sample(
+            "0", datetime(2024, 5, 1, 20, 30, tzinfo=UTC), measurand="Power.Active.Import", unit="W"
+        ),
+        meter_sample("11000", datetime(2024, 5, 1, 21, 0, tzinfo=UTC)),
+    ]
     metervalues_record(
         charge_point_pk=charge_point.pk,
         connector_id=1,
         transaction_id=started.pk,
-        meter_values=[{"timestamp": at, "sampledValue": values} for at, values in samples.items()],
+        samples=samples,
     )
     with django_capture_on_commit_callbacks(execute=True):
         transaction_stop(
@@ -397,7 +402,7 @@ def test_energy_from_meter_values_when_the_stop_reading_is_wrong(
         charge_point_pk=charge_point.pk,
         connector_id=1,
         transaction_id=started.pk,
-        meter_values=[{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": "5000"}]}],
+        samples=[meter_sample("5000", datetime(2024, 5, 1, 10, 30, tzinfo=UTC))],
     )
     with django_capture_on_commit_callbacks(execute=True):
         transaction_stop(

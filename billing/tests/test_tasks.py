@@ -102,14 +102,6 @@ def test_failure_of_an_unknown_transaction_is_not_recorded():
     assert not BillingFailure.objects.exists()
 
 
-def test_retry_queue_runs_on_commit(finished, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert services.invoice_create_queue(transaction_ids=[finished.pk]) == 1
-        assert not Invoice.objects.exists()  # not before the commit
-    assert len(callbacks) == 1
-    assert Invoice.objects.filter(transaction=finished).exists()
-
-
 def test_energy_rollup_task_recomputes_the_last_day(finished, settings):
     settings.BILLING_ENERGY_ROLLUP_HOURS = 24 * 365 * 5
     assert tasks.station_energy_rollup.delay().get() == 1

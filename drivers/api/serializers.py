@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from ..choices import AuthorizationStatus
-from ..models import Driver, IdTag, User
+from ..models import Driver, IdTag, User, validate_idtag_parent
 from ..services import driver_create, driver_update, user_profile_update
 
 
@@ -88,19 +90,24 @@ class IdTagSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_id_tag(self, value: str) -> str:
+        """Check the value against the model's case-insensitive uniqueness constraint."""
         value = value.strip()
-        taken = IdTag.objects.filter(id_tag__iexact=value)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError(
-                "An id tag with this value exists (id tags ignore case)."
-            )
+        candidate = copy.copy(self.instance) if self.instance is not None else IdTag()
+        candidate.id_tag = value
+        try:
+            candidate.validate_constraints()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
         return value
 
     def validate_parent_id_tag(self, parent: IdTag | None) -> IdTag | None:
-        if parent is not None and self.instance is not None and parent.pk == self.instance.pk:
-            raise serializers.ValidationError("An id tag cannot be its own parent.")
+        try:
+            validate_idtag_parent(
+                tag_pk=self.instance.pk if self.instance is not None else None,
+                parent_pk=parent.pk if parent is not None else None,
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
         return parent
 
 

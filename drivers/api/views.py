@@ -21,7 +21,6 @@ from api_support.views import ApiViewMixin, IdempotentCreateMixin
 
 from ..filtersets import DriverFilterSet, IdTagFilterSet
 from ..selectors import driver_list, idtag_list
-from ..services import auth_token_revoke, driver_signup
 from .serializers import (
     DriverIdTagSerializer,
     DriverSerializer,
@@ -32,6 +31,7 @@ from .serializers import (
     TokenSerializer,
     call_service,
 )
+from .tokens import auth_token_revoke, driver_signup
 
 
 @extend_schema_view(

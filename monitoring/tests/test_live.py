@@ -1,4 +1,4 @@
-"""monitoring.live: pushes after commit, only while watched, never raising."""
+"""monitoring.live: dashboards pushed from domain events, after commit, only while watched."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from events.models import OutboxMessage
+from events.relay import outbox_relay
 from monitoring import live, nodes
 from monitoring.models import Node, NodeKind
 from stations import services
-from stations.models import ChargePoint, Connector
+from stations.models import Connector
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +65,7 @@ def test_nothing_is_sent_while_nobody_watches(
         )
     assert callbacks == []  # not even a callback is registered
     assert group_send == []
+    assert not OutboxMessage.objects.exists()  # nor an event row
 
 
 def test_a_watched_connector_change_is_pushed_after_commit(
@@ -106,8 +109,10 @@ def test_dead_or_stopped_watchers_do_not_count(
     long_ago = timezone.now() - timezone.timedelta(hours=1)
     watching_node(last_seen=long_ago)
     Node.objects.filter(pk=watching_node(watchers=2).pk).update(stopped_at=timezone.now())
+    live.forget_watchers()
+    assert live.dashboard_watched_cached() is False
     with django_capture_on_commit_callbacks(execute=True):
-        live.live_charge_point_changed(charge_point_pk=charge_point.pk)
+        services.chargepoint_connect(charge_point_id="CP-LIVE", channel_name="specific.abc!x")
     assert group_send == []
 
 
@@ -139,24 +144,26 @@ def test_transaction_start_asks_for_new_totals(
     assert group_send == [
         (live.DASHBOARD_GROUP, {"type": "dashboard.summary", "transaction": started.pk})
     ]
+    message = OutboxMessage.objects.get(subscriber="dashboards")
+    assert message.handled_at is not None and message.attempts == 0
 
 
-def test_the_watch_check_is_cached_and_cheap(charge_point, django_capture_on_commit_callbacks):
+def test_the_watch_check_is_cached_and_cheap(charge_point):
+    live.forget_watchers()
     with CaptureQueriesContext(connection) as queries:
-        with django_capture_on_commit_callbacks(execute=True):
-            for _ in range(20):
-                live.live_charge_point_changed(charge_point_pk=charge_point.pk)
+        for _ in range(20):
+            assert live.dashboard_watched_cached() is False
     assert len(queries) == 1  # one "is anyone watching?" query for all twenty calls
 
 
 def test_a_watcher_in_this_process_is_known_without_a_query(group_send, charge_point):
     nodes.current().watchers = 1
     with CaptureQueriesContext(connection) as queries:
-        assert live._watched() is True
+        assert live.dashboard_watched_cached() is True
     assert len(queries) == 0
 
 
-def test_a_failing_push_is_logged_not_raised(
+def test_a_failing_push_is_kept_and_retried_by_the_relay(
     charge_point, django_capture_on_commit_callbacks, caplog
 ):
     watching_node()
@@ -170,17 +177,32 @@ def test_a_failing_push_is_logged_not_raised(
                 status="Available",
                 error_code="NoError",
             )
-    assert connector.status == "Available"
-    assert Connector.objects.get(pk=connector.pk).status == "Available"
-    assert "live dashboard push (connector) failed" in caplog.text
+    assert Connector.objects.get(pk=connector.pk).status == "Available"  # the change stays
+    message = OutboxMessage.objects.get(subscriber="dashboards")
+    assert message.handled_at is None
+    assert message.attempts == 1
+    assert "ConnectionError: down" in message.last_error
+    assert "retrying later" in caplog.text
+
+    # The layer is back: the relay delivers the push once it is due.
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    layer = RecordingLayer()
+    with mock.patch("monitoring.live.get_channel_layer", return_value=layer):
+        assert outbox_relay().handled == 1
+    ((_, pushed),) = layer.sent
+    assert pushed["charge_points"][0]["id"] == "CP-LIVE"
+    assert OutboxMessage.objects.get(pk=message.pk).handled_at is not None
 
 
-def test_a_failing_build_is_logged_not_raised(
-    charge_point, django_capture_on_commit_callbacks, caplog
-):
+def test_a_push_too_old_to_matter_expires(charge_point, group_send):
     watching_node()
-    with mock.patch("monitoring.selectors.chargepoint_cards", side_effect=RuntimeError("boom")):
-        with django_capture_on_commit_callbacks(execute=True):
-            live.live_charge_point_changed(charge_point_pk=charge_point.pk)
-    assert "live dashboard push (charge_points) failed" in caplog.text
-    assert ChargePoint.objects.filter(pk=charge_point.pk).exists()
+    with mock.patch("monitoring.live.get_channel_layer", side_effect=RuntimeError("boom")):
+        services.chargepoint_connect(charge_point_id="CP-LIVE", channel_name="specific.abc!x")
+    OutboxMessage.objects.update(
+        created_at=timezone.now() - timezone.timedelta(minutes=10),
+        next_attempt_at=timezone.now(),
+    )
+    report = outbox_relay()
+    assert (report.handled, report.expired) == (0, 1)
+    assert group_send == []
+    assert OutboxMessage.objects.get().expired is True

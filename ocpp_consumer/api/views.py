@@ -3,7 +3,7 @@
 `POST charge-points/{id}/commands/{action}/` sends one OCPP command through
 `ocpp_consumer.commands` (the only way to reach a charge point) and answers
 with the charge point's reply. Operators need `stations.change_chargepoint`;
-drivers may start and stop their own charging (drivers.selectors decides).
+drivers may start and stop their own charging (commands.policy decides).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from api_support.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReu
 from api_support.permissions import OperatorModelPermissions, is_operator
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, error, invalid
 from api_support.views import ApiViewMixin
-from drivers.selectors import DRIVER_COMMANDS, CommandRefusal, driver_command_refusal
 from stations.models import ChargePoint
 
 from .. import commands
+from ..commands.policy import Requester, command_action_permitted
 from ..filtersets import CommandFilterSet, JournalEntryFilterSet
 from ..models import Command, CommandStatus, JournalEntry
 from .payloads import field_errors, from_ocpp
@@ -74,12 +74,6 @@ CallErrorSerializer = inline_serializer(
     },
 )
 
-_REFUSALS = {
-    CommandRefusal.FORBIDDEN: PermissionDenied,
-    CommandRefusal.NOT_FOUND: NotFound,
-    CommandRefusal.OFFLINE: ChargePointNotConnected,
-}
-
 
 class CommandPermission(BasePermission):
     """Operators with `stations.change_chargepoint`; drivers for start and stop only."""
@@ -93,7 +87,11 @@ class CommandPermission(BasePermission):
         if is_operator(user):
             self.message = _("Sending commands needs the permission to change charge points.")
             return user.has_perm("stations.change_chargepoint")
-        return view.ocpp_action in DRIVER_COMMANDS
+        return command_action_permitted(requester=requester_for(user), action=view.ocpp_action)
+
+
+def requester_for(user) -> Requester:
+    return Requester(user_id=user.pk, is_driver=not is_operator(user))
 
 
 def _answer(command: Command) -> Response:
@@ -116,34 +114,26 @@ class CommandView(ApiViewMixin, APIView):
 
     @idempotent
     def post(self, request, charge_point_id: str):
-        serializer = CommandRequestSerializer(data=request.data, action=self.ocpp_action)
+        serializer = CommandRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payload = serializer.validated_data["payload"]
-        if not is_operator(request.user):
-            refusal = driver_command_refusal(
-                user=request.user,
-                charge_point_id=charge_point_id,
-                action=self.ocpp_action,
-                payload=payload,
-            )
-            if refusal is not None:
-                raise _REFUSALS[refusal.kind](refusal.message)
         try:
             command = commands.command_send_sync(
                 charge_point_id=charge_point_id,
                 action=self.ocpp_action,
-                payload=payload,
-                requested_by_id=request.user.pk,
+                payload=serializer.validated_data["payload"],
+                requester=requester_for(request.user),
                 source="api",
             )
+        except commands.InvalidPayload as exc:
+            raise ValidationError(field_errors(str(exc))) from exc
         except commands.ChargePointNotFound as exc:
             raise NotFound(str(exc)) from exc
         except commands.ChargePointOffline as exc:
             raise ChargePointNotConnected(str(exc)) from exc
+        except commands.CommandForbidden as exc:
+            raise PermissionDenied(str(exc)) from exc
         except commands.CommandTimeout as exc:
             raise ChargePointTimeout(str(exc)) from exc
-        except commands.InvalidPayload as exc:
-            raise ValidationError(field_errors(str(exc))) from exc
         return _answer(command)
 
 

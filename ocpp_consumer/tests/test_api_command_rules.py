@@ -130,6 +130,41 @@ def test_get_on_a_command_is_405(online):
             ["Soft"],
             {"non_field_errors": ["Send a JSON object with the command's fields."]},
         ),
+        # The domain's charging profile rules, named like the schema's errors.
+        (
+            "set-charging-profile/",
+            {
+                "connector_id": 1,
+                "cs_charging_profiles": {
+                    "charging_profile_id": 1,
+                    "stack_level": 0,
+                    "charging_profile_purpose": "ChargePointMaxProfile",
+                    "charging_profile_kind": "Absolute",
+                    "charging_schedule": {
+                        "charging_rate_unit": "W",
+                        "charging_schedule_period": [{"start_period": 0, "limit": 1}],
+                    },
+                },
+            },
+            {"connector_id": ["a ChargePointMaxProfile applies to connector 0"]},
+        ),
+        (
+            "remote-start-transaction/",
+            {
+                "id_tag": "T",
+                "charging_profile": {
+                    "charging_profile_id": 1,
+                    "stack_level": 0,
+                    "charging_profile_purpose": "TxProfile",
+                    "charging_profile_kind": "Absolute",
+                    "charging_schedule": {
+                        "charging_rate_unit": "W",
+                        "charging_schedule_period": [{"start_period": 60, "limit": 1}],
+                    },
+                },
+            },
+            {"charging_profile.charging_schedule.charging_schedule_period": ["must start at 0"]},
+        ),
     ],
 )
 def test_invalid_body_answers_400_naming_the_field(online, path, body, errors):
@@ -232,6 +267,7 @@ def test_driver_remote_start_on_offline_charge_point_is_409():
         client_for(make_driver("alice", "ALICE-1")), START, {"connector_id": 1, "id_tag": "ALICE-1"}
     )
     assert response.status_code == 409
+    assert not Command.objects.exists()  # unlike an operator's, a driver's attempt is not kept
 
 
 def test_driver_remote_start_on_unknown_charge_point_is_404():

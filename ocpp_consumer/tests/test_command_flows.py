@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asgiref.sync import sync_to_async
 
-from drivers.local_lists import DIFFERENTIAL, FULL, local_list_payload
 from drivers.models import IdTag, LocalAuthList
 from ocpp_consumer import commands
+from ocpp_consumer.local_lists import DIFFERENTIAL, FULL, local_list_payload
 from stations.models import (
     ChargePoint,
     ChargingProfile,

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 
-from csms_project.daphne_denial import EXTENSION as DENIAL_EXTENSION
 from drivers.models import IdTag
 from ocpp_consumer.framing import validate_result
+from ocpp_consumer.handshake import DENIAL_RESPONSE_EXTENSION
 from ocpp_consumer.tests.conftest import (
     BOOT_PAYLOAD,
     TIMEOUT,
@@ -137,13 +137,13 @@ async def test_refusal_uses_http_denial_response_when_offered(
     settings.OCPP_AUTO_REGISTER = False
     await create_charge_point(charge_point_id="CP1", password=PASSWORD)
     socket = OcppCommunicator(path, **kwargs)
-    socket.scope["extensions"] = {DENIAL_EXTENSION: {}}
+    socket.scope["extensions"] = {DENIAL_RESPONSE_EXTENSION: {}}
     await socket.send_input({"type": "websocket.connect"})
     start = await socket.receive_output(timeout=TIMEOUT)
     body = await socket.receive_output(timeout=TIMEOUT)
     await socket.disconnect(timeout=TIMEOUT)
-    assert (start["type"], start["status"]) == (f"{DENIAL_EXTENSION}.start", status)
-    assert body["type"] == f"{DENIAL_EXTENSION}.body"
+    assert (start["type"], start["status"]) == (f"{DENIAL_RESPONSE_EXTENSION}.start", status)
+    assert body["type"] == f"{DENIAL_RESPONSE_EXTENSION}.body"
 
 
 async def test_second_connection_replaces_first(charge_point_socket):

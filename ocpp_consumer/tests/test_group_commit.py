@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ocpp_consumer import group_commit
 from ocpp_consumer.group_commit import GroupCommitter, Write, commit_batch
+from ocpp_consumer.meter_samples import meter_samples_from_ocpp
 from stations.models import Connector, MeterValue
 from stations.services import chargepoint_create, metervalues_record_many, transaction_start
 from stations.services.charge_points import connector_pk_cache_clear
@@ -26,9 +27,9 @@ def meter_write(charge_point, value, *, transaction_id=None, connector_id=1) -> 
             charge_point_pk=charge_point.pk,
             connector_id=connector_id,
             transaction_id=transaction_id,
-            meter_values=[
-                {"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": str(value)}]}
-            ],
+            samples=meter_samples_from_ocpp(
+                [{"timestamp": "2024-05-01T10:30:00Z", "sampledValue": [{"value": str(value)}]}]
+            ),
         ),
         grouped=True,
     )
@@ -37,7 +38,10 @@ def meter_write(charge_point, value, *, transaction_id=None, connector_id=1) -> 
 @pytest.fixture
 def charge_points():
     connector_pk_cache_clear()
-    return [chargepoint_create(charge_point_id=f"GC-{n}", password="pw") for n in range(3)]
+    return [
+        chargepoint_create(charge_point_id=f"GC-{n}", password="group-commit-key-16")
+        for n in range(3)
+    ]
 
 
 def test_grouped_writes_of_a_batch_share_one_insert(charge_points):
@@ -145,7 +149,9 @@ async def test_concurrent_writes_are_committed_in_fewer_batches(monkeypatch):
 
     connector_pk_cache_clear()
     charge_points = [
-        await sync_to_async(chargepoint_create)(charge_point_id=f"GCA-{n}", password="pw")
+        await sync_to_async(chargepoint_create)(
+            charge_point_id=f"GCA-{n}", password="group-commit-key-16"
+        )
         for n in range(20)
     ]
     batches = []

@@ -1,5 +1,10 @@
 """`manage.py simulate` against the project's own Daphne, a real process on
-127.0.0.1 sharing the test database, as the other e2e tests do."""
+127.0.0.1 sharing the test database, as the other e2e tests do.
+
+The simulator drives and this CSMS is checked (what it stored, what its API
+answered), so the test lives with the adapter's: the `simulator` app,
+tests included, imports nothing of the CSMS.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 import io
 import json
 import os
+import time
 import urllib.request
 import uuid
 
@@ -16,14 +22,18 @@ from django.core.management import call_command
 from csms_project import testing
 from drivers.models import IdTag, User
 from ocpp_consumer.models import Command, CommandStatus
-from ocpp_consumer.simulator import Simulation, SimulationConfig
+from simulator import Simulation, SimulationConfig
 from stations.models import ChargePoint, MeterValue, Transaction
 
-from .simulator_fakes import (
-    wait_for,
-)
-
 # --- against the project's own Daphne ----------------------------------------------------
+
+
+async def wait_for(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -2,27 +2,26 @@
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from monitoring import console
+from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
 from ocpp_consumer.admin import ChargePointCommandsMixin
 
 from ..models import (
+    CHARGE_POINT_PASSWORD_MAX_LENGTH,
+    CHARGE_POINT_PASSWORD_MIN_LENGTH,
     ChargePoint,
     CompatibilityProfile,
     Connector,
     ConnectorStatusLog,
     Station,
+    validate_charge_point_credentials,
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
-from .base import (
-    PASSWORD_MAX_LENGTH,
-    PASSWORD_MIN_LENGTH,
-    HistoryAdmin,
-    ReadOnlyInline,
-    _changelist_link,
-)
+from .base import _changelist_link
 
 # --- Stations and charge points -------------------------------------------
 
@@ -50,8 +49,10 @@ class ChargePointForm(forms.ModelForm):
         label=_("new password"),
         required=False,
         strip=False,
-        min_length=PASSWORD_MIN_LENGTH,
-        max_length=PASSWORD_MAX_LENGTH,
+        # The model's bounds, so that the browser limits the input too;
+        # ChargePoint.set_password checks the same rule.
+        min_length=CHARGE_POINT_PASSWORD_MIN_LENGTH,
+        max_length=CHARGE_POINT_PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
         help_text=_(
             "HTTP Basic password of security profile 1, 16 to 40 characters. "
@@ -74,7 +75,22 @@ class ChargePointForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Either set a new password or clear it, not both."), code="password_conflict"
             )
+        if "security_profile" in cleaned_data and "new_password" not in self.errors:
+            self._check_credentials(cleaned_data)
         return cleaned_data
+
+    def _check_credentials(self, cleaned_data) -> None:
+        """Refuse, as the API does, a profile the charge point could not sign in with."""
+        if cleaned_data.get("clear_password"):
+            has_password = False
+        else:
+            has_password = bool(cleaned_data.get("new_password") or self.instance.password)
+        try:
+            validate_charge_point_credentials(
+                security_profile=cleaned_data["security_profile"], has_password=has_password
+            )
+        except ValidationError as exc:
+            self.add_error("new_password", exc.error_dict["password"])
 
     def save(self, commit=True):
         charge_point = super().save(commit=False)
@@ -232,7 +248,7 @@ class ConnectorAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConnectorStatusLog)
-class ConnectorStatusLogAdmin(HistoryAdmin):
+class ConnectorStatusLogAdmin(ReadOnlyModelAdmin):
     list_display = (
         "received_at",
         "charge_point",

@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
+
 from ..models import (
     ChargingProfile,
     ChargingSchedulePeriod,
@@ -9,16 +11,12 @@ from ..models import (
     Reservation,
     SecurityEvent,
 )
-from .base import (
-    HistoryAdmin,
-    ReadOnlyInline,
-)
 
 # --- Reservations and smart charging ----------------------------------------
 
 
 @admin.register(Reservation)
-class ReservationAdmin(HistoryAdmin):
+class ReservationAdmin(ReadOnlyModelAdmin):
     list_display = (
         "reservation_id",
         "charge_point",
@@ -42,7 +40,7 @@ class ChargingSchedulePeriodInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(ChargingProfile)
-class ChargingProfileAdmin(HistoryAdmin):
+class ChargingProfileAdmin(ReadOnlyModelAdmin):
     inlines = (ChargingSchedulePeriodInline,)
     list_display = (
         "charge_point",
@@ -61,14 +59,14 @@ class ChargingProfileAdmin(HistoryAdmin):
 
 
 @admin.register(CompositeSchedule)
-class CompositeScheduleAdmin(HistoryAdmin):
+class CompositeScheduleAdmin(ReadOnlyModelAdmin):
     list_display = ("charge_point", "connector_id", "schedule_start", "fetched_at")
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id",)
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(HistoryAdmin):
+class SecurityEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "received_at",
         "charge_point",

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin, all_field_names
 from monitoring.charts import transaction_chart_svg
 
 from ..models import (
@@ -17,13 +18,7 @@ from ..models import (
     OrphanStopTransaction,
     Transaction,
 )
-from .base import (
-    METER_VALUE_INLINE_LIMIT,
-    HistoryAdmin,
-    ReadOnlyInline,
-    _all_fields,
-    _changelist_link,
-)
+from .base import METER_VALUE_INLINE_LIMIT, _changelist_link
 
 # --- Transactions and meter values ----------------------------------------
 
@@ -92,7 +87,7 @@ class TransactionAdmin(admin.ModelAdmin):
     readonly_fields = ("energy_kwh", "is_open", "invoice_link", "all_meter_values", "meter_chart")
 
     def get_readonly_fields(self, request, obj=None):
-        return _all_fields(self.model) + self.readonly_fields
+        return all_field_names(self.model) + self.readonly_fields
 
     def has_add_permission(self, request):
         return False
@@ -135,7 +130,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(HistoryAdmin):
+class MeterValueAdmin(ReadOnlyModelAdmin):
     list_display = (
         "timestamp",
         "charge_point",
@@ -159,7 +154,7 @@ class MeterValueAdmin(HistoryAdmin):
 
 
 @admin.register(OrphanStopTransaction)
-class OrphanStopTransactionAdmin(HistoryAdmin):
+class OrphanStopTransactionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "received_at",
         "charge_point",
@@ -176,7 +171,7 @@ class OrphanStopTransactionAdmin(HistoryAdmin):
 
 
 @admin.register(DataTransferRecord)
-class DataTransferRecordAdmin(HistoryAdmin):
+class DataTransferRecordAdmin(ReadOnlyModelAdmin):
     list_display = (
         "received_at",
         "charge_point",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import zoneinfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import (
+    CHARGE_POINT_PASSWORD_MAX_LENGTH,
+    CHARGE_POINT_PASSWORD_MIN_LENGTH,
     ChargePoint,
     ChargingProfile,
     ChargingSchedulePeriod,
@@ -19,18 +22,11 @@ from ..models import (
     Reservation,
     Station,
     Transaction,
+    validate_charge_point_credentials,
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from ..selectors import transaction_energy_so_far
 from ..services import chargepoint_create
-
-# The ids the OCPP endpoint accepts (ocpp_consumer.identity): an id outside
-# this set could never connect.
-CHARGE_POINT_ID_PATTERN = re.compile(r"^[A-Za-z0-9*\-_=:+|@.# ]{1,64}$")
-PASSWORD_MIN_LENGTH = 16
-PASSWORD_MAX_LENGTH = 40
-# Security profiles where the charge point signs in with HTTP Basic.
-BASIC_AUTH_PROFILES = (1, 2)
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -172,10 +168,13 @@ class ChargePointSerializer(serializers.ModelSerializer):
         required=False,
         allow_null=True,
         trim_whitespace=False,
-        min_length=PASSWORD_MIN_LENGTH,
-        max_length=PASSWORD_MAX_LENGTH,
+        # The model's bounds, declared here too so that the schema shows them;
+        # ChargePoint.set_password checks the same rule.
+        min_length=CHARGE_POINT_PASSWORD_MIN_LENGTH,
+        max_length=CHARGE_POINT_PASSWORD_MAX_LENGTH,
         style={"input_type": "password"},
-        help_text="HTTP Basic password of security profile 1 (16-40 characters); "
+        help_text=f"HTTP Basic password of security profile 1 "
+        f"({CHARGE_POINT_PASSWORD_MIN_LENGTH}-{CHARGE_POINT_PASSWORD_MAX_LENGTH} characters); "
         "stored only as a hash. null removes it.",
     )
     has_password = serializers.SerializerMethodField()
@@ -228,23 +227,16 @@ class ChargePointSerializer(serializers.ModelSerializer):
     def get_has_password(self, charge_point) -> bool:
         return bool(charge_point.password)
 
-    def validate_charge_point_id(self, value: str) -> str:
-        if not CHARGE_POINT_ID_PATTERN.fullmatch(value):
-            raise serializers.ValidationError(
-                "1-64 characters of A-Z a-z 0-9 * - _ = : + | @ . # and space."
-            )
-        return value
-
     def validate(self, attrs):
         profile = attrs.get("security_profile", getattr(self.instance, "security_profile", 0))
         if "password" in attrs:
             has_password = bool(attrs["password"])
         else:
             has_password = bool(self.instance and self.instance.password)
-        if profile in BASIC_AUTH_PROFILES and not has_password:
-            raise serializers.ValidationError(
-                {"password": [f"Security profile {profile} needs a password."]}
-            )
+        try:
+            validate_charge_point_credentials(security_profile=profile, has_password=has_password)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
         return attrs
 
     @transaction.atomic

@@ -14,8 +14,24 @@ from .reservations import Reservation, ReservationStatus
 from .security import CRITICAL_EVENT_TYPES, SecurityEvent, SecurityEventOrigin
 from .smart_charging import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
 from .transactions import MeterValue, OrphanStopTransaction, Transaction
+from .validators import (
+    BASIC_AUTH_PROFILES,
+    CHARGE_POINT_PASSWORD_MAX_LENGTH,
+    CHARGE_POINT_PASSWORD_MIN_LENGTH,
+    charge_point_id_is_valid,
+    validate_charge_point_credentials,
+    validate_charge_point_id,
+    validate_charge_point_password,
+)
 
 __all__ = [
+    "BASIC_AUTH_PROFILES",
+    "validate_charge_point_credentials",
+    "CHARGE_POINT_PASSWORD_MAX_LENGTH",
+    "CHARGE_POINT_PASSWORD_MIN_LENGTH",
+    "charge_point_id_is_valid",
+    "validate_charge_point_id",
+    "validate_charge_point_password",
     "CRITICAL_EVENT_TYPES",
     "SecurityEvent",
     "SecurityEventOrigin",

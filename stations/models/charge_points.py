@@ -1,10 +1,16 @@
 """Sites, charge points, their connectors and what they report about themselves."""
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import ChargePointErrorCode, ConnectorStatus, RegistrationStatus
+from .validators import (
+    CHARGE_POINT_ID_MAX_LENGTH,
+    validate_charge_point_id,
+    validate_charge_point_password,
+)
 
 CHARGE_POINT_KEY_HASHER = "pbkdf2_sha256_cp"
 
@@ -108,7 +114,12 @@ class CompatibilityProfile(models.Model):
 class ChargePoint(models.Model):
     """A charge point, known by the identity in its OCPP WebSocket URL."""
 
-    charge_point_id = models.CharField(_("charge point id"), max_length=64, unique=True)
+    charge_point_id = models.CharField(
+        _("charge point id"),
+        max_length=CHARGE_POINT_ID_MAX_LENGTH,
+        unique=True,
+        validators=[validate_charge_point_id],
+    )
     station = models.ForeignKey(
         Station,
         on_delete=models.SET_NULL,
@@ -205,6 +216,16 @@ class ChargePoint(models.Model):
         return self.charge_point_id
 
     def set_password(self, raw_password: str | None) -> None:
+        """Store the hash of a new password; None or "" removes the password.
+
+        Raises ValidationError (on "password") for a length the charge point
+        could not sign in with, whoever sets it: API, admin or key rotation.
+        """
+        if raw_password:
+            try:
+                validate_charge_point_password(raw_password)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.error_list}) from exc
         self.password = (
             make_password(raw_password, hasher=CHARGE_POINT_KEY_HASHER) if raw_password else ""
         )

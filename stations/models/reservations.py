@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from drivers.models import ID_TAG_MAX_LENGTH
+
 from .charge_points import ChargePoint
 
 
@@ -34,8 +36,8 @@ class Reservation(models.Model):
         verbose_name=_("charge point"),
     )
     connector_id = models.PositiveIntegerField(_("connector id"), help_text=_("0: any connector"))
-    id_tag = models.CharField(_("id tag"), max_length=20)
-    parent_id_tag = models.CharField(_("parent id tag"), max_length=20, blank=True)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH)
+    parent_id_tag = models.CharField(_("parent id tag"), max_length=ID_TAG_MAX_LENGTH, blank=True)
     expiry_date = models.DateTimeField(_("expires"))
     status = models.CharField(
         _("status"),

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from drivers.models import ID_TAG_MAX_LENGTH
+
 from ..choices import EnergySource, StopReason
 from .charge_points import ChargePoint, Connector
 
@@ -25,7 +27,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("connector"),
     )
-    id_tag = models.CharField(_("id tag"), max_length=20)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH)
     tag = models.ForeignKey(
         "drivers.IdTag",
         on_delete=models.SET_NULL,
@@ -43,7 +45,7 @@ class Transaction(models.Model):
     stop_reason = models.CharField(
         _("stop reason"), max_length=16, choices=StopReason.choices, blank=True
     )
-    stop_id_tag = models.CharField(_("stop id tag"), max_length=20, blank=True)
+    stop_id_tag = models.CharField(_("stop id tag"), max_length=ID_TAG_MAX_LENGTH, blank=True)
     energy_wh = models.BigIntegerField(_("energy (Wh)"), null=True, blank=True)
     energy_source = models.CharField(
         _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
@@ -160,7 +162,7 @@ class OrphanStopTransaction(models.Model):
         verbose_name=_("charge point"),
     )
     transaction_id = models.BigIntegerField(_("reported transaction id"))
-    id_tag = models.CharField(_("id tag"), max_length=20, blank=True)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH, blank=True)
     meter_stop = models.BigIntegerField(_("meter stop (Wh)"))
     timestamp = models.DateTimeField(_("timestamp"))
     reason = models.CharField(_("reason"), max_length=16, blank=True)

@@ -1,7 +1,5 @@
 """Writes of the stations app; each function is one business operation."""
 
-from . import reservations, smart_charging  # noqa: F401 - registers answer appliers
-from .answers import command_answer_apply
 from .charge_points import (
     BootInfo,
     ChargePointUnknown,
@@ -25,7 +23,6 @@ from .transactions import transaction_start, transaction_stop
 __all__ = [
     "chargepoint_log_status",
     "security_event_record",
-    "command_answer_apply",
     "BootInfo",
     "ChargePointUnknown",
     "data_transfer_handler",

@@ -9,11 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring.live import (
-    live_charge_point_changed,
-    live_charge_points_changed,
-    live_connector_changed,
-)
+from events.kinds import EventKind
+from events.services import event_record
 
 from ..choices import RegistrationStatus
 from ..models import ChargePoint, Connector, ConnectorStatusLog
@@ -64,7 +61,7 @@ def chargepoint_connect(
     )
     charge_point.is_online, charge_point.connection_channel = True, channel_name
     charge_point.connected_at = charge_point.last_seen = now
-    live_charge_point_changed(charge_point_pk=charge_point.pk)
+    event_record(kind=EventKind.CHARGE_POINT_CONNECTED, payload={"charge_point": charge_point.pk})
     return charge_point
 
 
@@ -84,7 +81,7 @@ def chargepoint_disconnect(*, charge_point_id: str, channel_name: str) -> bool:
         is_online=False, connection_channel=""
     )
     connectors_mark_unavailable(charge_point_pks=pks)
-    live_charge_points_changed(charge_point_pks=pks)
+    event_record(kind=EventKind.CHARGE_POINTS_DISCONNECTED, payload={"charge_points": pks})
     return True
 
 
@@ -229,7 +226,14 @@ def connector_status_update(
             setattr(connector, name, value)
         connector.status_timestamp = timestamp or timezone.now()
         connector.save(update_fields=[*report, "status_timestamp", "updated_at"])
-    live_connector_changed(connector_pk=connector.pk)
+    event_record(
+        kind=EventKind.CONNECTOR_STATUS_CHANGED,
+        payload={
+            "charge_point": charge_point_pk,
+            "connector": connector.pk,
+            "status": connector.status,
+        },
+    )
     return connector
 
 

@@ -1,26 +1,50 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
 from ..models import MeterValue, Transaction
-from ..timestamps import parse_ocpp_datetime
 from .charge_points import connector_pk
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
-# OCPP 1.6 SampledValue defaults (section 7.43 of the specification).
-SAMPLED_VALUE_DEFAULTS = {
-    "measurand": ENERGY_REGISTER,
-    "unit": "Wh",
-    "context": "Sample.Periodic",
-    "location": "Outlet",
-    "format": "Raw",
-}
-
 _NUMERIC_LIMIT = Decimal("1e17")
 _SIX_PLACES = Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    """One measured quantity at one instant, as a MeterValue row stores it.
+
+    Protocol adapters fill in their protocol's defaults before building one,
+    so every field is the exact string to store.
+    """
+
+    timestamp: datetime
+    value: str
+    measurand: str
+    unit: str
+    context: str
+    location: str
+    value_format: str
+    phase: str = ""
+
+    def as_json(self) -> dict:
+        """Give the sample as plain JSON, for records that keep it aside instead of as a row."""
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "value": self.value,
+            "measurand": self.measurand,
+            "unit": self.unit,
+            "context": self.context,
+            "location": self.location,
+            "format": self.value_format,
+            "phase": self.phase,
+        }
 
 
 def _numeric(value: str, value_format: str) -> Decimal | None:
@@ -28,7 +52,7 @@ def _numeric(value: str, value_format: str) -> Decimal | None:
         return None
     try:
         number = Decimal(value.strip())
-    except (InvalidOperation, AttributeError):
+    except InvalidOperation:
         return None
     if not number.is_finite() or abs(number) >= _NUMERIC_LIMIT:
         return None
@@ -40,30 +64,26 @@ def meter_values_build(
     charge_point_pk: int,
     connector_pk: int,
     transaction_pk: int | None,
-    meter_values: list[dict],
+    samples: Sequence[MeterSample],
 ) -> list[MeterValue]:
-    """Turn OCPP MeterValue objects into unsaved rows, OCPP defaults applied."""
-    rows = []
-    for meter_value in meter_values:
-        timestamp = parse_ocpp_datetime(meter_value["timestamp"])
-        for sampled in meter_value["sampledValue"]:
-            fields = {
-                name: sampled.get(name) or default
-                for name, default in SAMPLED_VALUE_DEFAULTS.items()
-            }
-            rows.append(
-                MeterValue(
-                    charge_point_id=charge_point_pk,
-                    connector_id=connector_pk,
-                    transaction_id=transaction_pk,
-                    timestamp=timestamp,
-                    value=str(sampled["value"]),
-                    numeric_value=_numeric(str(sampled["value"]), fields["format"]),
-                    phase=sampled.get("phase") or "",
-                    **fields,
-                )
-            )
-    return rows
+    """Turn samples into unsaved rows, with the number read from a raw value."""
+    return [
+        MeterValue(
+            charge_point_id=charge_point_pk,
+            connector_id=connector_pk,
+            transaction_id=transaction_pk,
+            timestamp=sample.timestamp,
+            value=sample.value,
+            numeric_value=_numeric(sample.value, sample.value_format),
+            measurand=sample.measurand,
+            unit=sample.unit,
+            context=sample.context,
+            location=sample.location,
+            format=sample.value_format,
+            phase=sample.phase,
+        )
+        for sample in samples
+    ]
 
 
 def metervalues_record_many(writes: list[dict]) -> list[int]:
@@ -87,11 +107,11 @@ def metervalues_record_many(writes: list[dict]) -> list[int]:
             connector_pk=connector_pk(
                 charge_point_pk=charge_point_pk, connector_id=write["connector_id"]
             ),
-            # An unknown transactionId, or another charge point's, is kept unlinked.
+            # An unknown transaction id, or another charge point's, is kept unlinked.
             transaction_pk=transaction_id
             if owners.get(transaction_id) == charge_point_pk
             else None,
-            meter_values=write["meter_values"],
+            samples=write["samples"],
         )
         rows.extend(built)
         counts.append(len(built))
@@ -106,16 +126,16 @@ def metervalues_record(
     charge_point_pk: int,
     connector_id: int,
     transaction_id: int | None,
-    meter_values: list[dict],
+    samples: Sequence[MeterSample],
 ) -> int:
-    """Store every sampled value; an unknown transactionId is kept unlinked."""
+    """Store every sample; with an unknown transaction id they are kept unlinked."""
     return metervalues_record_many(
         [
             dict(
                 charge_point_pk=charge_point_pk,
                 connector_id=connector_id,
                 transaction_id=transaction_id,
-                meter_values=meter_values,
+                samples=samples,
             )
         ]
     )[0]

@@ -1,4 +1,4 @@
-"""Reservations: recorded from ReserveNow answers, used by transactions, expired."""
+"""Reservations: recorded as charge points answer them, used by transactions, expired."""
 
 from __future__ import annotations
 
@@ -11,41 +11,39 @@ from drivers.choices import AuthorizationStatus
 from drivers.selectors import Authorization
 
 from ..models import Reservation, ReservationStatus, Transaction
-from ..timestamps import parse_ocpp_datetime
-from .answers import applies_to
-
-# ReserveNow answer status → our status.
-_ANSWER_STATUS = {
-    "Accepted": ReservationStatus.ACCEPTED,
-    "Faulted": ReservationStatus.FAULTED,
-    "Occupied": ReservationStatus.OCCUPIED,
-    "Rejected": ReservationStatus.REJECTED,
-    "Unavailable": ReservationStatus.UNAVAILABLE,
-}
 
 
-@applies_to("ReserveNow")
-def _reservation_answered(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    Reservation.objects.update_or_create(
-        reservation_id=request["reservationId"],
+def reservation_answered(
+    *,
+    charge_point_pk: int,
+    reservation_id: int,
+    connector_id: int,
+    id_tag: str,
+    parent_id_tag: str = "",
+    expiry_date: datetime,
+    status: ReservationStatus,
+) -> Reservation:
+    """Record a reservation as the charge point answered it (accepted or refused)."""
+    reservation, _ = Reservation.objects.update_or_create(
+        reservation_id=reservation_id,
         defaults={
             "charge_point_id": charge_point_pk,
-            "connector_id": request["connectorId"],
-            "id_tag": request["idTag"],
-            "parent_id_tag": request.get("parentIdTag", ""),
-            "expiry_date": parse_ocpp_datetime(request["expiryDate"]),
-            "status": _ANSWER_STATUS[response["status"]],
+            "connector_id": connector_id,
+            "id_tag": id_tag,
+            "parent_id_tag": parent_id_tag,
+            "expiry_date": expiry_date,
+            "status": status,
             "transaction": None,
         },
     )
+    return reservation
 
 
-@applies_to("CancelReservation")
-def _reservation_cancelled(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    if response.get("status") == "Accepted":
-        Reservation.objects.filter(
-            charge_point_id=charge_point_pk, reservation_id=request["reservationId"]
-        ).update(status=ReservationStatus.CANCELLED)
+def reservation_cancelled(*, charge_point_pk: int, reservation_id: int) -> int:
+    """Mark a reservation the charge point cancelled; return how many were."""
+    return Reservation.objects.filter(
+        charge_point_id=charge_point_pk, reservation_id=reservation_id
+    ).update(status=ReservationStatus.CANCELLED)
 
 
 def reservation_use(

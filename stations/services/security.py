@@ -44,18 +44,6 @@ def authorization_key_generate() -> str:
     return secrets.token_hex(20)
 
 
-def authorization_key_rotation_payload(*, new_key: str) -> dict:
-    """The ChangeConfiguration that hands a charge point its new key (OCTT 073)."""
-    return {"key": AUTHORIZATION_KEY, "value": new_key}
-
-
-def configuration_redacted(*, action: str, payload: dict) -> dict:
-    """The payload as it may be stored: secret configuration values masked."""
-    if action == "ChangeConfiguration" and payload.get("key") in SECRET_CONFIGURATION_KEYS:
-        return {**payload, "value": REDACTED}
-    return payload
-
-
 @transaction.atomic
 def security_configuration_changed(*, charge_point_pk: int, key: str, value: str) -> bool:
     """Apply an accepted security-relevant ChangeConfiguration; True if it was one.

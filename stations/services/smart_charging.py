@@ -1,7 +1,9 @@
-"""Smart charging: what a valid profile is, and what accepted answers install."""
+"""Smart charging: what a valid profile is, and what the charge point accepted."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,143 +11,162 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
-from ..timestamps import parse_ocpp_datetime
-from .answers import applies_to
 
 CHARGE_POINT_MAX = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"
 TX_PROFILE = "TxProfile"
+RECURRING = "Recurring"
 
 
-def charging_profile_problems(*, action: str, payload: dict) -> list[str]:
-    """Rules of OCPP 1.6 §3.13 the JSON schema cannot express; [] when valid."""
-    if action == "SetChargingProfile":
-        profile, connector_id = payload["csChargingProfiles"], payload["connectorId"]
-        where = "cs_charging_profiles"
-    elif action == "RemoteStartTransaction" and "chargingProfile" in payload:
-        profile, connector_id = payload["chargingProfile"], payload.get("connectorId")
-        where = "charging_profile"
-        if profile["chargingProfilePurpose"] != TX_PROFILE:
-            return [f"{where}.charging_profile_purpose: a remote start takes a TxProfile"]
-    else:
-        return []
+@dataclass(frozen=True)
+class SchedulePeriod:
+    start_period: int
+    limit: Decimal
+    number_phases: int | None = None
+
+
+@dataclass(frozen=True)
+class ChargingProfileSpec:
+    """A charging profile with its schedule, as sent to a charge point."""
+
+    charging_profile_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    charging_rate_unit: str
+    periods: tuple[SchedulePeriod, ...]
+    transaction_id: int | None = None
+    recurrency_kind: str = ""
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    duration: int | None = None
+    start_schedule: datetime | None = None
+    min_charging_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ProfileProblem:
+    """A broken rule; `part` names what is wrong (one of the PART_* names)."""
+
+    part: str
+    message: str
+
+
+PART_CONNECTOR = "connector_id"
+PART_PURPOSE = "purpose"
+PART_TRANSACTION = "transaction_id"
+PART_RECURRENCY = "recurrency_kind"
+PART_PERIODS = "periods"
+
+
+def charging_profile_problems(
+    *, profile: ChargingProfileSpec, connector_id: int | None, remote_start: bool = False
+) -> list[ProfileProblem]:
+    """Rules of OCPP 1.6 §3.13 a message schema cannot express; [] when valid.
+
+    `remote_start`: the profile comes with a remote start, which takes only
+    a TxProfile and names no transaction yet.
+    """
+    if remote_start and profile.purpose != TX_PROFILE:
+        return [ProfileProblem(PART_PURPOSE, "a remote start takes a TxProfile")]
     problems = []
-    purpose = profile["chargingProfilePurpose"]
-    if purpose == CHARGE_POINT_MAX and connector_id != 0:
-        problems.append("connector_id: a ChargePointMaxProfile applies to connector 0")
-    if purpose == TX_PROFILE and action == "SetChargingProfile":
-        if connector_id == 0:
-            problems.append("connector_id: a TxProfile needs a connector, not 0")
-        if "transactionId" not in profile:
-            problems.append(f"{where}.transaction_id: a TxProfile names its transaction")
-    if profile["chargingProfileKind"] == "Recurring" and "recurrencyKind" not in profile:
-        problems.append(f"{where}.recurrency_kind: required for a Recurring profile")
-    starts = [p["startPeriod"] for p in profile["chargingSchedule"]["chargingSchedulePeriod"]]
-    if not starts or starts[0] != 0:
-        problems.append(f"{where}.charging_schedule.charging_schedule_period: must start at 0")
-    if any(later <= earlier for earlier, later in zip(starts, starts[1:], strict=False)):
+    if profile.purpose == CHARGE_POINT_MAX and connector_id != 0:
         problems.append(
-            f"{where}.charging_schedule.charging_schedule_period: start periods must increase"
+            ProfileProblem(PART_CONNECTOR, "a ChargePointMaxProfile applies to connector 0")
         )
+    if profile.purpose == TX_PROFILE and not remote_start:
+        if connector_id == 0:
+            problems.append(ProfileProblem(PART_CONNECTOR, "a TxProfile needs a connector, not 0"))
+        if profile.transaction_id is None:
+            problems.append(ProfileProblem(PART_TRANSACTION, "a TxProfile names its transaction"))
+    if profile.kind == RECURRING and not profile.recurrency_kind:
+        problems.append(ProfileProblem(PART_RECURRENCY, "required for a Recurring profile"))
+    starts = [period.start_period for period in profile.periods]
+    if not starts or starts[0] != 0:
+        problems.append(ProfileProblem(PART_PERIODS, "must start at 0"))
+    if any(later <= earlier for earlier, later in zip(starts, starts[1:], strict=False)):
+        problems.append(ProfileProblem(PART_PERIODS, "start periods must increase"))
     return problems
 
 
 @transaction.atomic
-def charging_profile_install(*, charge_point_pk: int, connector_id: int, profile: dict) -> None:
+def charging_profile_install(
+    *, charge_point_pk: int, connector_id: int, profile: ChargingProfileSpec
+) -> ChargingProfile:
     """Record a profile the charge point accepted; it replaces the one it overrides."""
     now = timezone.now()
     ChargingProfile.objects.filter(
-        Q(charging_profile_id=profile["chargingProfileId"])
-        | Q(
-            connector_id=connector_id,
-            stack_level=profile["stackLevel"],
-            purpose=profile["chargingProfilePurpose"],
-        ),
+        Q(charging_profile_id=profile.charging_profile_id)
+        | Q(connector_id=connector_id, stack_level=profile.stack_level, purpose=profile.purpose),
         charge_point_id=charge_point_pk,
         cleared_at__isnull=True,
     ).update(cleared_at=now)
-    schedule = profile["chargingSchedule"]
     installed = ChargingProfile.objects.create(
         charge_point_id=charge_point_pk,
         connector_id=connector_id,
-        charging_profile_id=profile["chargingProfileId"],
-        transaction_id=profile.get("transactionId"),
-        stack_level=profile["stackLevel"],
-        purpose=profile["chargingProfilePurpose"],
-        kind=profile["chargingProfileKind"],
-        recurrency_kind=profile.get("recurrencyKind", ""),
-        valid_from=_datetime(profile.get("validFrom")),
-        valid_to=_datetime(profile.get("validTo")),
-        charging_rate_unit=schedule["chargingRateUnit"],
-        duration=schedule.get("duration"),
-        start_schedule=_datetime(schedule.get("startSchedule")),
-        min_charging_rate=_decimal(schedule.get("minChargingRate")),
+        charging_profile_id=profile.charging_profile_id,
+        transaction_id=profile.transaction_id,
+        stack_level=profile.stack_level,
+        purpose=profile.purpose,
+        kind=profile.kind,
+        recurrency_kind=profile.recurrency_kind,
+        valid_from=profile.valid_from,
+        valid_to=profile.valid_to,
+        charging_rate_unit=profile.charging_rate_unit,
+        duration=profile.duration,
+        start_schedule=profile.start_schedule,
+        min_charging_rate=profile.min_charging_rate,
     )
     ChargingSchedulePeriod.objects.bulk_create(
         ChargingSchedulePeriod(
             profile=installed,
-            start_period=period["startPeriod"],
-            limit=_decimal(period["limit"]),
-            number_phases=period.get("numberPhases"),
+            start_period=period.start_period,
+            limit=period.limit,
+            number_phases=period.number_phases,
         )
-        for period in schedule["chargingSchedulePeriod"]
+        for period in profile.periods
     )
+    return installed
 
 
-def _datetime(value):
-    return parse_ocpp_datetime(value) if value else None
-
-
-def _decimal(value):
-    return None if value is None else Decimal(str(value))
-
-
-@applies_to("SetChargingProfile")
-def _profile_set(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    if response.get("status") == "Accepted":
-        charging_profile_install(
-            charge_point_pk=charge_point_pk,
-            connector_id=request["connectorId"],
-            profile=request["csChargingProfiles"],
+def charging_profiles_clear(
+    *,
+    charge_point_pk: int,
+    charging_profile_id: int | None = None,
+    connector_id: int | None = None,
+    purpose: str | None = None,
+    stack_level: int | None = None,
+) -> int:
+    """Mark cleared the installed profiles matching every criterion given; return how many."""
+    criteria = {
+        field: value
+        for field, value in (
+            ("charging_profile_id", charging_profile_id),
+            ("connector_id", connector_id),
+            ("purpose", purpose),
+            ("stack_level", stack_level),
         )
-
-
-@applies_to("RemoteStartTransaction")
-def _remote_start_profile(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    if response.get("status") == "Accepted" and "chargingProfile" in request:
-        charging_profile_install(
-            charge_point_pk=charge_point_pk,
-            connector_id=request.get("connectorId", 0),
-            profile=request["chargingProfile"],
-        )
-
-
-@applies_to("ClearChargingProfile")
-def _profiles_cleared(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    if response.get("status") != "Accepted":
-        return
-    criteria = Q()
-    for field, name in (
-        ("charging_profile_id", "id"),
-        ("connector_id", "connectorId"),
-        ("purpose", "chargingProfilePurpose"),
-        ("stack_level", "stackLevel"),
-    ):
-        if name in request:
-            criteria &= Q(**{field: request[name]})
-    ChargingProfile.objects.filter(
-        criteria, charge_point_id=charge_point_pk, cleared_at__isnull=True
+        if value is not None
+    }
+    return ChargingProfile.objects.filter(
+        charge_point_id=charge_point_pk, cleared_at__isnull=True, **criteria
     ).update(cleared_at=timezone.now())
 
 
-@applies_to("GetCompositeSchedule")
-def _composite_schedule(*, charge_point_pk: int, request: dict, response: dict) -> None:
-    accepted = response.get("status") == "Accepted"
-    CompositeSchedule.objects.update_or_create(
+def composite_schedule_record(
+    *,
+    charge_point_pk: int,
+    connector_id: int,
+    schedule_start: datetime | None,
+    schedule: dict | None,
+) -> CompositeSchedule:
+    """Keep a connector's latest composite schedule for operators (None: none given).
+
+    `schedule` is kept verbatim as the charge point reported it: it is only shown.
+    """
+    stored, _ = CompositeSchedule.objects.update_or_create(
         charge_point_id=charge_point_pk,
-        connector_id=request["connectorId"],
-        defaults={
-            "schedule_start": _datetime(response.get("scheduleStart")) if accepted else None,
-            "schedule": response.get("chargingSchedule") if accepted else None,
-        },
+        connector_id=connector_id,
+        defaults={"schedule_start": schedule_start, "schedule": schedule},
     )
+    return stored

@@ -17,7 +17,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from monitoring.live import live_charge_points_changed
+from events.kinds import EventKind
+from events.services import event_record
 
 from ..choices import ConnectorStatus
 from ..models import ChargePoint, Connector, ConnectorStatusLog, MeterValue, Transaction
@@ -76,7 +77,7 @@ def chargepoint_sweep_timed_out(
     if pks:
         ChargePoint.objects.filter(pk__in=pks).update(is_online=False, connection_channel="")
         connectors_mark_unavailable(charge_point_pks=pks, now=now)
-        live_charge_points_changed(charge_point_pks=pks)
+        event_record(kind=EventKind.CHARGE_POINTS_DISCONNECTED, payload={"charge_points": pks})
     return pks
 
 

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
 from drivers.choices import AuthorizationStatus
 from drivers.selectors import Authorization, idtag_authorize
-from monitoring.live import live_transaction_changed
+from events.kinds import EventKind
+from events.services import event_record
 
 from ..choices import EnergySource, StopReason
 from ..models import MeterValue, OrphanStopTransaction, Transaction
 from .charge_points import connector_pk
-from .meter_values import energy_register_wh, meter_values_build
+from .meter_values import MeterSample, energy_register_wh, meter_values_build
 
 CONCURRENT_TX = "ConcurrentTx"
 
@@ -62,7 +64,10 @@ def transaction_start(
             )
     except IntegrityError:  # the same start raced in on another socket
         return Transaction.objects.get(**identity), authorization
-    live_transaction_changed(transaction_pk=started.pk)
+    event_record(
+        kind=EventKind.SESSION_STARTED,
+        payload={"charge_point": charge_point_pk, "transaction": started.pk},
+    )
     if reservation_id is not None:
         from .reservations import reservation_use
 
@@ -104,11 +109,12 @@ def transaction_stop(
     timestamp: datetime,
     reason: str | None = None,
     id_tag: str | None = None,
-    transaction_data: list[dict] | None = None,
+    samples: Sequence[MeterSample] = (),
 ) -> tuple[Transaction | None, Authorization | None]:
     """Close a session and compute its energy; an unknown id is kept as an orphan.
 
-    A repeated StopTransaction for a closed session changes nothing.
+    The samples the charger sent with the stop count towards the energy. A
+    repeated stop of a closed session changes nothing.
     """
     authorization = idtag_authorize(id_tag=id_tag) if id_tag else None
     stopped = (
@@ -125,19 +131,20 @@ def transaction_stop(
             meter_stop=meter_stop,
             timestamp=timestamp,
             reason=reason or StopReason.LOCAL,
-            transaction_data=transaction_data or [],
+            # Kept for the operator who reconciles the stop by hand.
+            transaction_data=[sample.as_json() for sample in samples],
         )
         return None, authorization
     if not stopped.is_open:
         return stopped, authorization
 
-    if transaction_data:
+    if samples:
         MeterValue.objects.bulk_create(
             meter_values_build(
                 charge_point_pk=charge_point_pk,
                 connector_pk=stopped.connector_id,
                 transaction_pk=stopped.pk,
-                meter_values=transaction_data,
+                samples=samples,
             ),
             ignore_conflicts=True,
         )
@@ -147,11 +154,14 @@ def transaction_stop(
     stopped.stop_id_tag = id_tag or ""
     stopped.energy_wh, stopped.energy_source = transaction_energy(transaction=stopped)
     stopped.save()
-    live_transaction_changed(transaction_pk=stopped.pk)
-
-    from billing.tasks import invoice_create_for_transaction
-
-    transaction.on_commit(lambda: invoice_create_for_transaction.delay(stopped.pk))
+    event_record(
+        kind=EventKind.SESSION_ENDED,
+        payload={
+            "charge_point": charge_point_pk,
+            "transaction": stopped.pk,
+            "energy_wh": stopped.energy_wh,
+        },
+    )
     return stopped, authorization
 
 

@@ -8,6 +8,7 @@ from django.db import connection
 
 from stations.models import MeterValue, Transaction
 from stations.services import chargepoint_create, metervalues_record, transaction_start
+from stations.tests.samples import meter_sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,14 +58,10 @@ def test_concurrent_identical_starts_make_one_transaction():
 
 def test_concurrent_identical_meter_values_store_each_sample_once():
     charge_point = chargepoint_create(charge_point_id="RACE-2")
-    sample = [
-        {
-            "timestamp": "2026-11-26T10:05:00Z",
-            "sampledValue": [
-                {"value": "150"},
-                {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"},
-            ],
-        }
+    at = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
+    samples = [
+        meter_sample("150", at),
+        meter_sample("7.4", at, measurand="Power.Active.Import", unit="kW"),
     ]
 
     race(
@@ -72,7 +69,7 @@ def test_concurrent_identical_meter_values_store_each_sample_once():
             charge_point_pk=charge_point.pk,
             connector_id=1,
             transaction_id=None,
-            meter_values=sample,
+            samples=samples,
         )
     )
     assert MeterValue.objects.count() == 2

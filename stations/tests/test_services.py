@@ -35,6 +35,7 @@ from stations.services import (
 )
 from stations.services.data_transfer import data_transfer_unregister
 from stations.services.transactions import CONCURRENT_TX
+from stations.tests.samples import meter_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def charge_point():
-    return chargepoint_create(charge_point_id="CP-1", password="s3cret")
+    return chargepoint_create(charge_point_id="CP-1", password="s3cret-charge-point")
 
 
 @pytest.fixture
@@ -71,17 +72,13 @@ def stop(charge_point, transaction_id, *, meter_stop, **kwargs):
     )
 
 
-def record(charge_point, *meter_values, transaction_id=None, connector_id=1):
+def record(charge_point, *samples, transaction_id=None, connector_id=1):
     return metervalues_record(
         charge_point_pk=charge_point.pk,
         connector_id=connector_id,
         transaction_id=transaction_id,
-        meter_values=list(meter_values),
+        samples=list(samples),
     )
-
-
-def sampled(value, timestamp="2024-05-01T10:30:00Z", **fields):
-    return {"timestamp": timestamp, "sampledValue": [{"value": value, **fields}]}
 
 
 # Charge points
@@ -89,8 +86,8 @@ def sampled(value, timestamp="2024-05-01T10:30:00Z", **fields):
 
 def test_create_hashes_the_password(charge_point):
     charge_point.refresh_from_db()
-    assert charge_point.password and "s3cret" not in charge_point.password
-    assert charge_point.check_password("s3cret")
+    assert charge_point.password and "s3cret-charge-point" not in charge_point.password
+    assert charge_point.check_password("s3cret-charge-point")
     assert not charge_point.check_password("wrong")
     assert charge_point.registration_status == RegistrationStatus.ACCEPTED
 
@@ -337,14 +334,15 @@ def test_stop_without_reason_is_local(charge_point, tag):
 
 def test_stop_below_start_falls_back_to_register_values_in_kwh(charge_point, tag):
     started, _ = start(charge_point, meter_start=10000)
-    record(charge_point, sampled("11.2", unit="kWh"), transaction_id=started.pk)
+    record(charge_point, meter_sample("11.2", unit="kWh"), transaction_id=started.pk)
+    at = T0 + timedelta(minutes=59)
     stop(
         charge_point,
         started.pk,
         meter_stop=0,
-        transaction_data=[
-            sampled("12.345", timestamp="2024-05-01T10:59:00Z", unit="kWh"),
-            sampled("230", timestamp="2024-05-01T10:59:00Z", measurand="Voltage", unit="V"),
+        samples=[
+            meter_sample("12.345", at, unit="kWh"),
+            meter_sample("230", at, measurand="Voltage", unit="V"),
         ],
     )
     stopped = Transaction.objects.get(pk=started.pk)
@@ -370,7 +368,7 @@ def test_second_stop_changes_nothing(charge_point, tag):
         meter_stop=9000,
         timestamp=T0 + timedelta(hours=5),
         reason=StopReason.REBOOT,
-        transaction_data=[sampled("99", unit="kWh")],
+        samples=[meter_sample("99", unit="kWh")],
     )
     assert again.pk == started.pk
     after = Transaction.objects.get(pk=started.pk)
@@ -381,16 +379,38 @@ def test_second_stop_changes_nothing(charge_point, tag):
 
 
 def test_stop_of_unknown_id_is_kept_as_orphan(charge_point):
-    data = [sampled("5")]
+    samples = [meter_sample("5"), meter_sample("0.1", phase="L2", unit="kWh")]
     stopped, auth = stop(
-        charge_point, 424242, meter_stop=5000, id_tag="X", reason="PowerLoss", transaction_data=data
+        charge_point, 424242, meter_stop=5000, id_tag="X", reason="PowerLoss", samples=samples
     )
     assert stopped is None
     assert auth.status == AuthorizationStatus.INVALID
     orphan = OrphanStopTransaction.objects.get()
     assert (orphan.charge_point, orphan.transaction_id) == (charge_point, 424242)
     assert (orphan.id_tag, orphan.meter_stop, orphan.reason) == ("X", 5000, "PowerLoss")
-    assert orphan.transaction_data == data
+    assert orphan.transaction_data == [
+        {
+            "timestamp": "2024-05-01T10:30:00+00:00",
+            "value": "5",
+            "measurand": "Energy.Active.Import.Register",
+            "unit": "Wh",
+            "context": "Sample.Periodic",
+            "location": "Outlet",
+            "format": "Raw",
+            "phase": "",
+        },
+        {
+            "timestamp": "2024-05-01T10:30:00+00:00",
+            "value": "0.1",
+            "measurand": "Energy.Active.Import.Register",
+            "unit": "kWh",
+            "context": "Sample.Periodic",
+            "location": "Outlet",
+            "format": "Raw",
+            "phase": "L2",
+        },
+    ]
+    assert not MeterValue.objects.exists()
 
 
 def test_stop_of_another_charge_points_transaction_is_an_orphan(charge_point, tag):
@@ -402,15 +422,15 @@ def test_stop_of_another_charge_points_transaction_is_an_orphan(charge_point, ta
     assert OrphanStopTransaction.objects.filter(charge_point=charge_point).count() == 1
 
 
-def test_stop_transaction_data_is_saved_as_linked_meter_values(charge_point, tag):
+def test_stop_samples_are_saved_as_linked_meter_values(charge_point, tag):
     started, _ = start(charge_point)
     stop(
         charge_point,
         started.pk,
         meter_stop=4000,
-        transaction_data=[
-            sampled("1000", timestamp="2024-05-01T10:00:00Z", context="Transaction.Begin"),
-            sampled("4000", timestamp="2024-05-01T11:00:00Z", context="Transaction.End"),
+        samples=[
+            meter_sample("1000", T0, context="Transaction.Begin"),
+            meter_sample("4000", T0 + timedelta(hours=1), context="Transaction.End"),
         ],
     )
     values = list(MeterValue.objects.order_by("timestamp"))
@@ -424,25 +444,26 @@ def test_stop_transaction_data_is_saved_as_linked_meter_values(charge_point, tag
 # Meter values
 
 
-def test_meter_values_apply_ocpp_defaults(charge_point):
-    count = record(charge_point, sampled("1234.5"), connector_id=2)
+def test_meter_values_store_an_energy_register_sample(charge_point):
+    count = record(charge_point, meter_sample("1234.5"), connector_id=2)
     assert count == 1
     value = MeterValue.objects.get()
-    defaults = (value.measurand, value.unit, value.context, value.location, value.format)
-    assert defaults == ("Energy.Active.Import.Register", "Wh", "Sample.Periodic", "Outlet", "Raw")
+    stored = (value.measurand, value.unit, value.context, value.location, value.format)
+    assert stored == ("Energy.Active.Import.Register", "Wh", "Sample.Periodic", "Outlet", "Raw")
     assert value.phase == ""
+    assert value.value == "1234.5"
     assert value.numeric_value == Decimal("1234.5")
     assert value.connector.connector_id == 2
     assert value.timestamp == datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
 
 
-def test_meter_values_keep_given_fields_and_numbers_sent_as_numbers(charge_point):
+def test_meter_values_keep_every_given_field(charge_point):
     fields = dict(measurand="Current.Import", unit="A", phase="L1", location="Inlet")
     fields["context"] = "Sample.Clock"
-    record(charge_point, sampled(16.5, "2024-05-01T12:30:00+02:00", **fields))
+    record(charge_point, meter_sample("16.5", datetime(2024, 5, 1, 10, 30, tzinfo=UTC), **fields))
     value = MeterValue.objects.get()
     assert (value.measurand, value.unit, value.phase) == ("Current.Import", "A", "L1")
-    assert (value.context, value.location) == ("Sample.Clock", "Inlet")
+    assert (value.context, value.location, value.format) == ("Sample.Clock", "Inlet", "Raw")
     assert value.value == "16.5"
     assert value.numeric_value == Decimal("16.5")
     assert value.timestamp == datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
@@ -450,10 +471,10 @@ def test_meter_values_keep_given_fields_and_numbers_sent_as_numbers(charge_point
 
 @pytest.mark.parametrize(
     "raw, fields",
-    [("abc", {}), ("NaN", {}), ("", {}), ("1e30", {}), ("3F2A", {"format": "SignedData"})],
+    [("abc", {}), ("NaN", {}), ("", {}), ("1e30", {}), ("3F2A", {"value_format": "SignedData"})],
 )
 def test_non_numeric_values_are_stored_without_number(charge_point, raw, fields):
-    record(charge_point, sampled(raw, **fields))
+    record(charge_point, meter_sample(raw, **fields))
     value = MeterValue.objects.get()
     assert value.value == raw
     assert value.numeric_value is None
@@ -461,13 +482,13 @@ def test_non_numeric_values_are_stored_without_number(charge_point, raw, fields)
 
 def test_meter_values_link_a_known_transaction(charge_point, tag):
     started, _ = start(charge_point)
-    later = sampled("1200", timestamp="2024-05-01T10:31:00Z")
-    record(charge_point, sampled("1100"), later, transaction_id=started.pk)
+    later = meter_sample("1200", datetime(2024, 5, 1, 10, 31, tzinfo=UTC))
+    record(charge_point, meter_sample("1100"), later, transaction_id=started.pk)
     assert started.meter_values.count() == 2
 
 
 def test_meter_values_with_unknown_transaction_are_stored_unlinked(charge_point):
-    count = record(charge_point, sampled("1100"), transaction_id=987654)
+    count = record(charge_point, meter_sample("1100"), transaction_id=987654)
     assert count == 1
     value = MeterValue.objects.get()
     assert value.transaction_id is None

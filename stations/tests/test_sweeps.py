@@ -199,9 +199,11 @@ def test_stale_task_runs_the_sweep():
 
 
 def test_beat_schedule_runs_every_sweep_on_registered_tasks():
-    schedule = beat_schedule(sweep_interval=30)
+    schedule = beat_schedule(sweep_interval=30, relay_interval=5)
     celery_app.loader.import_default_modules()
     assert set(schedule) == {
+        "outbox-relay",
+        "outbox-purge",
         "heartbeat-timeouts",
         "stale-transactions",
         "reservation-expiry",
@@ -215,6 +217,8 @@ def test_beat_schedule_runs_every_sweep_on_registered_tasks():
     assert heartbeat["schedule"] == 30.0
     assert heartbeat["options"]["expires"] == 30
     assert schedule["stale-transactions"]["schedule"] >= 30
+    assert schedule["outbox-relay"]["schedule"] == 5.0
+    assert schedule["outbox-relay"]["options"]["expires"] == 5
 
 
 def test_schedule_does_not_import_django_settings():

@@ -1,0 +1,143 @@
+"""The one place that reaches into Daphne: what its options cannot give a plain
+`daphne csms_project.asgi:application`.
+
+1. Refusals with the HTTP status the application chose. ASGI's WebSocket
+   Denial Response extension lets an application answer a handshake with an
+   HTTP response (401 for bad charge point credentials, 404 for an unknown
+   charge point); Daphne 4.2 does not implement it and answers every refusal
+   with 403. `CsmsServer` offers the extension in the WebSocket scope, turns
+   the application's `websocket.http.response.*` messages into that refusal,
+   and sets the scope's scheme to "wss" on TLS sockets (Daphne leaves it out;
+   security profile 2 needs it).
+2. Room for a reconnect storm of a whole charging network. Daphne listens
+   with Twisted's backlog of 50 and drops a handshake the application has not
+   accepted within 5 s; when hundreds of charge points reconnect at once, both
+   turn into resets and retries that never catch up (measured: 0 of 1,000
+   back within 95 s; with a 1,024 backlog and 60 s, all within 10 s).
+   `CsmsServer` raises both to CSMS_LISTEN_BACKLOG and OCPP_WS_CONNECT_TIMEOUT
+   through Daphne's own options (the `backlog=` of an endpoint description,
+   `websocket_connect_timeout` and `websocket_handshake_timeout`), unless the
+   command line asked for more, so operators need no extra flags. `bin/run`
+   and the launcher pass the same values as command-line options.
+
+`install()` has Daphne's command line build `CsmsServer` (through
+`CommandLineInterface.server_class`, the attribute Daphne keeps for it). The
+overrides rely on Daphne internals (how `Server.handle_reply` hands messages
+to the protocol, the protocol's `handshake_deferred`), so `install()` refuses
+any Daphne but the tested one, loudly, and
+csms_project/tests/test_daphne_patches.py fails when upstream changes the code
+they rely on. Under other servers (uvicorn, the test communicator) nothing
+changes: the consumer sees no extension and falls back to a plain close.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+import weakref
+from http import HTTPStatus
+
+import daphne
+from autobahn.websocket.types import ConnectionDeny
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet.interfaces import ISSLTransport
+
+logger = logging.getLogger(__name__)
+
+# The Daphne releases these overrides were read against and tested with
+# (requirements.txt pins the same).
+TESTED_DAPHNE_VERSIONS = frozenset({"4.2.3"})
+
+# The extension's name in the ASGI specification (ocpp_consumer.handshake names it too).
+DENIAL_RESPONSE_EXTENSION = "websocket.http.response"
+
+LISTEN_BACKLOG = int(os.environ.get("CSMS_LISTEN_BACKLOG", "1024"))
+CONNECT_TIMEOUT = float(os.environ.get("OCPP_WS_CONNECT_TIMEOUT", "60"))
+
+
+def with_backlog(endpoint: str, backlog: int = LISTEN_BACKLOG) -> str:
+    """A tcp/ssl endpoint description with a listen backlog, unless it has one."""
+    kind = endpoint.split(":", 1)[0]
+    if kind not in ("tcp", "ssl", "tcp6") or "backlog=" in endpoint:
+        return endpoint
+    return f"{endpoint}:backlog={backlog}"
+
+
+class CsmsServer(Server):
+    """Daphne's server with the denial-response extension and storm-ready defaults."""
+
+    def __init__(self, application, endpoints=None, **options) -> None:
+        for name in ("websocket_connect_timeout", "websocket_handshake_timeout"):
+            if name in options and 0 <= options[name] < CONNECT_TIMEOUT:
+                options[name] = CONNECT_TIMEOUT
+        endpoints = [with_backlog(endpoint) for endpoint in endpoints or []]
+        super().__init__(application, endpoints, **options)
+        # Status of a denial whose start message came and whose body has not yet.
+        self._denial_status: weakref.WeakKeyDictionary[WebSocketProtocol, int] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            scope.setdefault("extensions", {})[DENIAL_RESPONSE_EXTENSION] = {}
+            if ISSLTransport.providedBy(getattr(protocol, "transport", None)):
+                scope["scheme"] = "wss"
+        return super().create_application(protocol, scope)
+
+    async def handle_reply(self, protocol, message):
+        kind = message.get("type", "")
+        if (
+            kind.startswith(DENIAL_RESPONSE_EXTENSION)
+            and isinstance(protocol, WebSocketProtocol)
+            and protocol.state == protocol.STATE_CONNECTING
+            and protocol in self.connections
+            and not self.connections[protocol].get("disconnected")
+        ):
+            self._deny(protocol, message)
+            return
+        await super().handle_reply(protocol, message)
+
+    def _deny(self, protocol: WebSocketProtocol, message: dict) -> None:
+        """Refuse the handshake with the status of the denial's start message.
+
+        As Daphne's own refusal (`WebSocketProtocol.serverReject`) does, with
+        that status in place of 403; the body is not sent.
+        """
+        if message["type"] == f"{DENIAL_RESPONSE_EXTENSION}.start":
+            self._denial_status[protocol] = int(message["status"])
+            return
+        if message.get("more_body", False):
+            return
+        status = self._denial_status.pop(protocol, HTTPStatus.FORBIDDEN)
+        handshake = getattr(protocol, "handshake_deferred", None)
+        if handshake is None:  # answered already (e.g. a failed application)
+            return
+        del protocol.handshake_deferred
+        handshake.errback(ConnectionDeny(code=status, reason=HTTPStatus(status).phrase))
+        self.protocol_disconnected(protocol)
+
+
+def install() -> bool:
+    """Have Daphne's command line serve with CsmsServer; False on an untested Daphne.
+
+    Refuse rather than guess: on another Daphne release the server runs as
+    Daphne ships it (refusals answer 403; backlog and handshake timeout come
+    from the command line only), and every start says so.
+    """
+    if daphne.__version__ not in TESTED_DAPHNE_VERSIONS:
+        message = (
+            f"Daphne {daphne.__version__} is not a tested release "
+            f"({', '.join(sorted(TESTED_DAPHNE_VERSIONS))}): csms_project.daphne_patches "
+            "is not installed, so refused charge point handshakes answer 403 instead of "
+            "401/404, and a reconnect storm needs --websocket_connect_timeout and an "
+            "endpoint with backlog= on the command line. Re-check the patches and extend "
+            "TESTED_DAPHNE_VERSIONS, or pin the tested release."
+        )
+        logger.critical(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return False
+    CommandLineInterface.server_class = CsmsServer
+    return True

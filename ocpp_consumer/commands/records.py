@@ -1,0 +1,72 @@
+"""The Command rows: what was asked, by whom, and how it ended.
+
+The caller and the consumer holding the socket both write them, on
+whichever node each runs: the row, not a message, is the outcome.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from stations.models import ChargePoint
+from stations.services.security import REDACTED, SECRET_CONFIGURATION_KEYS
+
+from ..models import Command, CommandStatus
+
+
+def configuration_redacted(*, action: str, payload: dict) -> dict:
+    """The payload as it may be stored or journaled: secret configuration values masked."""
+    if action == "ChangeConfiguration" and payload.get("key") in SECRET_CONFIGURATION_KEYS:
+        return {**payload, "value": REDACTED}
+    return payload
+
+
+def command_record(
+    *,
+    charge_point: ChargePoint,
+    action: str,
+    payload: dict,
+    requested_by_id: int | None,
+    source: str,
+    status: str = CommandStatus.PENDING,
+) -> Command:
+    return Command.objects.create(
+        charge_point=charge_point,
+        action=action,
+        payload=configuration_redacted(action=action, payload=payload),
+        requested_by_id=requested_by_id,
+        source=source,
+        status=status,
+    )
+
+
+def command_mark(*, command_id: int, status: str, **fields) -> None:
+    """Record a command's progress (used by the caller and the consumer)."""
+    Command.objects.filter(pk=command_id).update(status=status, **fields)
+
+
+def command_outcome_fields(*, status: str, **fields) -> dict:
+    """The fields the consumer stores when a command ends."""
+    return {"status": status, "answered_at": timezone.now(), **fields}
+
+
+def command_mark_timed_out_if_unanswered(*, command_id: int) -> Command:
+    Command.objects.filter(
+        pk=command_id, status__in=[CommandStatus.PENDING, CommandStatus.SENT]
+    ).update(status=CommandStatus.TIMED_OUT, error_description="no outcome within the timeout")
+    return Command.objects.get(pk=command_id)
+
+
+def command_mark_abandoned_by_socket(*, command_id: int, channel: str) -> bool:
+    """Mark `offline` a command still pending whose socket is gone; True if so."""
+    still_connected = ChargePoint.objects.filter(
+        connection_channel=channel, is_online=True
+    ).exists()
+    if still_connected:
+        return False
+    return bool(
+        Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+            status=CommandStatus.OFFLINE,
+            error_description="the charge point disconnected before the command was sent",
+        )
+    )
