@@ -2,7 +2,8 @@
 
 Two ways in:
 - `outbox_after_commit`: right after a commit, the recording process serves
-  its inline subscribers (live views, metrics) and nudges the others.
+  its inline subscribers (live views, metrics) from memory, writes what
+  failed there to the outbox, and nudges the relay for the others.
 - `outbox_relay`: the periodic relay (a Celery task, every
   EVENTS_RELAY_INTERVAL seconds, and on every nudge) claims due messages and
   delivers them inside the claiming transaction, so a handler's own writes
@@ -53,23 +54,62 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def outbox_after_commit(*, message_ids: list[int]) -> None:
-    """Serve inline subscribers of just-committed messages; nudge the relay for the rest.
+@dataclass(frozen=True)
+class Recorded:
+    """An event of a committed transaction, as the recording process holds it."""
 
-    Runs in a commit hook of the recording process: it logs, never raises.
+    kind: str
+    payload: dict
+    created_at: datetime
+    inline: tuple[str, ...]  # subscribers to serve now, from memory
+    durable: tuple[str, ...]  # subscribers with an outbox row, for the relay
+
+
+def outbox_after_commit(*, recorded: list[Recorded]) -> None:
+    """Serve inline subscribers of just-committed events; nudge the relay for the rest.
+
+    Nudges are cheap to repeat: the invoicing nudge merges them in a thread.
+
+    An inline delivery that fails is written to the outbox, due after the
+    first back-off, so the relay retries it. Runs in a commit hook of the
+    recording process: it logs, never raises.
     """
+    known = subscribers()
+    to_nudge: set[str] = set()
+    for event in recorded:
+        for name in event.inline:
+            if name in known:
+                _serve_inline(known[name], event)
+        to_nudge.update(event.durable)
+    for name in sorted(to_nudge):
+        _nudge(known.get(name))
+
+
+def _serve_inline(subscriber: Subscriber, recorded: Recorded) -> None:
+    event = Event(None, recorded.kind, recorded.payload, recorded.created_at)
     try:
-        messages = list(
-            OutboxMessage.objects.filter(pk__in=message_ids, handled_at__isnull=True).order_by("id")
+        subscriber.handle(event)
+    except Exception as exc:
+        _inline_failed(subscriber, recorded, event, exc)
+        return
+    OUTBOX_DELIVERIES.labels(subscriber.name, "handled").inc()
+    lag = (timezone.now() - recorded.created_at).total_seconds()
+    OUTBOX_LAG_SECONDS.labels(subscriber.name).observe(max(lag, 0.0))
+
+
+def _inline_failed(
+    subscriber: Subscriber, recorded: Recorded, event: Event, exc: Exception
+) -> None:
+    try:
+        message = OutboxMessage(
+            kind=recorded.kind,
+            subscriber=subscriber.name,
+            payload=recorded.payload,
+            created_at=recorded.created_at,
         )
-        known = subscribers()
-        inline = [m for m in messages if m.subscriber in known and known[m.subscriber].inline]
-        _deliver(inline, known=known, now=timezone.now())
-        to_nudge = {m.subscriber for m in messages} - {m.subscriber for m in inline}
-        for name in sorted(to_nudge):
-            _nudge(known.get(name))
+        _failed(message, exc, subscriber=subscriber, event=event, now=timezone.now())
     except Exception:
-        logger.exception("outbox: delivery after commit failed; the relay will retry")
+        logger.exception("outbox: %s lost an event (%s)", subscriber.name, recorded.kind)
 
 
 def _nudge(subscriber: Subscriber | None) -> None:
@@ -155,6 +195,7 @@ def _failed(
     event: Event,
     now: datetime,
 ) -> None:
+    """Note the failure on the message (saved now if it was not yet) and back off."""
     attempts = message.attempts + 1
     if subscriber.failed is not None:
         try:
@@ -162,11 +203,17 @@ def _failed(
                 subscriber.failed(event, exc)
         except Exception:
             logger.exception("outbox: %s could not record its failure", message)
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        attempts=attempts,
-        next_attempt_at=now + retry_delay(attempts),
-        last_error=f"{type(exc).__name__}: {exc}"[:2000],
-    )
+    message.attempts = attempts
+    message.next_attempt_at = now + retry_delay(attempts)
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if message.pk is None:
+        message.save()
+    else:
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            attempts=message.attempts,
+            next_attempt_at=message.next_attempt_at,
+            last_error=message.last_error,
+        )
     OUTBOX_DELIVERIES.labels(message.subscriber, "failed").inc()
     logger.warning("outbox: %s failed (attempt %d), retrying later: %r", message, attempts, exc)
 

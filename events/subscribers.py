@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 class Event:
     """A recorded event as a subscriber sees it."""
 
-    id: int
+    id: int | None  # None: served from memory, never written to the outbox
     kind: str
     payload: dict
     created_at: datetime
@@ -33,7 +33,11 @@ class Subscriber:
     """A reaction to some kinds of events; `handle` must be idempotent.
 
     - inline: handled right after the commit by the process that recorded
-      the event (cheap, live reactions); the relay retries what fails there.
+      the event, from memory (cheap, live reactions: no row is written unless
+      that delivery fails; then the relay retries it). A process that dies
+      between its commit and this delivery loses the reaction, so only what
+      is live and self-healing may be inline (a dashboard push, a counter of
+      this process); what a customer or partner relies on is durable.
     - max_age_seconds: an event older than this is dropped, not delivered
       (a live view has been refreshed since).
     - wanted: asked when an event is recorded; False records nothing for this

@@ -31,7 +31,13 @@ def _flaky(event: Event) -> None:
     received["flaky"].append(event)
 
 
+inline_failures = {"left": 0}
+
+
 def _inline(event: Event) -> None:
+    if inline_failures["left"] > 0:
+        inline_failures["left"] -= 1
+        raise ConnectionError("layer down")
     received["inline"].append(event)
 
 
@@ -70,6 +76,7 @@ def subscribers(settings):
     nudges.clear()
     failures_seen.clear()
     flaky_failures["left"] = 0
+    inline_failures["left"] = 0
 
 
 def make_due():
@@ -101,11 +108,11 @@ def test_nothing_is_delivered_before_the_commit(django_capture_on_commit_callbac
     assert received["inline"] == []
     for callback in callbacks:
         callback()
-    assert [e.payload for e in received["inline"]] == [{"transaction": 1}]
-    assert OutboxMessage.objects.get().handled_at is not None
+    assert [(e.id, e.payload) for e in received["inline"]] == [(None, {"transaction": 1})]
+    assert not OutboxMessage.objects.exists()  # served from memory: no row written
 
 
-def test_many_events_of_one_transaction_are_delivered_in_one_round(
+def test_many_events_of_one_transaction_are_delivered_in_order(
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -114,6 +121,19 @@ def test_many_events_of_one_transaction_are_delivered_in_one_round(
                 event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": pk})
     assert [e.payload["transaction"] for e in received["inline"]] == [0, 1, 2, 3, 4]
     assert not OutboxMessage.objects.filter(handled_at__isnull=True).exists()
+
+
+def test_only_events_of_committed_changes_are_delivered(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": 1})
+            raise RuntimeError("rolled back")
+        with transaction.atomic():
+            event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": 2})
+            with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint
+                event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": 3})
+                raise RuntimeError("rolled back")
+    assert [e.payload["transaction"] for e in received["inline"]] == [2]
 
 
 def test_worker_subscribers_are_nudged_after_commit_and_served_by_the_relay(
@@ -157,12 +177,22 @@ def test_a_failing_subscriber_is_retried_without_holding_up_the_others():
     assert received["healthy"] == received["healthy"][:2]  # never delivered twice
 
 
-def test_an_inline_event_missed_after_commit_is_taken_by_the_relay_after_the_grace():
-    event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": 9})  # no commit hook ran
-    assert outbox_relay().handled == 0  # the recording process may still deliver it
+def test_a_failed_inline_delivery_is_written_to_the_outbox_and_retried(
+    django_capture_on_commit_callbacks,
+):
+    inline_failures["left"] = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        event_record(kind=EventKind.SESSION_STARTED, payload={"transaction": 9})
+    waiting = OutboxMessage.objects.get()
+    assert (waiting.subscriber, waiting.attempts) == ("inline", 1)
+    assert waiting.last_error == "ConnectionError: layer down"
+    assert waiting.next_attempt_at > timezone.now()
+    assert received["inline"] == []
+
     make_due()
     assert outbox_relay().handled == 1
     assert [e.payload for e in received["inline"]] == [{"transaction": 9}]
+    assert OutboxMessage.objects.get().handled_at is not None
 
 
 def test_back_off_doubles_up_to_the_cap(settings):
