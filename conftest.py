@@ -34,3 +34,13 @@ def _fresh_connector_cache():
     connector_pk_cache_clear()
     yield
     connector_pk_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compatibility_profiles():
+    """Each test starts from its own profiles, not a snapshot a previous test loaded."""
+    from ocpp_consumer.compat_profiles import relaxations_cache_clear
+
+    relaxations_cache_clear()
+    yield
+    relaxations_cache_clear()

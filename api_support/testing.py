@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from billing.models import Invoice, InvoiceLine
 from drivers.models import Driver, IdTag, User
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, MeterValue, Station, Transaction
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -83,8 +84,14 @@ def make_session(
     meter_start: int = 10_000,
     energy_wh: int | None = None,
     link_tag: bool = True,
+    status: SessionStatus | None = None,
+    **fields,
 ) -> Transaction:
-    """A transaction; stopped (with `energy_wh` delivered) when energy_wh is given."""
+    """A transaction; ended (with `energy_wh` delivered) when energy_wh is given.
+
+    `status` defaults to ended or running accordingly; `fields` sets any other
+    field (a dispute, a tariff snapshot).
+    """
     connector, _ = Connector.objects.get_or_create(
         charge_point=charge_point, connector_id=connector_id
     )
@@ -96,6 +103,8 @@ def make_session(
         tag=tag,
         meter_start=meter_start,
         start_timestamp=start,
+        status=status or (SessionStatus.RUNNING if energy_wh is None else SessionStatus.ENDED),
+        **fields,
     )
     if energy_wh is not None:
         session.meter_stop = meter_start + energy_wh

@@ -6,7 +6,7 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Invoice, Tariff
+from .models import BillingFailure, Invoice, Tariff
 
 
 class InvoiceFilterSet(filters.FilterSet):
@@ -39,3 +39,18 @@ class TariffFilterSet(filters.FilterSet):
             Q(valid_from__isnull=True) | Q(valid_from__lte=value),
             Q(valid_until__isnull=True) | Q(valid_until__gt=value),
         )
+
+
+class BillingFailureFilterSet(filters.FilterSet):
+    resolved = filters.BooleanFilter(
+        method="filter_resolved",
+        label=_("true: invoiced since; false: still without an invoice"),
+    )
+    transaction = filters.NumberFilter(field_name="transaction_id", label=_("transaction id"))
+
+    class Meta:
+        model = BillingFailure
+        fields = {"will_retry": ["exact"]}
+
+    def filter_resolved(self, queryset, name, value):
+        return queryset.filter(resolved_at__isnull=not value)

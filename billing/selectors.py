@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Q, QuerySet, Subquery
 
-from stations.models import MeterValue, Transaction
+from stations.models import ChargePoint, MeterValue, Transaction
 from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
 
 from .models import Invoice, TagGroup, Tariff
@@ -27,23 +28,35 @@ def _specificity(tariff: Tariff) -> tuple:
     )
 
 
-def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> Tariff | None:
-    """The tariff of a session: the most specific one valid when it started.
+def _valid_at(at: datetime) -> Q:
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=at)) & (
+        Q(valid_until__isnull=True) | Q(valid_until__gt=at)
+    )
 
-    An id tag group beats a connector, which beats a charge point, which
-    beats a station, which beats the default; among equals the highest
-    priority (then the newest) wins. Every scope a tariff sets must match.
+
+def _is_valid_at(tariff: Tariff, at: datetime) -> bool:
+    return (tariff.valid_from is None or tariff.valid_from <= at) and (
+        tariff.valid_until is None or tariff.valid_until > at
+    )
+
+
+def _tariffs_for(*, transaction: Transaction, valid: Q) -> QuerySet[Tariff]:
+    """The tariffs whose every scope matches the session, valid as `valid` says.
+
+    The charge point's station is read in the query itself: a session just
+    started has only the charge point's pk, and loading the row would cost
+    the start a query.
     """
-    at = at or transaction.start_timestamp
-    charge_point = transaction.charge_point
     member_tags = [pk for pk in (transaction.tag_id, _parent_tag_id(transaction)) if pk]
     groups = TagGroup.objects.filter(id_tags__in=member_tags).values("pk") if member_tags else []
-    candidates = (
+    station = (
+        ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("station_id")
+    )
+    return (
         Tariff.objects.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=at),
-            Q(valid_until__isnull=True) | Q(valid_until__gt=at),
-            Q(station__isnull=True) | Q(station_id=charge_point.station_id),
-            Q(charge_point__isnull=True) | Q(charge_point_id=charge_point.pk),
+            valid,
+            Q(station__isnull=True) | Q(station_id=Subquery(station)),
+            Q(charge_point__isnull=True) | Q(charge_point_id=transaction.charge_point_id),
             Q(connector__isnull=True) | Q(connector_id=transaction.connector_id),
             Q(tag_group__isnull=True) | Q(tag_group__in=groups),
         )
@@ -56,7 +69,54 @@ def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> 
         )
         .prefetch_related("periods")
     )
-    return max(candidates, key=_specificity, default=None)
+
+
+def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> Tariff | None:
+    """The tariff of a session: the most specific one valid when it started (or `at`).
+
+    An id tag group beats a connector, which beats a charge point, which
+    beats a station, which beats the default; among equals the highest
+    priority (then the newest) wins. Every scope a tariff sets must match.
+    """
+    at = at or transaction.start_timestamp
+    return max(
+        _tariffs_for(transaction=transaction, valid=_valid_at(at)),
+        key=_specificity,
+        default=None,
+    )
+
+
+def tariff_at_start(*, transaction: Transaction, now: datetime) -> Tariff | None:
+    """The tariff to fix on a session as it starts: the one in force at its start.
+
+    A start time the charger's clock cannot have got right (more than
+    PLAUSIBILITY_CLOCK_SKEW_SECONDS after now, or before the charge point was
+    registered, with the same tolerance) would pick the prices of another
+    time; the session is then priced at now, when it really was reported.
+    One query on the hot path: the tariffs valid at either moment come back
+    with the charge point's registration time, and the moment is chosen here.
+    """
+    start = transaction.start_timestamp
+    skew = timedelta(seconds=settings.PLAUSIBILITY_CLOCK_SKEW_SECONDS)
+    if start > now + skew:
+        return tariff_in_force(transaction=transaction, at=now)
+    registered_at = (
+        ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("created_at")
+    )
+    candidates = list(
+        _tariffs_for(transaction=transaction, valid=_valid_at(start) | _valid_at(now)).annotate(
+            charge_point_registered_at=Subquery(registered_at)
+        )
+    )
+    if not candidates:  # none at either moment: nothing to choose between
+        return None
+    registered = candidates[0].charge_point_registered_at
+    at = now if registered is not None and start < registered - skew else start
+    return max(
+        (tariff for tariff in candidates if _is_valid_at(tariff, at)),
+        key=_specificity,
+        default=None,
+    )
 
 
 def _parent_tag_id(transaction: Transaction) -> int | None:

@@ -12,9 +12,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from drivers.selectors import Authorization
 from events.kinds import EventKind
 from events.services import event_record
+from stations.choices import DisputeResolution, SessionStatus
 from stations.models import Transaction
+from stations.services import transaction_start
 
 from .energy import energy_between, energy_curve
 from .models import (
@@ -26,7 +29,12 @@ from .models import (
     Tariff,
 )
 from .pricing import Terms, price_session
-from .selectors import tariff_in_force, transaction_register_readings, transaction_session_facts
+from .selectors import (
+    tariff_at_start,
+    tariff_in_force,
+    transaction_register_readings,
+    transaction_session_facts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +89,78 @@ def tariff_snapshot(tariff: Tariff) -> dict:
     }
 
 
+# No savepoint of its own: inside the group commit's batch transaction it
+# would cost two more round trips per start, and a failure rolls back the
+# batch (whose writes are then retried one by one) all the same.
+@transaction.atomic(savepoint=False)
+def transaction_start_priced(
+    *,
+    charge_point_pk: int,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    timestamp: datetime,
+    reservation_id: int | None = None,
+) -> tuple[Transaction, Authorization]:
+    """Record a started session (stations' transaction_start) and fix its prices.
+
+    The tariff in force at the start is copied onto the session in the same
+    database transaction, so that editing or adding tariffs while it charges
+    never changes its bill. A retransmitted start keeps the prices fixed the
+    first time. A refused session is never billed and a session no tariff
+    applies to has nothing to fix: neither gets a copy (invoicing records the
+    missing tariff as a billing failure).
+    """
+    started, authorization = transaction_start(
+        charge_point_pk=charge_point_pk,
+        connector_id=connector_id,
+        id_tag=id_tag,
+        meter_start=meter_start,
+        timestamp=timestamp,
+        reservation_id=reservation_id,
+    )
+    if started.tariff_snapshot is not None or started.status == SessionStatus.REFUSED:
+        return started, authorization
+    now = timezone.now()
+    tariff = tariff_at_start(transaction=started, now=now)
+    if tariff is None:
+        return started, authorization
+    snapshot = tariff_snapshot(tariff)
+    # Only if still empty: never overwrite prices an earlier copy of this start fixed.
+    if Transaction.objects.filter(pk=started.pk, tariff_snapshot__isnull=True).update(
+        tariff_snapshot=snapshot, updated_at=now
+    ):
+        started.tariff_snapshot = snapshot
+    return started, authorization
+
+
+def _is_billable(session: Transaction) -> bool:
+    """Ended and not waiting for (or voided by) an operator's decision.
+
+    A running session is not finished, a refused one never ran, a disputed
+    one (a superseded one is always disputed) waits for an operator, and a
+    voided one must never be billed. An accepted or corrected dispute is
+    billed, a correction with the energy the operator entered.
+    """
+    return not (
+        session.is_open
+        or session.status == SessionStatus.REFUSED
+        or session.is_disputed
+        or session.dispute_resolution == DisputeResolution.VOIDED
+    )
+
+
 @transaction.atomic
 def invoice_create(*, transaction_id: int) -> Invoice | None:
     """Bill a finished transaction once; a second call returns the same invoice.
 
-    Returns None for an unknown or open session, one with no applicable
-    tariff (recorded as a billing failure), or (unless
-    BILLING_INVOICE_ZERO_ENERGY) one that delivered no energy. Raises
+    The session is priced with the tariff copied onto it when it started
+    (older sessions without a copy: the tariff in force at their start).
+    Returns None for an unknown session or one that is not billable (running,
+    refused, disputed and undecided, voided: no billing failure, the dispute
+    is the operator's signal), one with no applicable tariff (recorded as a
+    billing failure), or (unless BILLING_INVOICE_ZERO_ENERGY) one that
+    delivered no energy. The number takes the year of issue. Raises
     PricingError when the configuration cannot price it.
     """
     session = (
@@ -96,7 +169,7 @@ def invoice_create(*, transaction_id: int) -> Invoice | None:
         .filter(pk=transaction_id)
         .first()
     )
-    if session is None or session.is_open:
+    if session is None or not _is_billable(session):
         return None
     existing = Invoice.objects.filter(transaction=session).first()
     if existing is not None:
@@ -105,20 +178,24 @@ def invoice_create(*, transaction_id: int) -> Invoice | None:
     if energy_wh <= 0 and not settings.BILLING_INVOICE_ZERO_ENERGY:
         logger.info("transaction %s delivered no energy: no invoice", session.pk)
         return None
-    tariff = tariff_in_force(transaction=session)
-    if tariff is None:
+    snapshot = session.tariff_snapshot or _snapshot_in_force(session)
+    if snapshot is None:
         logger.warning("transaction %s: no tariff applies, not invoiced", session.pk)
         billing_failure_record(
             transaction_id=session.pk, error="No tariff applies to this session.", will_retry=False
         )
         return None
 
-    snapshot = tariff_snapshot(tariff)
     bill = price_session(
         Terms.from_snapshot(snapshot), transaction_session_facts(transaction=session)
     )
+    # The tariff itself may have been deleted since the start: the snapshot
+    # still prices the session, and the invoice then links no tariff.
+    tariff = Tariff.objects.filter(pk=snapshot.get("id")).first()
     invoice = Invoice.objects.create(
-        number=invoice_number_next(year=session.stop_timestamp.year),
+        # The year the invoice is issued in, in the operator's time zone: not
+        # the charger's stop time, which may be wrong or a year old.
+        number=invoice_number_next(year=timezone.localdate().year),
         transaction=session,
         tariff=tariff,
         tariff_snapshot=snapshot,
@@ -155,6 +232,12 @@ def invoice_create(*, transaction_id: int) -> Invoice | None:
     return invoice
 
 
+def _snapshot_in_force(session: Transaction) -> dict | None:
+    """The prices of a session that has none fixed (recorded before they were)."""
+    tariff = tariff_in_force(transaction=session)
+    return None if tariff is None else tariff_snapshot(tariff)
+
+
 def billing_failure_record(
     *, transaction_id: int, error: str, will_retry: bool, now: datetime | None = None
 ) -> BillingFailure | None:
@@ -189,6 +272,7 @@ def station_energy_rollup(*, now: datetime | None = None, hours: int = 24) -> in
     sessions = list(
         Transaction.objects.filter(
             Q(stop_timestamp__isnull=True) | Q(stop_timestamp__gt=window_start),
+            ~Q(status=SessionStatus.REFUSED),  # never charged as far as billing knows
             charge_point__station__isnull=False,
             start_timestamp__lt=window_end,
         ).values(

@@ -1,4 +1,8 @@
-"""Billing's reaction to domain events: invoice every ended session, once.
+"""Billing's reaction to domain events: invoice every billable session, once.
+
+A session is invoiced when it ends, or, if it was disputed, when an operator
+accepts or corrects it (invoice_create decides what is billable: a disputed
+session's end issues nothing, a voided one never does).
 
 The invoice is created by the outbox relay inside the transaction that marks
 the event handled, so it exists exactly once however often the relay runs,
@@ -40,7 +44,7 @@ def relay_soon() -> None:
 
 invoicing = Subscriber(
     name="invoicing",
-    kinds=frozenset({EventKind.SESSION_ENDED}),
+    kinds=frozenset({EventKind.SESSION_ENDED, EventKind.SESSION_DISPUTE_RESOLVED}),
     handle=invoice_session,
     failed=invoice_failed,
     nudge=relay_soon,

@@ -275,7 +275,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     # One name per OCPP enumeration shared by several fields.
-    "ENUM_NAME_OVERRIDES": {"ConnectorStatusEnum": "stations.choices.ConnectorStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectorStatusEnum": "stations.choices.ConnectorStatus",
+        "SessionStatusEnum": "stations.choices.SessionStatus",
+        "DisputeResolutionEnum": "stations.choices.DisputeResolution",
+    },
     "TITLE": "CSMS API",
     "DESCRIPTION": (
         "OCPP 1.6J Central System: stations, charge points, charging sessions and billing."
@@ -337,6 +341,14 @@ OCPP_HEARTBEAT_TIMEOUT_FACTOR = env.float("OCPP_HEARTBEAT_TIMEOUT_FACTOR", defau
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 # Open transactions without any message for this long are flagged as stale.
 STALE_TRANSACTION_HOURS = env.int("STALE_TRANSACTION_HOURS", default=24)
+# --- Session plausibility ------------------------------------------------------
+# A connector whose maximum power nobody set is taken to deliver at most this.
+CONNECTOR_DEFAULT_MAX_POWER_W = env.int("CONNECTOR_DEFAULT_MAX_POWER_W", default=350_000)
+# Energy may exceed maximum power x duration by this factor (meters, clocks).
+PLAUSIBILITY_POWER_MARGIN = env.float("PLAUSIBILITY_POWER_MARGIN", default=1.1)
+# A charger's timestamp this far ahead of our clock is not believed.
+PLAUSIBILITY_CLOCK_SKEW_SECONDS = env.int("PLAUSIBILITY_CLOCK_SKEW_SECONDS", default=300)
+
 # --- Domain events (transactional outbox) ---------------------------------------
 # Who reacts to domain events, in one list (dotted paths of events.Subscriber).
 EVENT_SUBSCRIBERS = [

@@ -21,5 +21,9 @@ class EventKind(models.TextChoices):
     SESSION_STARTED = "session.started", "Session started"
     # payload: {"charge_point": pk, "transaction": pk, "energy_wh": int}
     SESSION_ENDED = "session.ended", "Session ended"
+    # payload: {"charge_point": pk, "transaction": pk, "reasons": [str, ...]}
+    SESSION_DISPUTED = "session.disputed", "Session disputed"
+    # payload: {"charge_point": pk, "transaction": pk, "resolution": str}
+    SESSION_DISPUTE_RESOLVED = "session.dispute_resolved", "Session dispute resolved"
     # payload: {"invoice": pk, "transaction": pk, "total": str, "currency": str}
     INVOICE_ISSUED = "invoice.issued", "Invoice issued"

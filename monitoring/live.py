@@ -29,6 +29,14 @@ DASHBOARD_GROUP = "dashboard"
 WATCH_CACHE_SECONDS = 1.0
 
 _watch_cache = {"until": 0.0, "watched": False}
+SESSION_KINDS = frozenset(
+    {
+        EventKind.SESSION_STARTED,
+        EventKind.SESSION_ENDED,
+        EventKind.SESSION_DISPUTED,
+        EventKind.SESSION_DISPUTE_RESOLVED,
+    }
+)
 
 
 def forget_watchers() -> None:
@@ -61,8 +69,8 @@ def dashboard_message(event: Event) -> dict | None:
         return _charge_points_message(sorted(set(payload["charge_points"])))
     if event.kind == EventKind.CONNECTOR_STATUS_CHANGED:
         return _charge_points_message([payload["charge_point"]])
-    if event.kind in (EventKind.SESSION_STARTED, EventKind.SESSION_ENDED):
-        # Totals are recounted by each dashboard.
+    if event.kind in SESSION_KINDS:
+        # Totals (running, disputed) are recounted by each dashboard.
         return {"type": "dashboard.summary", "transaction": payload["transaction"]}
     return None
 

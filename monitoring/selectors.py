@@ -9,9 +9,10 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from stations.choices import ChargePointErrorCode, ConnectorStatus
+from billing.models import BillingFailure
+from stations.choices import ChargePointErrorCode, ConnectorStatus, DisputeResolution, SessionStatus
 from stations.models import ChargePoint, Connector, Transaction
-from stations.selectors import transaction_energy_so_far, transaction_list
+from stations.selectors import transaction_disputed_q, transaction_energy_so_far, transaction_list
 
 from .models import Node, NodeKind, alive_cutoff
 
@@ -115,22 +116,48 @@ def chargepoint_cards(
 
 
 def energy_today_wh(*, now: datetime | None = None) -> int:
-    """Energy of the sessions finished today plus what open sessions delivered so far.
+    """Energy of the sessions finished today plus what running sessions delivered so far.
 
-    "Today" starts at midnight in the console's time zone. An open session
+    "Today" starts at midnight in the console's time zone. A running session
     that began before midnight counts whole: splitting it would read every
-    meter value of every session at each refresh.
+    meter value of every session at each refresh. Figures in doubt are left
+    out: a session waiting for a decision on its dispute, or voided.
     """
     now = now or timezone.now()
     midnight = timezone.make_aware(
         datetime.combine(timezone.localdate(now), time.min), timezone.get_current_timezone()
     )
-    finished = Transaction.objects.filter(stop_timestamp__gte=midnight).aggregate(
-        total=Sum("energy_wh")
-    )["total"]
-    running = transaction_list().filter(stop_timestamp__isnull=True)
+    in_doubt = transaction_disputed_q() | Q(dispute_resolution=DisputeResolution.VOIDED)
+    finished = (
+        Transaction.objects.filter(stop_timestamp__gte=midnight)
+        .exclude(status__in=(SessionStatus.RUNNING, SessionStatus.REFUSED))
+        .exclude(in_doubt)
+        .aggregate(total=Sum("energy_wh"))["total"]
+    )
+    running = transaction_list().filter(status=SessionStatus.RUNNING).exclude(in_doubt)
     so_far = sum(transaction_energy_so_far(transaction=t) or 0 for t in running)
     return int(finished or 0) + so_far
+
+
+def attention_counts() -> dict:
+    """What waits for an operator: disputed sessions, sessions without their invoice."""
+    return {
+        "disputed_sessions": Transaction.objects.filter(transaction_disputed_q()).count(),
+        "billing_failures_unresolved": BillingFailure.objects.filter(
+            resolved_at__isnull=True
+        ).count(),
+    }
+
+
+def attention_links() -> dict:
+    """The console lists behind the dashboard's counts, filtered as counted."""
+    return {
+        "running_sessions": reverse("admin:stations_transaction_changelist")
+        + f"?status__exact={SessionStatus.RUNNING}",
+        "disputed_sessions": reverse("admin:stations_transaction_changelist") + "?disputed=waiting",
+        "billing_failures_unresolved": reverse("admin:billing_billingfailure_changelist")
+        + "?resolved_at__isempty=1",
+    }
 
 
 def dashboard_summary(*, now: datetime | None = None) -> dict:
@@ -158,7 +185,8 @@ def dashboard_summary(*, now: datetime | None = None) -> dict:
             "total": charge_points["total"],
         },
         "connectors": by_status,
-        "open_transactions": Transaction.objects.filter(stop_timestamp__isnull=True).count(),
+        "open_transactions": Transaction.objects.filter(status=SessionStatus.RUNNING).count(),
+        **attention_counts(),
         "energy_today_wh": energy_today_wh(now=now),
         "nodes": {"alive": nodes["alive"], "dead": nodes["total"] - nodes["alive"]},
     }
@@ -196,4 +224,5 @@ def dashboard_snapshot() -> dict:
         "charge_points": chargepoint_cards(),
         "faults": dashboard_faults(),
         "grid_limit": GRID_LIMIT,
+        "links": attention_links(),
     }

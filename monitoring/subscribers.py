@@ -15,6 +15,8 @@ dashboards = Subscriber(
             EventKind.CONNECTOR_STATUS_CHANGED,
             EventKind.SESSION_STARTED,
             EventKind.SESSION_ENDED,
+            EventKind.SESSION_DISPUTED,
+            EventKind.SESSION_DISPUTE_RESOLVED,
         }
     ),
     handle=dashboard_push,

@@ -26,13 +26,15 @@ class Relaxations:
     def from_profile(cls, profile) -> Relaxations:
         if profile is None:
             return STRICT
-        return cls(
+        relax = cls(
             numbers_as_strings=profile.numbers_as_strings,
             truncate_long_strings=profile.truncate_long_strings,
             ignore_unknown_fields=profile.ignore_unknown_fields,
             id_tag_suffix=profile.id_tag_suffix,
             meter_in_kwh=profile.meter_in_kwh,
         )
+        # STRICT itself when nothing is relaxed: validation skips the repairs.
+        return STRICT if relax == STRICT else relax
 
     @property
     def touches_schema(self) -> bool:

@@ -32,9 +32,9 @@ from stations import services
 from stations.models import ChargePoint
 from stations.selectors import chargepoint_get
 
-from . import errors, framing
+from . import compat, compat_profiles, errors, framing
 from .call_queue import CallQueueMixin
-from .handlers import HANDLERS, Session, relaxations_for
+from .handlers import HANDLERS, Session
 from .handshake import (
     DENIAL_RESPONSE_EXTENSION,
     authentication_failure,
@@ -109,11 +109,7 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
             return
 
         self.charge_point_id = charge_point_id
-        self.session = Session(
-            charge_point=charge_point,
-            channel_name=self.channel_name,
-            relax=await database_sync_to_async(relaxations_for)(charge_point),
-        )
+        self.session = Session(charge_point=charge_point, channel_name=self.channel_name)
         self.call_queue_init()
         self._follow_up_tasks: set[asyncio.Task] = set()
         self.group_name = charge_point_group(charge_point_id)
@@ -295,7 +291,7 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
             raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
         if call.action != BOOT_NOTIFICATION and not self.session.charge_point.is_accepted:
             raise errors.SecurityError("not accepted: send BootNotification first")
-        payload = framing.validate_call(call, self.session.relax)
+        payload = framing.validate_call(call, await self._relaxations(call))
         result = await handler(self.session, payload)
         if settings.OCPP_VALIDATE_RESPONSES:
             try:
@@ -304,6 +300,17 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
                 logger.error("invalid %s answer for %s: %s", call.action, self.charge_point_id, exc)
                 raise errors.InternalError("the Central System built an invalid answer") from exc
         return result
+
+    async def _relaxations(self, call: framing.Call) -> compat.Relaxations:
+        """A BootNotification is read with the vendor and model it reports itself."""
+        charge_point = self.session.charge_point
+        if call.action == BOOT_NOTIFICATION:
+            vendor, model = compat_profiles.boot_vendor_and_model(call.payload)
+        else:
+            vendor, model = charge_point.vendor, charge_point.model
+        return await compat_profiles.relaxations_for(
+            charge_point_pk=charge_point.pk, vendor=vendor, model=model
+        )
 
     async def send_frame(self, frame: str, **journal_fields) -> None:
         """Send a frame and journal it."""

@@ -14,15 +14,14 @@ from django.conf import settings
 from django.utils import timezone
 from ocpp.v16.enums import Action
 
+from billing.services import transaction_start_priced
 from drivers.selectors import idtag_authorize
 from ocpp_consumer import commands
-from ocpp_consumer.compat import STRICT, Relaxations
 from ocpp_consumer.group_commit import committer
 from ocpp_consumer.id_tag_info import id_tag_info
 from ocpp_consumer.meter_samples import meter_samples_from_ocpp
 from stations import services
 from stations.models import ChargePoint
-from stations.selectors import compatibility_profile_for
 from stations.services import certificates
 from stations.timestamps import format_ocpp_datetime, parse_ocpp_datetime
 
@@ -35,15 +34,10 @@ class Session:
 
     charge_point: ChargePoint
     channel_name: str = ""
-    relax: Relaxations = STRICT
     heartbeat_written: datetime | None = None
     # Work to start once the current CALL has been answered (e.g. a command
     # that follows from it): coroutine functions taking no arguments.
     after_answer: list = field(default_factory=list)
-
-
-def relaxations_for(charge_point: ChargePoint) -> Relaxations:
-    return Relaxations.from_profile(compatibility_profile_for(charge_point=charge_point))
 
 
 Handler = Callable[[Session, dict], Awaitable[dict]]
@@ -75,7 +69,6 @@ async def boot_notification(session: Session, payload: dict) -> dict:
         charge_point=session.charge_point, info=info
     )
     session.charge_point = charge_point
-    session.relax = await database_sync_to_async(relaxations_for)(charge_point)
     return {
         "status": services.chargepoint_registration_answer(charge_point=charge_point),
         "currentTime": format_ocpp_datetime(timezone.now()),
@@ -114,7 +107,7 @@ async def authorize(session: Session, payload: dict) -> dict:
 @handles(Action.start_transaction)
 async def start_transaction(session: Session, payload: dict) -> dict:
     started, authorization = await committer.write(
-        services.transaction_start,
+        transaction_start_priced,
         charge_point_pk=session.charge_point.pk,
         connector_id=payload["connectorId"],
         id_tag=payload["idTag"],

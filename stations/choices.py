@@ -1,4 +1,4 @@
-"""Stored OCPP 1.6 enumerations (values are the wire spellings)."""
+"""Stored enumerations: OCPP 1.6's (values are the wire spellings) and our own."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -61,3 +61,24 @@ class EnergySource(models.TextChoices):
     METER_STOP = "meter_stop", _("meterStop minus meterStart")
     METER_VALUES = "meter_values", _("Energy.Active.Import.Register meter values")
     NONE = "none", _("no usable reading")
+
+
+class SessionStatus(models.TextChoices):
+    """Where a session is in its life; only RUNNING counts as charging now."""
+
+    RUNNING = "running", _("Running")
+    ENDED = "ended", _("Ended")
+    # The start was answered with a refused idTagInfo (Invalid, Blocked,
+    # Expired, ConcurrentTx): the charger got a transactionId and may still
+    # send a stop, but the session never runs, blocks a tag or is billed.
+    REFUSED = "refused", _("Refused at start")
+    # A new start on the same connector ended it (the charger lost its stop).
+    SUPERSEDED = "superseded", _("Superseded by a new start")
+
+
+class DisputeResolution(models.TextChoices):
+    """An operator's decision on a disputed session."""
+
+    ACCEPTED = "accepted", _("Accepted as recorded")
+    CORRECTED = "corrected", _("Corrected")
+    VOIDED = "voided", _("Voided (never billed)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import django_filters as filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ConnectorStatus, RegistrationStatus, StopReason
+from .choices import ConnectorStatus, RegistrationStatus, SessionStatus, StopReason
 from .models import (
     ChargePoint,
     ChargingProfile,
@@ -17,7 +18,11 @@ from .models import (
     Station,
     Transaction,
 )
-from .selectors import station_annotate_distance, station_filter_available
+from .selectors import (
+    station_annotate_distance,
+    station_filter_available,
+    transaction_disputed_q,
+)
 
 DEFAULT_RADIUS_KM = 10
 
@@ -103,8 +108,12 @@ class TransactionFilterSet(filters.FilterSet):
     )
     connector_id = filters.NumberFilter(field_name="connector__connector_id")
     id_tag = filters.CharFilter(field_name="id_tag", lookup_expr="iexact")
-    is_open = filters.BooleanFilter(
-        field_name="stop_timestamp", lookup_expr="isnull", label=_("still running")
+    # By status, not by a missing stop: a refused start never stopped and never ran.
+    is_open = filters.BooleanFilter(method="filter_is_open", label=_("running now"))
+    status = filters.ChoiceFilter(choices=SessionStatus.choices)
+    disputed = filters.BooleanFilter(
+        method="filter_disputed",
+        label=_("true: disputed and waiting for an operator's decision; false: the others"),
     )
     started_after = filters.IsoDateTimeFilter(field_name="start_timestamp", lookup_expr="gte")
     started_before = filters.IsoDateTimeFilter(field_name="start_timestamp", lookup_expr="lt")
@@ -115,6 +124,14 @@ class TransactionFilterSet(filters.FilterSet):
     class Meta:
         model = Transaction
         fields: list[str] = []
+
+    def filter_is_open(self, queryset, name, value):
+        running = Q(status=SessionStatus.RUNNING)
+        return queryset.filter(running) if value else queryset.exclude(running)
+
+    def filter_disputed(self, queryset, name, value):
+        disputed = transaction_disputed_q()
+        return queryset.filter(disputed) if value else queryset.exclude(disputed)
 
 
 class MeterValueFilterSet(filters.FilterSet):

@@ -21,7 +21,7 @@ from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Radians
 
 from drivers.models import IdTag
 
-from .choices import ConnectorStatus
+from .choices import ConnectorStatus, SessionStatus
 from .models import (
     ChargePoint,
     ChargingProfile,
@@ -106,15 +106,24 @@ def transaction_owned_q(*, user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}tag__driver__user": user}) | Q(Exists(own_tag_values))
 
 
+def transaction_disputed_q() -> Q:
+    """Sessions waiting for an operator's decision: Transaction.is_disputed, in SQL.
+
+    The same condition as the partial index tx_disputed_idx, so that counting
+    and listing them stays cheap however many sessions there are.
+    """
+    return Q(disputed_at__isnull=False, dispute_resolution="")
+
+
 def transaction_open_owned_exists(
     *, user_id: int, transaction_pk: int, charge_point_pk: int
 ) -> bool:
-    """Whether the transaction is open, on that charge point, and the driver's own."""
+    """Whether the transaction really runs, on that charge point, and is the driver's own."""
     return Transaction.objects.filter(
         transaction_owned_q(user=user_id),
         pk=transaction_pk,
         charge_point_id=charge_point_pk,
-        stop_timestamp__isnull=True,
+        status=SessionStatus.RUNNING,
     ).exists()
 
 
@@ -235,17 +244,48 @@ def transaction_timeseries(
     return TimeSeries(measurand=measurand, phase=phase, unit=unit, points=points)
 
 
-def compatibility_profile_for(*, charge_point: ChargePoint) -> CompatibilityProfile | None:
-    """The charge point's own profile, else one matching its vendor and model."""
-    if charge_point.compatibility_profile_id:
-        return charge_point.compatibility_profile
-    if not charge_point.vendor:
-        return None
-    return (
-        CompatibilityProfile.objects.filter(vendor__iexact=charge_point.vendor)
-        .filter(Q(model="") | Q(model__iexact=charge_point.model))
-        .order_by("-model", "name")  # a model-specific profile beats a vendor-wide one
-        .first()
+@dataclass(frozen=True)
+class CompatibilityRules:
+    """Every compatibility profile, arranged to pick a charge point's in memory.
+
+    A charge point uses the profile set on it, else the one whose vendor and
+    model match what it reports, a model-specific profile before a
+    vendor-wide one, then by name; vendor and model compare without case.
+    """
+
+    # Charge point pk -> the profile set on it.
+    assigned: dict[int, CompatibilityProfile]
+    # Upper-case vendor -> its profiles in the order they are tried.
+    by_vendor: dict[str, tuple[CompatibilityProfile, ...]]
+
+    def profile_for(
+        self, *, charge_point_pk: int, vendor: str, model: str
+    ) -> CompatibilityProfile | None:
+        own = self.assigned.get(charge_point_pk)
+        if own is not None:
+            return own
+        model = model.upper()
+        candidates = self.by_vendor.get(vendor.upper(), ()) if vendor else ()
+        return next((p for p in candidates if p.model.upper() in ("", model)), None)
+
+
+def compatibility_rules_load() -> CompatibilityRules:
+    """Read the rules at once (two queries), to match many charge points against."""
+    profiles = {profile.pk: profile for profile in CompatibilityProfile.objects.all()}
+    assigned = ChargePoint.objects.filter(compatibility_profile__isnull=False).values_list(
+        "pk", "compatibility_profile_id"
+    )
+    by_vendor: dict[str, list[CompatibilityProfile]] = {}
+    for profile in profiles.values():
+        if profile.vendor:
+            by_vendor.setdefault(profile.vendor.upper(), []).append(profile)
+    return CompatibilityRules(
+        # A profile made between the two reads is picked up at the next load.
+        assigned={pk: profiles[id_] for pk, id_ in assigned if id_ in profiles},
+        by_vendor={
+            vendor: tuple(sorted(candidates, key=lambda p: (not p.model, p.name)))
+            for vendor, candidates in by_vendor.items()
+        },
     )
 
 

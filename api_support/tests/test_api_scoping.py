@@ -89,6 +89,7 @@ def fill(path: str, world) -> str:
         "/api/v1/connectors/{id}/": Connector.objects.filter(connector_id=2).get().pk,
         "/api/v1/stations/{id}/": 1,
         "/api/v1/tariffs/{id}/": 1,
+        "/api/v1/billing-failures/{id}/": 1,
     }
     for prefix, value in values.items():
         if path.startswith(prefix):
@@ -184,6 +185,7 @@ def test_bobs_objects_are_not_found_for_alice(world, path):
         "/api/v1/journal/",
         "/api/v1/charging-profiles/",
         "/api/v1/charge-points/CP1/commands/",
+        "/api/v1/billing-failures/",
     ],
 )
 def test_operator_collections_are_closed_to_drivers(world, path):

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from stations.models import ChargePoint
 
-from ..models import Invoice, InvoiceLine, Tariff, TariffPeriod
+from ..models import BillingFailure, Invoice, InvoiceLine, Tariff, TariffPeriod
 
 
 @extend_schema_serializer(
@@ -137,3 +137,53 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "lines",
         ]
         read_only_fields = fields
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "No tariff",
+            value={
+                "id": 4,
+                "transaction": 1234,
+                "charge_point": "CP-0001",
+                "error": "No tariff applies to this session.",
+                "attempts": 3,
+                "will_retry": False,
+                "first_failed_at": "2026-11-26T11:00:05Z",
+                "last_failed_at": "2026-11-26T11:00:40Z",
+                "resolved_at": None,
+                "is_resolved": False,
+            },
+            response_only=True,
+        )
+    ]
+)
+class BillingFailureSerializer(serializers.ModelSerializer):
+    """Why a finished session has no invoice yet."""
+
+    charge_point = serializers.CharField(
+        source="transaction.charge_point.charge_point_id", read_only=True
+    )
+    is_resolved = serializers.SerializerMethodField(
+        help_text="True once an invoice was issued after all."
+    )
+
+    class Meta:
+        model = BillingFailure
+        fields = [
+            "id",
+            "transaction",
+            "charge_point",
+            "error",
+            "attempts",
+            "will_retry",
+            "first_failed_at",
+            "last_failed_at",
+            "resolved_at",
+            "is_resolved",
+        ]
+        read_only_fields = fields
+
+    def get_is_resolved(self, failure) -> bool:
+        return failure.resolved_at is not None

@@ -6,6 +6,7 @@ from . import views
 router = SimpleRouter()
 router.register("tariffs", views.TariffViewSet, basename="tariff")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("billing-failures", views.BillingFailureViewSet, basename="billingfailure")
 
 urlpatterns = [
     *router.urls,

@@ -1,4 +1,7 @@
-"""Tariffs and invoices over the API; a driver sees only their own invoices."""
+"""Tariffs, invoices and billing failures over the API.
+
+A driver sees only their own invoices; billing failures are for operators.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,19 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, viewsets
 from rest_framework.decorators import action
 
-from api_support.permissions import OperatorOrDriverReadOnly, is_operator
+from api_support.permissions import (
+    OperatorModelPermissions,
+    OperatorOrDriverReadOnly,
+    is_operator,
+)
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema
 from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
 from stations.selectors import transaction_owned_q
 
-from ..filtersets import InvoiceFilterSet, TariffFilterSet
-from ..models import Invoice, InvoiceLine, Tariff
+from ..filtersets import BillingFailureFilterSet, InvoiceFilterSet, TariffFilterSet
+from ..models import BillingFailure, Invoice, InvoiceLine, Tariff
 from ..pdf import invoice_pdf_bytes
-from .serializers import InvoiceSerializer, TariffSerializer
+from .serializers import BillingFailureSerializer, InvoiceSerializer, TariffSerializer
 
 
 def invoice_list(*, user=None):
@@ -112,3 +119,29 @@ class MyInvoiceList(ApiViewMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return invoice_list(user=self.request.user)
+
+
+@extend_schema_view(
+    **crud_schema(
+        tag="billing failures",
+        serializer=BillingFailureSerializer,
+        noun="billing failure",
+        plural="billing failures",
+        writable=False,
+        list_description=(
+            "Finished sessions that could not be invoiced, and why (operators only). "
+            "`?resolved=false` keeps those still without an invoice: fix the cause (e.g. "
+            "a tariff), then retry invoicing in the console."
+        ),
+    )
+)
+class BillingFailureViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = BillingFailureSerializer
+    permission_classes = [OperatorModelPermissions]
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = BillingFailureFilterSet
+    search_fields = ["error"]
+    ordering_fields = ["last_failed_at", "first_failed_at", "attempts"]
+
+    def get_queryset(self):
+        return BillingFailure.objects.select_related("transaction__charge_point")

@@ -21,6 +21,7 @@ from billing.models import (
 )
 from billing.services import billing_failure_record
 from drivers.models import IdTag, User
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, Station, Transaction
 
 START = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -37,6 +38,7 @@ def _make_invoice(number, *, charge_point_id="CP-BILL", id_tag="PAYER"):
         charge_point=cp,
         connector=connector,
         id_tag=id_tag,
+        status=SessionStatus.ENDED,
         meter_start=0,
         start_timestamp=START + timedelta(minutes=number),
         meter_stop=10000,
@@ -267,6 +269,7 @@ def test_failures_are_listed_and_retried(admin_client, django_capture_on_commit_
         charge_point=cp,
         connector=Connector.objects.create(charge_point=cp, connector_id=1),
         id_tag="X",
+        status=SessionStatus.ENDED,
         meter_start=0,
         start_timestamp=START,
         meter_stop=1000,

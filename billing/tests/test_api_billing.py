@@ -13,12 +13,13 @@ from api_support.testing import (
     make_operator,
     make_session,
 )
-from billing.models import Tariff
+from billing.models import BillingFailure, Tariff
 from stations.models import Station
 
 pytestmark = pytest.mark.django_db
 
 INVOICES = "/api/v1/invoices/"
+FAILURES = "/api/v1/billing-failures/"
 TARIFFS = "/api/v1/tariffs/"
 TARIFF_PERMS = (
     "billing.view_tariff",
@@ -135,6 +136,83 @@ def test_invoice_list_query_count_does_not_grow_with_rows(
     client = client_for(make_operator("billing.view_invoice"))
     with django_assert_max_num_queries(6):
         response = client.get(INVOICES)
+    assert response.json()["count"] == 10
+
+
+# --- billing failures ----------------------------------------------------------------
+
+
+def make_failure(
+    session, *, resolved: bool = False, error: str = "No tariff applies."
+) -> BillingFailure:
+    return BillingFailure.objects.create(
+        transaction=session,
+        error=error,
+        attempts=3,
+        will_retry=False,
+        first_failed_at=T0,
+        last_failed_at=T0.replace(minute=5),
+        resolved_at=T0.replace(hour=12) if resolved else None,
+    )
+
+
+def test_operator_reads_billing_failures(charge_point):
+    session = make_session(charge_point, "TAG", energy_wh=7500)
+    failure = make_failure(session)
+    client = client_for(make_operator("billing.view_billingfailure"))
+    assert client.get(f"{FAILURES}{failure.pk}/").json() == {
+        "id": failure.pk,
+        "transaction": session.pk,
+        "charge_point": "CP1",
+        "error": "No tariff applies.",
+        "attempts": 3,
+        "will_retry": False,
+        "first_failed_at": "2026-11-26T10:00:00Z",
+        "last_failed_at": "2026-11-26T10:05:00Z",
+        "resolved_at": None,
+        "is_resolved": False,
+    }
+
+
+def test_billing_failures_are_for_operators_with_the_view_permission(charge_point):
+    alice = make_driver("alice", "ALICE-1")
+    failure = make_failure(make_session(charge_point, "ALICE-1", energy_wh=10))
+    assert client_for().get(FAILURES).status_code == 401
+    assert client_for(alice).get(FAILURES).status_code == 403
+    assert client_for(alice).get(f"{FAILURES}{failure.pk}/").status_code == 403
+    assert client_for(make_operator("billing.view_invoice")).get(FAILURES).status_code == 403
+
+
+def test_billing_failures_are_read_only(charge_point):
+    failure = make_failure(make_session(charge_point, "TAG", energy_wh=10))
+    perms = ("billing.view_billingfailure", "billing.change_billingfailure")
+    client = client_for(make_operator(*perms))
+    assert client.patch(f"{FAILURES}{failure.pk}/", {"error": ""}).status_code == 405
+    assert client.post(FAILURES, {}, format="json").status_code == 405
+
+
+def test_billing_failure_filters_and_pages(charge_point):
+    open_one = make_failure(make_session(charge_point, "TAG", energy_wh=10))
+    fixed = make_failure(
+        make_session(charge_point, "TAG", energy_wh=10, start=T0.replace(hour=8)), resolved=True
+    )
+    client = client_for(make_operator("billing.view_billingfailure"))
+    assert ids(client.get(FAILURES, {"resolved": "false"})) == [open_one.pk]
+    assert ids(client.get(FAILURES, {"resolved": "true"})) == [fixed.pk]
+    assert ids(client.get(FAILURES, {"transaction": fixed.transaction_id})) == [fixed.pk]
+    assert sorted(ids(client.get(FAILURES))) == sorted([open_one.pk, fixed.pk])
+    page = client.get(FAILURES, {"page_size": 1}).json()
+    assert page["count"] == 2 and len(page["results"]) == 1 and page["next"]
+
+
+def test_billing_failure_list_query_count_does_not_grow_with_rows(
+    charge_point, django_assert_max_num_queries
+):
+    for hour in range(10):
+        make_failure(make_session(charge_point, "TAG", start=T0.replace(hour=hour), energy_wh=1))
+    client = client_for(make_operator("billing.view_billingfailure"))
+    with django_assert_max_num_queries(5):
+        response = client.get(FAILURES)
     assert response.json()["count"] == 10
 
 

@@ -11,6 +11,7 @@ from billing.models import Invoice, Tariff, TariffPeriod
 from billing.pdf import invoice_pdf_bytes
 from billing.services import invoice_create
 from drivers.models import Driver, IdTag, User
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, Station, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,7 @@ def invoice(settings):
         connector=Connector.objects.create(charge_point=charge_point, connector_id=2),
         id_tag="ALICE-1",
         tag=tag,
+        status=SessionStatus.ENDED,
         meter_start=0,
         start_timestamp=START,
         meter_stop=12_500,

@@ -14,6 +14,7 @@ from billing.selectors import (
     transaction_export_rows,
 )
 from drivers.models import IdTag
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, Station, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,7 @@ def make_session(charge_point, *, connector_id=1, tag=None, start=T0, stopped=Tr
         connector=connector,
         id_tag=tag.id_tag if tag else "ANON",
         tag=tag,
+        status=SessionStatus.ENDED if stopped else SessionStatus.RUNNING,
         meter_start=0,
         start_timestamp=start,
         meter_stop=5000 if stopped else None,

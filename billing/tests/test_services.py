@@ -1,11 +1,12 @@
 """Invoicing of finished transactions, against the database."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from billing.models import BillingFailure, Invoice, InvoiceSequence, Tariff, TariffPeriod
 from billing.pricing import PricingError
@@ -22,9 +23,12 @@ from stations.services import (
 )
 from stations.tests.samples import meter_sample
 
+from .helpers import registered_long_ago
+
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def station():
 @pytest.fixture
 def charge_point(station):
     IdTag.objects.create(id_tag="TAG-1")
-    return chargepoint_create(charge_point_id="CP-1", station_id=station.pk)
+    return registered_long_ago(chargepoint_create(charge_point_id="CP-1", station_id=station.pk))
 
 
 @pytest.fixture
@@ -135,8 +139,12 @@ def test_yen_is_rounded_to_whole_units(charge_point, django_capture_on_commit_ca
     assert invoice.total == Decimal("375")
 
 
-def test_numbers_are_sequential_per_year(charge_point, django_capture_on_commit_callbacks):
+def test_numbers_are_sequential_per_year_of_issue(
+    charge_point, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The year is the one the invoice is issued in, not the charger's stop time."""
     Tariff.objects.create(name="CP", charge_point=charge_point, price_per_kwh=Decimal("0.30"))
+    this_year = timezone.localdate().year
     starts = [T0, T0 + timedelta(hours=2), datetime(2025, 1, 2, 8, 0, tzinfo=UTC)]
     numbers = [
         stopped_session(
@@ -144,8 +152,15 @@ def test_numbers_are_sequential_per_year(charge_point, django_capture_on_commit_
         ).invoice.number
         for start in starts
     ]
-    assert numbers == ["2024-000001", "2024-000002", "2025-000001"]
-    assert InvoiceSequence.objects.get(year=2024).last_number == 2
+    assert numbers == [f"{this_year}-00000{n}" for n in (1, 2, 3)]
+    assert InvoiceSequence.objects.get(year=this_year).last_number == 3
+    assert not InvoiceSequence.objects.filter(year__in=(2024, 2025)).exists()
+
+    monkeypatch.setattr(timezone, "localdate", lambda: date(this_year + 1, 1, 1))
+    next_year = stopped_session(
+        charge_point, django_capture_on_commit_callbacks, energy_wh=1000, start=T0 + HOUR * 4
+    )
+    assert next_year.invoice.number == f"{this_year + 1}-000001"
 
 
 def test_invoice_create_twice_yields_one_invoice(charge_point, default_tariff):
@@ -156,7 +171,7 @@ def test_invoice_create_twice_yields_one_invoice(charge_point, default_tariff):
     assert second.pk == first.pk
     assert Invoice.objects.count() == 1
     assert first.lines.count() == 1
-    assert InvoiceSequence.objects.get(year=2024).last_number == 1
+    assert InvoiceSequence.objects.get(year=timezone.localdate().year).last_number == 1
 
 
 def test_task_run_twice_yields_one_invoice(charge_point, django_capture_on_commit_callbacks):
@@ -240,7 +255,7 @@ def test_priority_within_a_scope(charge_point, station):
 
 def test_charge_point_without_station_uses_default(default_tariff):
     IdTag.objects.create(id_tag="TAG-1")
-    lone = chargepoint_create(charge_point_id="CP-LONE")
+    lone = registered_long_ago(chargepoint_create(charge_point_id="CP-LONE"))
     finished = session(lone, energy_wh=1000)
     assert tariff_in_force(transaction=finished) == default_tariff
 
@@ -324,7 +339,9 @@ def test_night_rate_idle_fee_and_vat_from_meter_values(django_capture_on_commit_
     """The issue's acceptance: energy + night rate + idle fee + VAT, from real readings."""
     IdTag.objects.create(id_tag="TAG-1")
     depot = Station.objects.create(name="Depot", time_zone="Europe/Berlin")
-    charge_point = chargepoint_create(charge_point_id="CP-NIGHT", station_id=depot.pk)
+    charge_point = registered_long_ago(
+        chargepoint_create(charge_point_id="CP-NIGHT", station_id=depot.pk)
+    )
     tariff = Tariff.objects.create(
         name="Depot",
         station=depot,

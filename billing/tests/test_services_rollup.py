@@ -7,6 +7,7 @@ import pytest
 
 from billing.models import StationEnergyHour
 from billing.services import station_energy_rollup
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, MeterValue, Station, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,7 @@ def make_session(cp, *, start, minutes=None, energy_wh=None, readings=()):
         charge_point=cp,
         connector=connector,
         id_tag="TAG",
+        status=SessionStatus.RUNNING if stop is None else SessionStatus.ENDED,
         meter_start=1000,
         start_timestamp=start,
         meter_stop=None if stop is None else 1000 + energy_wh,

@@ -8,11 +8,14 @@ from django.utils import timezone
 
 from billing import services, subscribers
 from billing.models import BillingFailure, Invoice, Tariff
+from drivers.models import IdTag
 from events.models import OutboxMessage
 from events.relay import outbox_relay
 from monitoring.metrics import INVOICES_ISSUED
 from stations.models import ChargePoint, Transaction
 from stations.services import transaction_start, transaction_stop
+
+from .helpers import registered_long_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +32,10 @@ def broker_down(monkeypatch):
 
 @pytest.fixture
 def ended(django_capture_on_commit_callbacks):
-    charge_point = ChargePoint.objects.create(
-        charge_point_id="CP-SUB", registration_status="Accepted"
+    charge_point = registered_long_ago(
+        ChargePoint.objects.create(charge_point_id="CP-SUB", registration_status="Accepted")
     )
+    IdTag.objects.create(id_tag="TAG")
     Tariff.objects.create(name="CP", charge_point=charge_point, price_per_kwh=Decimal("0.25"))
     with django_capture_on_commit_callbacks(execute=True):
         started, _ = transaction_start(
@@ -64,6 +68,7 @@ def test_an_ended_session_waits_in_the_outbox_until_the_relay_invoices_it(
         "charge_point": ended.charge_point_id,
         "transaction": ended.pk,
         "energy_wh": 8000,
+        "status": "ended",
     }
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox_relay().handled == 1

@@ -9,6 +9,7 @@ from billing import services, tasks
 from billing.models import BillingFailure, Invoice, StationEnergyHour, Tariff
 from billing.pricing import PricingError
 from csms_project.celery import app as celery_app
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, Station, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ def finished():
         charge_point=charge_point,
         connector=Connector.objects.create(charge_point=charge_point, connector_id=1),
         id_tag="TAG",
+        status=SessionStatus.ENDED,
         meter_start=0,
         start_timestamp=T0,
         meter_stop=10_000,

@@ -13,6 +13,7 @@ from billing.models import Invoice, Tariff
 from billing.tasks import invoice_create_for_transaction
 from csms_project import testing
 from csms_project.celery import app as celery_app
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, Station, Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,6 +33,7 @@ def test_worker_creates_the_invoice(tmp_path):
         charge_point=charge_point,
         connector=Connector.objects.create(charge_point=charge_point, connector_id=1),
         id_tag="TAG",
+        status=SessionStatus.ENDED,
         meter_start=0,
         start_timestamp=T0,
         meter_stop=7_000,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -71,7 +72,13 @@ def test_invoices_of_sessions_ended_while_the_broker_was_down_arrive_once(tmp_pa
         name="Outbox", price_per_kwh=Decimal("0.40"), vat_rate=0, is_default=True, priority=10
     )
     IdTag.objects.create(id_tag="OUTBOX-TAG")
-    ChargePointModel.objects.create(charge_point_id=CHARGE_POINT_ID, registration_status="Accepted")
+    registered = ChargePointModel.objects.create(
+        charge_point_id=CHARGE_POINT_ID, registration_status="Accepted"
+    )
+    # Registered before the sessions it reports (an earlier start is disputed).
+    ChargePointModel.objects.filter(pk=registered.pk).update(
+        created_at=datetime(2026, 11, 1, tzinfo=UTC)
+    )
     celery_app.conf.task_always_eager = False  # the root conftest restores eager mode
 
     with testing.private_redis(tmp_path) as broker:

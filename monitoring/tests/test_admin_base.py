@@ -16,6 +16,7 @@ from stations.models import (
     OrphanStopTransaction,
     Reservation,
     SecurityEvent,
+    Transaction,
 )
 
 READ_ONLY = [
@@ -31,6 +32,7 @@ READ_ONLY = [
     Reservation,
     SecurityEvent,
     StationEnergyHour,
+    Transaction,
 ]
 # Read-only too, but operators may delete a row.
 DELETABLE = [LocalAuthList, Node]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -14,7 +15,9 @@ from events.relay import outbox_relay
 from monitoring import live, nodes
 from monitoring.models import Node, NodeKind
 from stations import services
-from stations.models import Connector
+from stations.choices import DisputeResolution, SessionStatus
+from stations.models import Connector, Transaction
+from stations.services.disputes import transaction_dispute_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +148,35 @@ def test_transaction_start_asks_for_new_totals(
         (live.DASHBOARD_GROUP, {"type": "dashboard.summary", "transaction": started.pk})
     ]
     assert not OutboxMessage.objects.exists()  # delivered from memory, nothing to retry
+
+
+def test_a_dispute_decision_asks_for_new_totals(
+    group_send, charge_point, django_capture_on_commit_callbacks
+):
+    connector = Connector.objects.create(charge_point=charge_point, connector_id=1)
+    now = timezone.now()
+    session = Transaction.objects.create(
+        charge_point=charge_point,
+        connector=connector,
+        id_tag="TAG",
+        status=SessionStatus.ENDED,
+        meter_start=0,
+        start_timestamp=now - timedelta(hours=1),
+        stop_timestamp=now,
+        meter_stop=500,
+        energy_wh=500,
+        disputed_at=now,
+        dispute_reason="Clock far ahead.",
+    )
+    watching_node()
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_dispute_resolve(
+            transaction_pk=session.pk, resolution=DisputeResolution.VOIDED, resolved_by_id=None
+        )
+    assert (
+        live.DASHBOARD_GROUP,
+        {"type": "dashboard.summary", "transaction": session.pk},
+    ) in group_send
 
 
 def test_the_watch_check_is_cached_and_cheap(charge_point):

@@ -13,9 +13,11 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from billing.models import BillingFailure
 from csms_project.testing import BASE_DIR
 from monitoring import metrics
 from monitoring.models import Node, NodeKind
+from stations.choices import DisputeResolution, SessionStatus
 from stations.models import ChargePoint, Connector, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -55,22 +57,46 @@ def test_metrics_endpoint_speaks_prometheus_text(client):
 def test_database_figures_are_read_at_scrape_time(client):
     cp = ChargePoint.objects.create(charge_point_id="CP-M", is_online=True)
     ChargePoint.objects.create(charge_point_id="CP-N")
-    connector = Connector.objects.create(charge_point=cp, connector_id=1)
-    for minute in range(3):
-        Transaction.objects.create(
+    now = timezone.now()
+    sessions = [
+        # (status, disputed, decided, connector)
+        (SessionStatus.ENDED, False, False, 1),
+        (SessionStatus.RUNNING, False, False, 1),
+        (SessionStatus.RUNNING, True, False, 2),  # disputed while running
+        (SessionStatus.REFUSED, False, False, 3),  # never stopped, never running
+        (SessionStatus.SUPERSEDED, True, False, 3),
+        (SessionStatus.ENDED, True, True, 3),  # decided: no longer waiting
+    ]
+    for number, (status, disputed, decided, connector_id) in enumerate(sessions):
+        connector, _ = Connector.objects.get_or_create(charge_point=cp, connector_id=connector_id)
+        transaction = Transaction.objects.create(
             charge_point=cp,
             connector=connector,
-            id_tag=f"T{minute}",
+            id_tag=f"T{number}",
+            status=status,
             meter_start=0,
-            start_timestamp=timezone.now() - timezone.timedelta(minutes=minute),
-            stop_timestamp=timezone.now() if minute == 0 else None,
+            start_timestamp=now - timezone.timedelta(minutes=number),
+            stop_timestamp=now
+            if status in (SessionStatus.ENDED, SessionStatus.SUPERSEDED)
+            else None,
+            disputed_at=now if disputed else None,
+            dispute_resolution=DisputeResolution.ACCEPTED if decided else "",
         )
-    now = timezone.now()
+        if number < 2:
+            BillingFailure.objects.create(
+                transaction=transaction,
+                error="No tariff.",
+                first_failed_at=now,
+                last_failed_at=now,
+                resolved_at=now if number == 0 else None,
+            )
     Node.objects.create(
         node_id="n1", kind=NodeKind.ASGI, hostname="h", pid=1, started_at=now, last_seen=now
     )
     got = samples(client.get("/metrics").text)
     assert got[("csms_open_transactions", ())] == 2
+    assert got[("csms_disputed_sessions", ())] == 2
+    assert got[("csms_billing_failures_unresolved", ())] == 1
     assert got[("csms_charge_points", (("state", "online"),))] == 1
     assert got[("csms_charge_points", (("state", "offline"),))] == 1
     assert got[("csms_nodes", (("kind", "asgi"), ("state", "alive")))] == 1
@@ -84,6 +110,8 @@ def test_a_database_failure_drops_the_figures_not_the_scrape(client):
     got = samples(response.text)
     assert got[("csms_metrics_database_up", ())] == 0
     assert ("csms_open_transactions", ()) not in got
+    assert ("csms_disputed_sessions", ()) not in got
+    assert ("csms_billing_failures_unresolved", ()) not in got
 
 
 def test_frame_and_error_helpers_bound_the_label_values():

@@ -9,7 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import BillingFailure
 from monitoring.models import Node, NodeKind
+from monitoring.selectors import dashboard_snapshot
+from stations.choices import DisputeResolution, SessionStatus
 from stations.models import ChargePoint, Connector, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -118,15 +121,122 @@ def test_dashboard_counts_energy_today(staff_client, network):
         charge_point=online,
         connector=online.connectors.get(connector_id=2),
         id_tag="T2",
+        status=SessionStatus.ENDED,
         meter_start=1000,
         start_timestamp=now - timedelta(minutes=30),
         stop_timestamp=now - timedelta(minutes=1),
         meter_stop=13500,
         energy_wh=12500,
     )
+    # Figures in doubt are not counted: waiting for a decision, or voided.
+    for number, resolution in enumerate(["", DisputeResolution.VOIDED]):
+        Transaction.objects.create(
+            charge_point=online,
+            connector=online.connectors.get(connector_id=2),
+            id_tag=f"D{number}",
+            status=SessionStatus.ENDED,
+            meter_start=0,
+            start_timestamp=now - timedelta(minutes=20 + number),
+            stop_timestamp=now - timedelta(minutes=2),
+            meter_stop=9_000_000,
+            energy_wh=9_000_000,
+            disputed_at=now,
+            dispute_resolution=resolution,
+        )
     response = staff_client.get(DASHBOARD)
     assert response.context["snapshot"]["summary"]["energy_today_wh"] == 12500
     assert 'id="count-energy-today">12.5<' in response.text
+
+
+def test_dashboard_counts_what_waits_for_an_operator_with_links(staff_client, network):
+    online, _ = network
+    now = timezone.now()
+    connector = online.connectors.get(connector_id=2)
+
+    def ended(id_tag, **fields):
+        return Transaction.objects.create(
+            charge_point=online,
+            connector=connector,
+            id_tag=id_tag,
+            status=SessionStatus.ENDED,
+            meter_start=0,
+            start_timestamp=now - timedelta(hours=2),
+            stop_timestamp=now - timedelta(hours=1),
+            energy_wh=100,
+            **fields,
+        )
+
+    for number in range(3):
+        ended(f"W{number}", disputed_at=now, dispute_reason="Register went backwards.")
+    ended("DECIDED", disputed_at=now, dispute_resolution=DisputeResolution.ACCEPTED)
+    Transaction.objects.create(  # a refused start: never stopped, never running
+        charge_point=online,
+        connector=connector,
+        id_tag="REFUSED",
+        status=SessionStatus.REFUSED,
+        meter_start=0,
+        start_timestamp=now,
+    )
+    for number, resolved in enumerate([False, False, True]):
+        BillingFailure.objects.create(
+            transaction=ended(f"F{number}"),
+            error="No tariff applies.",
+            first_failed_at=now,
+            last_failed_at=now,
+            resolved_at=now if resolved else None,
+        )
+    snapshot = dashboard_snapshot()
+    summary = snapshot["summary"]
+    assert summary["open_transactions"] == 1  # the running one of the network, not the refused
+    assert summary["disputed_sessions"] == 3
+    assert summary["billing_failures_unresolved"] == 2
+
+    disputed_list = snapshot["links"]["disputed_sessions"]
+    failures_list = snapshot["links"]["billing_failures_unresolved"]
+    running_list = snapshot["links"]["running_sessions"]
+    html = staff_client.get(DASHBOARD).text
+    assert 'id="count-disputed-sessions">3<' in html
+    assert 'id="count-billing-failures">2<' in html
+    assert f'href="{disputed_list.replace("&", "&amp;")}"' in html
+    assert f'href="{failures_list}"' in html
+    assert f'href="{running_list}"' in html
+
+
+def test_dashboard_links_list_what_was_counted(admin_client, network):
+    online, _ = network
+    now = timezone.now()
+    connector = online.connectors.get(connector_id=2)
+    waiting = Transaction.objects.create(
+        charge_point=online,
+        connector=connector,
+        id_tag="WAIT",
+        status=SessionStatus.ENDED,
+        meter_start=0,
+        start_timestamp=now - timedelta(hours=2),
+        stop_timestamp=now - timedelta(hours=1),
+        energy_wh=100,
+        disputed_at=now,
+    )
+    failure = BillingFailure.objects.create(
+        transaction=waiting, error="x", first_failed_at=now, last_failed_at=now
+    )
+    BillingFailure.objects.create(
+        transaction=Transaction.objects.get(id_tag="T1"),
+        error="y",
+        first_failed_at=now,
+        last_failed_at=now,
+        resolved_at=now,
+    )
+    links = dashboard_snapshot()["links"]
+
+    def listed(url):
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        return [row.pk for row in response.context["cl"].result_list]
+
+    assert listed(links["disputed_sessions"]) == [waiting.pk]
+    assert listed(links["billing_failures_unresolved"]) == [failure.pk]
+    assert listed(links["running_sessions"]) == [Transaction.objects.get(id_tag="T1").pk]
 
 
 def test_dashboard_needs_staff(client, django_user_model, network):

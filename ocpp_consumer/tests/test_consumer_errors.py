@@ -212,7 +212,7 @@ async def test_stop_transaction_failure_leaves_transaction_open(socket, monkeypa
     }
     assert_call_error(await socket.call("StopTransaction", stop, "ie-3"), "ie-3", "InternalError")
     tx = await Transaction.objects.aget(pk=tx_id)
-    assert (tx.is_open, tx.meter_stop, tx.energy_wh) == (True, None, None)
+    assert (tx.stop_timestamp, tx.meter_stop, tx.energy_wh) == (None, None, None)
     assert await MeterValue.objects.acount() == 0
     await socket.assert_usable()
 

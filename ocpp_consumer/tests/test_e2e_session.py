@@ -6,6 +6,7 @@ and broker); the charge point is the `ocpp` package's ChargePoint client.
 """
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -119,6 +120,13 @@ def test_charging_session_end_to_end(tmp_path):
         priority=10,
     )
     IdTag.objects.create(id_tag="E2E-TAG")
+    # Registered before the session it reports (an earlier start is disputed).
+    registered = ChargePointModel.objects.create(
+        charge_point_id=CHARGE_POINT_ID, registration_status="Accepted"
+    )
+    ChargePointModel.objects.filter(pk=registered.pk).update(
+        created_at=datetime(2026, 11, 1, tzinfo=UTC)
+    )
     env = testing.process_env(OCPP_AUTO_REGISTER="1")
 
     with testing.daphne_node(env, tmp_path) as base_url, testing.celery_worker(env, tmp_path):

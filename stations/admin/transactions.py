@@ -6,36 +6,113 @@ from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin, all_field_names
+from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
 from monitoring.charts import transaction_chart_svg
 
+from ..choices import DisputeResolution
 from ..models import (
     DataTransferRecord,
     MeterValue,
     OrphanStopTransaction,
     Transaction,
 )
+from ..selectors import transaction_energy_so_far, transaction_list
 from .base import METER_VALUE_INLINE_LIMIT, _changelist_link
+from .disputes import DisputeFilter, TransactionDisputeMixin
+
+EMPTY = "—"
+# The prices of a tariff snapshot, in the order operators read them.
+TARIFF_PRICES = (
+    ("price_per_kwh", _("per kWh"), True),
+    ("price_per_minute", _("per minute charging"), True),
+    ("idle_price_per_minute", _("per minute idle"), True),
+    ("idle_grace_minutes", _("idle grace (minutes)"), False),
+    ("idle_power_threshold_w", _("idle below (W)"), False),
+    ("session_fee", _("session fee"), True),
+    ("min_price", _("minimum price"), True),
+    ("max_price", _("maximum price"), True),
+    ("vat_rate", _("VAT (%)"), False),
+)
 
 # --- Transactions and meter values ----------------------------------------
 
 
-class TransactionStateFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
+def meter_segments_html(segments) -> str:
+    """The register's stretches between resets, with the energy of each."""
+    rows = [
+        (segment.get("from_wh"), segment.get("to_wh"), _segment_energy(segment))
+        for segment in segments or ()
+        if isinstance(segment, dict)
+    ]
+    if not rows:
+        return EMPTY
+    body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("register from (Wh)"),
+        _("register to (Wh)"),
+        _("energy (Wh)"),
+        body,
+    )
 
-    def lookups(self, request, model_admin):
-        return (("open", _("open")), ("closed", _("closed")))
 
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(stop_timestamp__isnull=True)
-        if self.value() == "closed":
-            return queryset.filter(stop_timestamp__isnull=False)
-        return queryset
+def _segment_energy(segment: dict):
+    try:
+        return int(segment["to_wh"]) - int(segment["from_wh"])
+    except (KeyError, TypeError, ValueError):
+        return EMPTY
+
+
+def tariff_snapshot_html(snapshot) -> str:
+    """The prices fixed at the start: name, currency, each price, time-of-day periods."""
+    if not snapshot:
+        return EMPTY
+    if not isinstance(snapshot, dict):
+        return format_html("<code>{}</code>", snapshot)
+    currency = snapshot.get("currency") or ""
+
+    def price(value, with_currency: bool) -> str:
+        if value in (None, ""):
+            return EMPTY
+        return f"{value} {currency}".strip() if with_currency else str(value)
+
+    name = snapshot.get("name") or EMPTY
+    if isinstance(snapshot.get("id"), int):  # the tariff as it is now, if it still exists
+        url = reverse("admin:billing_tariff_change", args=[snapshot["id"]])
+        name = format_html('<a href="{}">{}</a>', url, name)
+    rows = [(_("tariff"), name), (_("currency"), currency or EMPTY)]
+    rows += [
+        (label, price(snapshot[key], with_currency))
+        for key, label, with_currency in TARIFF_PRICES
+        if key in snapshot
+    ]
+    known = {"id", "name", "currency", "periods", *(key for key, _label, _money in TARIFF_PRICES)}
+    rows += [(key, value) for key, value in snapshot.items() if key not in known]
+    table = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+    periods = [
+        (
+            f"{period.get('start', '')[:5]}–{period.get('end', '')[:5]}",
+            price(period.get("price_per_kwh"), True),
+            price(period.get("price_per_minute"), True),
+        )
+        for period in snapshot.get("periods") or ()
+        if isinstance(period, dict)
+    ]
+    if not periods:
+        return format_html("<table>{}</table>", table)
+    return format_html(
+        "<table>{}</table><table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        table,
+        _("time of day"),
+        _("per kWh"),
+        _("per minute charging"),
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", periods),
+    )
 
 
 class LatestMeterValuesFormSet(BaseInlineFormSet):
@@ -66,34 +143,111 @@ class MeterValueInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(TransactionDisputeMixin, ReadOnlyModelAdmin):
     inlines = (MeterValueInline,)
     list_display = (
         "id",
         "charge_point",
         "connector_number",
         "id_tag",
+        "status",
         "start_timestamp",
         "stop_timestamp",
         "energy_kwh",
         "stop_reason",
-        "is_open",
+        "dispute_column",
         "invoice_link",
     )
-    list_filter = (TransactionStateFilter, "stop_reason", "charge_point")
+    list_filter = ("status", DisputeFilter, "stop_reason", "charge_point")
     list_select_related = ("charge_point", "connector", "invoice")
     search_fields = ("id__exact", "id_tag", "charge_point__charge_point_id")
     date_hierarchy = "start_timestamp"
-    readonly_fields = ("energy_kwh", "is_open", "invoice_link", "all_meter_values", "meter_chart")
+    readonly_fields = (
+        "energy_kwh",
+        "meter_segments_table",
+        "tariff_table",
+        "invoice_link",
+        "dispute_state",
+        "dispute_reasons",
+        "all_meter_values",
+        "meter_chart",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "status",
+                    "charge_point",
+                    "connector",
+                    "id_tag",
+                    "tag",
+                    "start_auth_status",
+                    "reservation_id",
+                )
+            },
+        ),
+        (
+            _("Time"),
+            {
+                "fields": (
+                    "start_timestamp",
+                    "stop_timestamp",
+                    "stop_reason",
+                    "stop_id_tag",
+                    "stale_since",
+                )
+            },
+        ),
+        (
+            _("Energy"),
+            {
+                "fields": (
+                    "energy_kwh",
+                    "energy_wh",
+                    "energy_source",
+                    "meter_start",
+                    "meter_stop",
+                    "meter_segments_table",
+                    "energy_wh_reported",
+                )
+            },
+        ),
+        (_("Billing"), {"fields": ("tariff_table", "invoice_link")}),
+        (
+            _("Dispute"),
+            {
+                "fields": (
+                    "dispute_state",
+                    "disputed_at",
+                    "dispute_reasons",
+                    "dispute_resolution",
+                    "dispute_resolved_at",
+                    "dispute_resolved_by",
+                    "dispute_note",
+                )
+            },
+        ),
+        (_("Meter values"), {"fields": ("meter_chart", "all_meter_values")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
 
-    def get_readonly_fields(self, request, obj=None):
-        return all_field_names(self.model) + self.readonly_fields
+    def get_queryset(self, request):
+        # With the latest register reading of each row: a running session's
+        # energy so far without a query per row (transaction_energy_so_far).
+        queryset = transaction_list().select_related("invoice")
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.disputed_at is not None:
+            return self.fieldsets
+        # Never disputed: the section says so and nothing more.
+        return tuple(
+            (name, {"fields": ("dispute_state",)}) if name == _("Dispute") else (name, options)
+            for name, options in self.fieldsets
+        )
 
     @admin.display(description=_("connector id"), ordering="connector__connector_id")
     def connector_number(self, obj):
@@ -101,22 +255,60 @@ class TransactionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("energy (kWh)"), ordering="energy_wh")
     def energy_kwh(self, obj):
-        if obj.energy_wh is None:
-            return None
-        return f"{Decimal(obj.energy_wh) / 1000:.3f}"
-
-    @admin.display(description=_("open"), boolean=True)
-    def is_open(self, obj):
-        return obj.is_open
+        energy_wh = transaction_energy_so_far(transaction=obj)
+        if energy_wh is None:
+            return EMPTY
+        kwh = f"{Decimal(energy_wh) / 1000:.3f}"
+        return format_html("{} ({})", kwh, _("so far")) if obj.is_open else kwh
 
     @admin.display(description=_("invoice"))
     def invoice_link(self, obj):
         try:
             invoice = obj.invoice
         except ObjectDoesNotExist:
-            return None
+            return EMPTY
         url = reverse("admin:billing_invoice_change", args=[invoice.pk])
         return format_html('<a href="{}">{}</a>', url, invoice.number)
+
+    @admin.display(description=_("dispute"), ordering="disputed_at")
+    def dispute_column(self, obj):
+        if obj.is_disputed:
+            return format_html("<strong>{}</strong>", _("waiting for a decision"))
+        if obj.dispute_resolution:
+            return DisputeResolution(obj.dispute_resolution).label
+        return EMPTY
+
+    @admin.display(description=_("dispute"))
+    def dispute_state(self, obj):
+        if obj.disputed_at is None:
+            return _("Not disputed.")
+        if obj.is_disputed:
+            return format_html(
+                "<strong>{}</strong> {}",
+                _("Waiting for a decision: not billed until then."),
+                _("Disputed since %(when)s.") % {"when": _local(obj.disputed_at)},
+            )
+        return _("%(decision)s by %(who)s on %(when)s.") % {
+            "decision": DisputeResolution(obj.dispute_resolution).label,
+            "who": obj.dispute_resolved_by or _("someone since removed"),
+            "when": _local(obj.dispute_resolved_at),
+        }
+
+    @admin.display(description=_("why disputed"))
+    def dispute_reasons(self, obj):
+        reasons = [line for line in obj.dispute_reason.splitlines() if line.strip()]
+        if not reasons:
+            return EMPTY
+        items = format_html_join("", "<li>{}</li>", ((reason,) for reason in reasons))
+        return format_html("<ul>{}</ul>", items)
+
+    @admin.display(description=_("meter segments"))
+    def meter_segments_table(self, obj):
+        return meter_segments_html(obj.meter_segments)
+
+    @admin.display(description=_("tariff at start"))
+    def tariff_table(self, obj):
+        return tariff_snapshot_html(obj.tariff_snapshot)
 
     @admin.display(description=_("energy and power"))
     def meter_chart(self, obj):
@@ -127,6 +319,12 @@ class TransactionAdmin(admin.ModelAdmin):
         return _changelist_link(
             "stations_metervalue", f"transaction__id__exact={obj.pk}", _("Show")
         )
+
+
+def _local(moment) -> str:
+    if moment is None:
+        return EMPTY
+    return localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 @admin.register(MeterValue)

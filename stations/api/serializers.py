@@ -1,4 +1,4 @@
-"""Shapes of stations, charge points and transactions in the API."""
+"""Shapes of stations, charge points, reservations and charging profiles in the API."""
 
 from __future__ import annotations
 
@@ -18,14 +18,11 @@ from ..models import (
     ChargingSchedulePeriod,
     CompatibilityProfile,
     Connector,
-    MeterValue,
     Reservation,
     Station,
-    Transaction,
     validate_charge_point_credentials,
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
-from ..selectors import transaction_energy_so_far
 from ..services import chargepoint_create
 
 
@@ -266,111 +263,6 @@ class ChargePointPublicSerializer(serializers.ModelSerializer):
         model = ChargePoint
         fields = ["charge_point_id", "station", "is_online", "last_heartbeat", "connectors"]
         read_only_fields = fields
-
-
-@extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "Open session",
-            value={
-                "id": 1234,
-                "charge_point": "CP-0001",
-                "connector_id": 1,
-                "id_tag": "04A2B3C4D5",
-                "meter_start": 10000,
-                "meter_stop": None,
-                "energy_wh": 2500,
-                "start_timestamp": "2026-11-26T10:00:00Z",
-                "stop_timestamp": None,
-                "stop_reason": "",
-                "is_open": True,
-            },
-            response_only=True,
-        )
-    ]
-)
-class TransactionSerializer(serializers.ModelSerializer):
-    id = serializers.IntegerField(read_only=True, help_text="The OCPP transactionId.")
-    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
-    connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
-    energy_wh = serializers.SerializerMethodField(
-        help_text="Energy delivered in Wh; for a running session, so far (from the latest "
-        "Energy.Active.Import.Register reading; null before the first one)."
-    )
-    is_open = serializers.BooleanField(read_only=True)
-
-    class Meta:
-        model = Transaction
-        fields = [
-            "id",
-            "charge_point",
-            "connector_id",
-            "id_tag",
-            "meter_start",
-            "meter_stop",
-            "energy_wh",
-            "start_timestamp",
-            "stop_timestamp",
-            "stop_reason",
-            "is_open",
-        ]
-        read_only_fields = fields
-
-    def get_energy_wh(self, session) -> int | None:
-        return transaction_energy_so_far(transaction=session)
-
-
-class MeterValueSerializer(serializers.ModelSerializer):
-    connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
-
-    class Meta:
-        model = MeterValue
-        fields = [
-            "timestamp",
-            "connector_id",
-            "measurand",
-            "value",
-            "numeric_value",
-            "unit",
-            "phase",
-            "context",
-            "location",
-            "format",
-        ]
-        read_only_fields = fields
-
-
-class TimeSeriesPointSerializer(serializers.Serializer):
-    timestamp = serializers.DateTimeField()
-    value = serializers.FloatField()
-
-
-@extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "Energy so far",
-            value={
-                "transaction": 1234,
-                "measurand": "Energy.Active.Import.Register",
-                "phase": "",
-                "unit": "Wh",
-                "points": [
-                    {"timestamp": "2026-11-26T10:15:00Z", "value": 2500.0},
-                    {"timestamp": "2026-11-26T10:30:00Z", "value": 5000.0},
-                ],
-            },
-            response_only=True,
-        )
-    ]
-)
-class TimeSeriesSerializer(serializers.Serializer):
-    transaction = serializers.IntegerField()
-    measurand = serializers.CharField()
-    phase = serializers.CharField()
-    unit = serializers.CharField(
-        help_text="Wh for energy registers (energy delivered since the session's start)."
-    )
-    points = TimeSeriesPointSerializer(many=True)
 
 
 class ReservationSerializer(serializers.ModelSerializer):

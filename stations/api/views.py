@@ -2,21 +2,28 @@
 
 Operators work by Django model permission; drivers read the public
 catalogue (stations, charge points) and their own transactions and
-reservations.
+reservations. Operators resolve disputed transactions
+(`transactions/{id}/resolve/`).
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, viewsets
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from api_support.permissions import OperatorModelPermissions, OperatorOrDriverReadOnly, is_operator
-from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema
+from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema, error, invalid
 from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
 
+from ..choices import DisputeResolution
 from ..filtersets import (
     ChargePointFilterSet,
     ChargingProfileFilterSet,
@@ -37,15 +44,20 @@ from ..selectors import (
     transaction_list,
     transaction_timeseries,
 )
+from ..services.disputes import transaction_dispute_resolve
 from ..services.meter_values import ENERGY_REGISTER
 from .serializers import (
     ChargePointPublicSerializer,
     ChargePointSerializer,
     ChargingProfileSerializer,
     ConnectorDetailSerializer,
-    MeterValueSerializer,
     ReservationSerializer,
     StationSerializer,
+)
+from .transaction_serializers import (
+    DisputeResolveSerializer,
+    DriverTransactionSerializer,
+    MeterValueSerializer,
     TimeSeriesSerializer,
     TransactionSerializer,
 )
@@ -113,6 +125,32 @@ class ChargePointViewSet(
         return ChargePointPublicSerializer
 
 
+class DisputeNotOpen(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This session is not waiting for a decision.")
+    default_code = "not_disputed"
+
+
+class DisputeResolvePermission(BasePermission):
+    """Operators with `stations.change_transaction`; never drivers."""
+
+    message = _("Drivers cannot resolve disputes.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not is_operator(user):
+            return False
+        self.message = _("Resolving a dispute needs the permission to change transactions.")
+        return user.has_perm("stations.change_transaction")
+
+
+def transactions_visible_to(user):
+    """The sessions `user` may read, with their invoice (one query for the page)."""
+    return transaction_list(user=None if is_operator(user) else user).select_related("invoice")
+
+
 @extend_schema_view(
     **crud_schema(
         tag="transactions",
@@ -120,11 +158,32 @@ class ChargePointViewSet(
         noun="transaction",
         plural="transactions",
         writable=False,
-        list_description="Charging sessions, newest first; a driver sees only their own.",
-    )
+        list_description=(
+            "Charging sessions, newest first; a driver sees only their own, and of a "
+            "dispute only `is_disputed` (not its reasons, the decision or the operator's "
+            "note). `?status=` filters by status, `?is_open=true` keeps the running ones, "
+            "`?disputed=true` those waiting for an operator's decision."
+        ),
+    ),
+    resolve=extend_schema(
+        tags=["transactions"],
+        summary="Resolve a disputed transaction",
+        description=(
+            "Records an operator's decision on a disputed session that has ended: "
+            "`accepted` bills it as recorded, `corrected` bills `energy_wh` instead (the "
+            "reported figure is kept in `energy_wh_reported`), `voided` never bills it. "
+            "Operators with `stations.change_transaction` only."
+        ),
+        request=DisputeResolveSerializer,
+        responses={
+            200: TransactionSerializer,
+            400: invalid({"energy_wh": ["Give the corrected energy in Wh (0 or more)."]}),
+            **READ_ERRORS,
+            409: error("Not waiting for a decision", str(DisputeNotOpen.default_detail)),
+        },
+    ),
 )
 class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = TransactionSerializer
     permission_classes = [OperatorOrDriverReadOnly]
     lookup_value_regex = r"[0-9]+"
     filterset_class = TransactionFilterSet
@@ -132,8 +191,39 @@ class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["start_timestamp", "stop_timestamp", "id", "energy_wh"]
 
     def get_queryset(self):
-        user = self.request.user
-        return transaction_list(user=None if is_operator(user) else user)
+        return transactions_visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or is_operator(self.request.user):
+            return TransactionSerializer
+        return DriverTransactionSerializer
+
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[DisputeResolvePermission],
+        filter_backends=[],
+    )
+    def resolve(self, request, pk=None):
+        session = self.get_object()
+        decision = DisputeResolveSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        try:
+            transaction_dispute_resolve(
+                transaction_pk=session.pk,
+                resolution=DisputeResolution(decision.validated_data["resolution"]),
+                resolved_by_id=request.user.pk,
+                note=decision.validated_data["note"],
+                energy_wh=decision.validated_data["energy_wh"],
+            )
+        except DjangoValidationError as exc:
+            # A message tied to a field is the request's fault; one without, the
+            # session's state (never disputed, decided already, still running).
+            if hasattr(exc, "error_dict"):
+                raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+            raise DisputeNotOpen(" ".join(exc.messages)) from exc
+        resolved = self.get_queryset().get(pk=session.pk)
+        return Response(TransactionSerializer(resolved, context=self.get_serializer_context()).data)
 
 
 class TransactionChildView(ApiViewMixin, generics.GenericAPIView):
@@ -209,15 +299,15 @@ class TransactionTimeSeries(TransactionChildView):
 @extend_schema(
     tags=["me"],
     summary="My transactions",
-    responses={200: TransactionSerializer(many=True), **COMMON_ERRORS},
+    responses={200: DriverTransactionSerializer(many=True), **COMMON_ERRORS},
 )
 class MyTransactionList(ApiViewMixin, generics.ListAPIView):
-    serializer_class = TransactionSerializer
+    serializer_class = DriverTransactionSerializer
     filterset_class = TransactionFilterSet
     ordering_fields = ["start_timestamp", "stop_timestamp", "id"]
 
     def get_queryset(self):
-        return transaction_list(user=self.request.user)
+        return transaction_list(user=self.request.user).select_related("invoice")
 
 
 @extend_schema_view(

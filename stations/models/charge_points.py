@@ -268,6 +268,16 @@ class Connector(models.Model):
     vendor_id = models.CharField(_("vendor id"), max_length=255, blank=True)
     vendor_error_code = models.CharField(_("vendor error code"), max_length=50, blank=True)
     status_timestamp = models.DateTimeField(_("status timestamp"), null=True, blank=True)
+    max_power_w = models.PositiveIntegerField(
+        _("maximum power (W)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "What this connector can deliver at most; sessions reporting more energy than "
+            "this power allows in their time are disputed. Empty: "
+            "CONNECTOR_DEFAULT_MAX_POWER_W."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -1,12 +1,13 @@
 """Charging sessions and the meter values charge points report."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from drivers.models import ID_TAG_MAX_LENGTH
 
-from ..choices import EnergySource, StopReason
+from ..choices import DisputeResolution, EnergySource, SessionStatus, StopReason
 from .charge_points import ChargePoint, Connector
 
 
@@ -36,6 +37,9 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("id tag record"),
     )
+    status = models.CharField(
+        _("status"), max_length=16, choices=SessionStatus.choices, default=SessionStatus.RUNNING
+    )
     start_auth_status = models.CharField(_("authorization at start"), max_length=16, blank=True)
     reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
     meter_start = models.BigIntegerField(_("meter start (Wh)"))
@@ -50,6 +54,28 @@ class Transaction(models.Model):
     energy_source = models.CharField(
         _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
     )
+    # How the energy was worked out: the register segments between resets,
+    # e.g. [{"from_wh": 70000, "to_wh": 76000}, {"from_wh": 200, "to_wh": 1500}].
+    meter_segments = models.JSONField(_("meter segments"), default=list, blank=True)
+    # The prices this session is billed at, fixed when it started.
+    tariff_snapshot = models.JSONField(_("tariff at start"), null=True, blank=True)
+    disputed_at = models.DateTimeField(_("disputed since"), null=True, blank=True)
+    dispute_reason = models.TextField(_("why disputed"), blank=True)
+    dispute_resolution = models.CharField(
+        _("resolution"), max_length=16, choices=DisputeResolution.choices, blank=True
+    )
+    dispute_resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    dispute_resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    dispute_note = models.TextField(_("resolution note"), blank=True)
+    # The energy the charger's data gave, kept when an operator corrects it.
+    energy_wh_reported = models.BigIntegerField(_("reported energy (Wh)"), null=True, blank=True)
     stale_since = models.DateTimeField(
         _("stale since"),
         null=True,
@@ -72,14 +98,25 @@ class Transaction(models.Model):
             models.UniqueConstraint(
                 fields=["connector", "id_tag", "start_timestamp", "meter_start"],
                 name="transaction_start_dedupe",
-            )
+            ),
+            # A connector runs one session at a time.
+            models.UniqueConstraint(
+                fields=["connector"],
+                condition=models.Q(status=SessionStatus.RUNNING),
+                name="transaction_one_running_per_connector",
+            ),
         ]
         indexes = [
             models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
             models.Index(
                 Upper("id_tag"),
-                name="tx_open_id_tag_idx",
-                condition=models.Q(stop_timestamp__isnull=True),
+                name="tx_running_id_tag_idx",
+                condition=models.Q(status=SessionStatus.RUNNING),
+            ),
+            models.Index(
+                fields=["disputed_at"],
+                name="tx_disputed_idx",
+                condition=models.Q(disputed_at__isnull=False, dispute_resolution=""),
             ),
         ]
 
@@ -88,7 +125,13 @@ class Transaction(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.stop_timestamp is None
+        """Really running: a refused, ended or superseded session never is."""
+        return self.status == SessionStatus.RUNNING
+
+    @property
+    def is_disputed(self) -> bool:
+        """Waiting for an operator's decision: not billed until then."""
+        return self.disputed_at is not None and not self.dispute_resolution
 
 
 class MeterValue(models.Model):

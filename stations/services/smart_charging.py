@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ..models import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
+from ..models import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule, Transaction
 
 CHARGE_POINT_MAX = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"
@@ -151,6 +152,61 @@ def charging_profiles_clear(
     return ChargingProfile.objects.filter(
         charge_point_id=charge_point_pk, cleared_at__isnull=True, **criteria
     ).update(cleared_at=timezone.now())
+
+
+def charging_profiles_end_with_transaction(
+    *, charge_point_pk: int, transaction_pk: int, at: datetime
+) -> int:
+    """Mark cleared the TxProfiles of a session that is over; return how many.
+
+    A TxProfile lasts for one transaction: the charge point drops it when the
+    transaction ends (OCPP 1.6 §3.13), so it must stop showing as installed.
+    Two kinds belong to the session: those naming its transaction id, and
+    the one that came with the remote start that led to it (no transaction
+    id yet, on its connector or on connector 0 where the charger chose it),
+    recognised as installed before the session and with no other session in
+    between. The rows stay, cleared `at` (never earlier than installed).
+    """
+    session = (
+        Transaction.objects.filter(pk=transaction_pk, charge_point_id=charge_point_pk)
+        .values("connector__connector_id", "created_at")
+        .first()
+    )
+    belongs_to_session = Q(transaction_id=transaction_pk)
+    if session is not None:
+        belongs_to_session |= _came_with_the_remote_start_of(
+            charge_point_pk=charge_point_pk,
+            connector_id=session["connector__connector_id"],
+            session_recorded_at=session["created_at"],
+        )
+    return (
+        ChargingProfile.objects.filter(
+            belongs_to_session,
+            charge_point_id=charge_point_pk,
+            purpose=TX_PROFILE,
+            cleared_at__isnull=True,
+        )
+        # Clamped: a charger's clock may put the end before our install time.
+        .update(cleared_at=Greatest(Value(at), F("installed_at")))
+    )
+
+
+def _came_with_the_remote_start_of(
+    *, charge_point_pk: int, connector_id: int, session_recorded_at: datetime
+) -> Q:
+    """A remote start's TxProfile applies to the next session it could start."""
+    sessions_in_between = Transaction.objects.filter(
+        charge_point_id=charge_point_pk,
+        created_at__gte=OuterRef("installed_at"),
+        created_at__lt=session_recorded_at,
+    )
+    on_this_connector = Q(connector_id=connector_id) & ~Exists(
+        sessions_in_between.filter(connector__connector_id=connector_id)
+    )
+    on_any_connector = Q(connector_id=0) & ~Exists(sessions_in_between)
+    return Q(transaction_id__isnull=True, installed_at__lte=session_recorded_at) & (
+        on_this_connector | on_any_connector
+    )
 
 
 def composite_schedule_record(

@@ -20,8 +20,8 @@ from django.utils import timezone
 from events.kinds import EventKind
 from events.services import event_record
 
-from ..choices import ConnectorStatus
-from ..models import ChargePoint, Connector, ConnectorStatusLog, MeterValue, Transaction
+from ..choices import ConnectorStatus, SessionStatus
+from ..models import ChargePoint, Connector, MeterValue, Transaction
 
 
 def connectors_mark_unavailable(*, charge_point_pks: list[int], now: datetime | None = None) -> int:
@@ -84,12 +84,14 @@ def chargepoint_sweep_timed_out(
 def transaction_flag_stale(
     *, now: datetime | None = None, hours: float | None = None
 ) -> tuple[int, int]:
-    """Flag open sessions without any message for `hours`; unflag those heard from again.
+    """Flag running sessions without any message for `hours`; unflag those heard from again.
 
-    A session's last message is the latest of its start, its meter values and
-    its connector's status notifications (all by server receipt time: a
-    charger's clock may be wrong). Sessions are never closed here: only the
-    charge point knows the meter reading, so the operator decides.
+    A session's last message is its own: the later of its start and its
+    latest meter value (by server receipt time: a charger's clock may be
+    wrong). The connector's status notifications do not count: a charger
+    that keeps reporting "Charging" for a session it no longer sends meter
+    values for is exactly the one to look at. Sessions are never closed here:
+    only the charge point knows the meter reading, so the operator decides.
     Returns (flagged, unflagged).
     """
     now = now or timezone.now()
@@ -98,14 +100,10 @@ def transaction_flag_stale(
     last_meter_value = MeterValue.objects.filter(transaction=OuterRef("pk")).order_by(
         "-received_at"
     )
-    last_status = ConnectorStatusLog.objects.filter(connector=OuterRef("connector")).order_by(
-        "-received_at"
-    )
-    open_sessions = Transaction.objects.filter(stop_timestamp__isnull=True).annotate(
+    open_sessions = Transaction.objects.filter(status=SessionStatus.RUNNING).annotate(
         last_message=Greatest(
             "created_at",
             Coalesce(Subquery(last_meter_value.values("received_at")[:1]), "created_at"),
-            Coalesce(Subquery(last_status.values("received_at")[:1]), "created_at"),
         )
     )
     with transaction.atomic():

@@ -1,23 +1,47 @@
+"""The life of a charging session: started (running or refused), ended or superseded.
+
+- A start answered Accepted runs; a start answered with a refusal (Invalid,
+  Blocked, Expired, ConcurrentTx) is kept as REFUSED: the charger got a
+  transactionId and may still send a stop, but the session never runs,
+  never blocks its tag and is never billed.
+- A connector runs one session at a time: a new start on a connector that
+  still runs one ends the earlier session as SUPERSEDED (the charger lost its
+  stop), at the new start's time and meter reading, disputed for review.
+- A stop ends the session with the energy of its register readings across
+  meter resets (services/energy.py); implausible figures dispute it
+  (services/plausibility.py).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from drivers.choices import AuthorizationStatus
 from drivers.selectors import Authorization, idtag_authorize
 from events.kinds import EventKind
 from events.services import event_record
 
-from ..choices import EnergySource, StopReason
-from ..models import MeterValue, OrphanStopTransaction, Transaction
+from ..choices import SessionStatus, StopReason
+from ..models import ChargePoint, Connector, MeterValue, OrphanStopTransaction, Transaction
+from . import plausibility
 from .charge_points import connector_pk
+from .disputes import transaction_dispute_open
+from .energy import session_energy
 from .meter_values import MeterSample, energy_register_wh, meter_values_build
+from .reservations import reservation_use
+from .smart_charging import charging_profiles_end_with_transaction
 
 CONCURRENT_TX = "ConcurrentTx"
+SUPERSEDED_REASON = "Superseded: a new session started on this connector before this one stopped."
+REFUSED_WITH_ENERGY_REASON = "Energy was delivered after the start was refused."
+LATE_STOP_REASON = "The charger's own stop arrived after a newer session had superseded this one."
 
 
+@transaction.atomic
 def transaction_start(
     *,
     charge_point_pk: int,
@@ -33,6 +57,9 @@ def transaction_start(
     always recorded; the returned authorization tells it whether to go on.
     """
     connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
+    # Starts on one connector take turns: "is it busy?" and "now it is" must
+    # not interleave with another start (two sockets, a retransmission).
+    Connector.objects.select_for_update().filter(pk=connector_key).exists()
     identity = dict(
         connector_id=connector_key,
         id_tag=id_tag,
@@ -43,34 +70,42 @@ def transaction_start(
     if existing is not None:
         return existing, _authorization_as_answered(existing)
 
-    authorization = idtag_authorize(id_tag=id_tag)
-    if authorization.status == AuthorizationStatus.ACCEPTED and _has_other_open_transaction(
-        id_tag=id_tag, connector_pk=connector_key
+    authorization = _start_authorization(id_tag=id_tag, connector_pk=connector_key)
+    accepted = authorization.status == AuthorizationStatus.ACCEPTED
+    for earlier in Transaction.objects.select_for_update().filter(
+        connector_id=connector_key, status=SessionStatus.RUNNING
     ):
-        authorization = Authorization(
-            status=CONCURRENT_TX,
-            expiry_date=authorization.expiry_date,
-            parent_id_tag=authorization.parent_id_tag,
-            tag=authorization.tag,
-        )
+        _supersede(earlier, at=timestamp, meter_stop=meter_start)
     try:
         with transaction.atomic():
             started = Transaction.objects.create(
                 charge_point_id=charge_point_pk,
                 tag=authorization.tag,
+                status=SessionStatus.RUNNING if accepted else SessionStatus.REFUSED,
                 start_auth_status=authorization.status,
                 reservation_id=reservation_id,
                 **identity,
             )
     except IntegrityError:  # the same start raced in on another socket
         return Transaction.objects.get(**identity), authorization
+    registered_at = (
+        ChargePoint.objects.filter(pk=charge_point_pk).values_list("created_at", flat=True).first()
+    )
+    problems = plausibility.start_problems(
+        session=started, registered_at=registered_at, now=timezone.now()
+    )
+    if problems:
+        transaction_dispute_open(session=started, reasons=problems)
+        started.save(update_fields=["disputed_at", "dispute_reason", "updated_at"])
     event_record(
         kind=EventKind.SESSION_STARTED,
-        payload={"charge_point": charge_point_pk, "transaction": started.pk},
+        payload={
+            "charge_point": charge_point_pk,
+            "transaction": started.pk,
+            "status": started.status,
+        },
     )
     if reservation_id is not None:
-        from .reservations import reservation_use
-
         reservation_use(
             charge_point_pk=charge_point_pk,
             reservation_id=reservation_id,
@@ -80,13 +115,28 @@ def transaction_start(
     return started, authorization
 
 
-def _has_other_open_transaction(*, id_tag: str, connector_pk: int) -> bool:
-    # An open session on the same connector is a stop the charger lost, not a
-    # concurrent one: the connector cannot run two sessions.
-    return (
-        Transaction.objects.filter(id_tag__iexact=id_tag, stop_timestamp__isnull=True)
+def _start_authorization(*, id_tag: str, connector_pk: int) -> Authorization:
+    """The tag's authorization; ConcurrentTx while it runs a session on another connector.
+
+    Only a RUNNING session counts: a refused, ended or superseded one never
+    blocks the tag. One on the same connector is a stop the charger lost: the
+    new start supersedes it.
+    """
+    authorization = idtag_authorize(id_tag=id_tag)
+    if authorization.status != AuthorizationStatus.ACCEPTED:
+        return authorization
+    elsewhere = (
+        Transaction.objects.filter(id_tag__iexact=id_tag, status=SessionStatus.RUNNING)
         .exclude(connector_id=connector_pk)
         .exists()
+    )
+    if not elsewhere:
+        return authorization
+    return Authorization(
+        status=CONCURRENT_TX,
+        expiry_date=authorization.expiry_date,
+        parent_id_tag=authorization.parent_id_tag,
+        tag=authorization.tag,
     )
 
 
@@ -100,6 +150,17 @@ def _authorization_as_answered(started: Transaction) -> Authorization:
     )
 
 
+def _supersede(session: Transaction, *, at: datetime, meter_stop: int) -> None:
+    """End a session whose stop the charger lost, where the next one began."""
+    session.status = SessionStatus.SUPERSEDED
+    # The new start's reading ends it only if it is later than the start.
+    _close(session, meter_stop=meter_stop, timestamp=max(at, session.start_timestamp))
+    session.stop_reason = ""  # not the charger's: a late real stop may still fill it
+    transaction_dispute_open(session=session, reasons=[SUPERSEDED_REASON, *_stop_problems(session)])
+    session.save()
+    _ended(session)
+
+
 @transaction.atomic
 def transaction_stop(
     *,
@@ -111,10 +172,11 @@ def transaction_stop(
     id_tag: str | None = None,
     samples: Sequence[MeterSample] = (),
 ) -> tuple[Transaction | None, Authorization | None]:
-    """Close a session and compute its energy; an unknown id is kept as an orphan.
+    """End a session and compute its energy; an unknown id is kept as an orphan.
 
     The samples the charger sent with the stop count towards the energy. A
-    repeated stop of a closed session changes nothing.
+    repeated stop of an ended session changes nothing; the first real stop
+    of a refused or superseded session is recorded on it.
     """
     authorization = idtag_authorize(id_tag=id_tag) if id_tag else None
     stopped = (
@@ -135,7 +197,8 @@ def transaction_stop(
             transaction_data=[sample.as_json() for sample in samples],
         )
         return None, authorization
-    if not stopped.is_open:
+    late_for_superseded = stopped.status == SessionStatus.SUPERSEDED and not stopped.stop_reason
+    if stopped.stop_timestamp is not None and not late_for_superseded:
         return stopped, authorization
 
     if samples:
@@ -148,44 +211,68 @@ def transaction_stop(
             ),
             ignore_conflicts=True,
         )
-    stopped.meter_stop = meter_stop
-    stopped.stop_timestamp = timestamp
+    if stopped.status == SessionStatus.RUNNING:
+        stopped.status = SessionStatus.ENDED
+    _close(stopped, meter_stop=meter_stop, timestamp=timestamp)
     stopped.stop_reason = reason or StopReason.LOCAL
     stopped.stop_id_tag = id_tag or ""
-    stopped.energy_wh, stopped.energy_source = transaction_energy(transaction=stopped)
+    reasons = _stop_problems(stopped)
+    if stopped.status == SessionStatus.REFUSED and stopped.energy_wh:
+        reasons.append(REFUSED_WITH_ENERGY_REASON)
+    if late_for_superseded:
+        reasons.append(LATE_STOP_REASON)
+    transaction_dispute_open(session=stopped, reasons=reasons)
     stopped.save()
-    event_record(
-        kind=EventKind.SESSION_ENDED,
-        payload={
-            "charge_point": charge_point_pk,
-            "transaction": stopped.pk,
-            "energy_wh": stopped.energy_wh,
-        },
-    )
+    if not late_for_superseded:
+        _ended(stopped)
     return stopped, authorization
 
 
-def transaction_energy(*, transaction: Transaction) -> tuple[int, str]:
-    """Energy in Wh: meterStop - meterStart, or the register readings when that is wrong.
+def _close(session: Transaction, *, meter_stop: int, timestamp: datetime) -> None:
+    """Set the stop reading and time, and the energy they give with the readings."""
+    session.meter_stop = meter_stop
+    session.stop_timestamp = timestamp
+    energy = transaction_energy(transaction=session)
+    session.energy_wh, session.energy_source = energy.energy_wh, energy.source
+    session.meter_segments = energy.segments
+    session._energy = energy  # for the plausibility check that follows
 
-    Chargers send meterStop 0 or a reading below meterStart after a meter
-    swap or a firmware bug; the Energy.Active.Import.Register samples of the
-    session then give the better figure, and the choice is recorded.
-    """
-    by_meter_stop = (
-        transaction.meter_stop - transaction.meter_start
-        if transaction.meter_stop is not None
-        else None
+
+def _stop_problems(session: Transaction) -> list[str]:
+    return plausibility.stop_problems(
+        session=session,
+        energy=session._energy,
+        power_w=plausibility.max_power_w(session.connector),
+        now=timezone.now(),
     )
-    if by_meter_stop is not None and by_meter_stop > 0:
-        return by_meter_stop, EnergySource.METER_STOP
+
+
+def _ended(session: Transaction) -> None:
+    charging_profiles_end_with_transaction(
+        charge_point_pk=session.charge_point_id,
+        transaction_pk=session.pk,
+        at=session.stop_timestamp,
+    )
+    event_record(
+        kind=EventKind.SESSION_ENDED,
+        payload={
+            "charge_point": session.charge_point_id,
+            "transaction": session.pk,
+            "energy_wh": session.energy_wh,
+            "status": session.status,
+        },
+    )
+
+
+def transaction_energy(*, transaction: Transaction):
+    """The session's energy from meterStart, its register readings and meterStop."""
     readings = [
-        wh
-        for wh in map(energy_register_wh, transaction.meter_values.order_by("timestamp", "id"))
-        if wh is not None
+        (row.timestamp, wh)
+        for row in transaction.meter_values.order_by("timestamp", "id")
+        if (wh := energy_register_wh(row)) is not None
     ]
-    if readings and max(readings) > transaction.meter_start:
-        return int(max(readings) - transaction.meter_start), EnergySource.METER_VALUES
-    if by_meter_stop == 0:
-        return 0, EnergySource.METER_STOP
-    return 0, EnergySource.NONE
+    return session_energy(
+        meter_start=transaction.meter_start,
+        meter_stop=transaction.meter_stop,
+        readings=readings,
+    )

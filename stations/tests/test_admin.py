@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from stations.admin import METER_VALUE_INLINE_LIMIT, ChargePointAdmin
-from stations.choices import ConnectorStatus, StopReason
+from stations.choices import ConnectorStatus, SessionStatus, StopReason
 from stations.models import (
     ChargePoint,
     Connector,
@@ -29,8 +29,9 @@ def _url(model, view, *args):
     return reverse(f"admin:stations_{model._meta.model_name}_{view}", args=args)
 
 
-def _make_transaction(connector, *, id_tag="TAG1", minutes=0, stopped=True):
+def _make_transaction(connector, *, id_tag="TAG1", minutes=0, stopped=True, **fields):
     start = START + timedelta(minutes=minutes)
+    fields.setdefault("status", SessionStatus.ENDED if stopped else SessionStatus.RUNNING)
     return Transaction.objects.create(
         charge_point=connector.charge_point,
         connector=connector,
@@ -41,6 +42,7 @@ def _make_transaction(connector, *, id_tag="TAG1", minutes=0, stopped=True):
         stop_timestamp=start + timedelta(hours=1) if stopped else None,
         stop_reason=StopReason.EV_DISCONNECTED if stopped else "",
         energy_wh=12345 if stopped else None,
+        **fields,
     )
 
 
@@ -362,16 +364,21 @@ def test_transaction_search_by_id_tag_and_charge_point(admin_client, connector):
 
 
 @pytest.mark.django_db
-def test_transaction_open_closed_filter(admin_client, connector):
+def test_transaction_status_filter(admin_client, connector):
     closed = _make_transaction(connector, id_tag="DONE")
     running = _make_transaction(connector, id_tag="RUNNING", minutes=90, stopped=False)
+    refused = _make_transaction(
+        connector, id_tag="REFUSED", minutes=200, stopped=False, status=SessionStatus.REFUSED
+    )
     url = _url(Transaction, "changelist")
 
-    def listed(state):
-        return {t.pk for t in admin_client.get(url, {"state": state}).context["cl"].result_list}
+    def listed(status):
+        response = admin_client.get(url, {"status__exact": status})
+        return {t.pk for t in response.context["cl"].result_list}
 
-    assert listed("open") == {running.pk}
-    assert listed("closed") == {closed.pk}
+    assert listed("running") == {running.pk}
+    assert listed("ended") == {closed.pk}
+    assert listed("refused") == {refused.pk}
 
 
 @pytest.mark.django_db
@@ -385,7 +392,7 @@ def test_transaction_fields_are_read_only(admin_client, transaction):
             "meter_values-INITIAL_FORMS": "0",
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 403
     transaction.refresh_from_db()
     assert transaction.id_tag == "TAG1"
     assert transaction.meter_stop == 13345
@@ -423,7 +430,8 @@ def test_history_refuses_add(admin_client, model):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "model", [MeterValue, ConnectorStatusLog, OrphanStopTransaction, DataTransferRecord]
+    "model",
+    [Transaction, MeterValue, ConnectorStatusLog, OrphanStopTransaction, DataTransferRecord],
 )
 def test_history_refuses_change_and_delete(admin_client, history, model):
     obj = history[model]
@@ -451,6 +459,8 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, history, model):
         connector = Connector.objects.create(charge_point=cp, connector_id=1)
         tx = _make_transaction(connector, id_tag=f"T{number}")
         _make_meter_value(tx)
+        running = _make_transaction(connector, id_tag=f"R{number}", minutes=90, stopped=False)
+        _make_meter_value(running, minutes=95, value="5000")
         ConnectorStatusLog.objects.create(connector=connector, status="Available", error_code="")
     assert _changelist_queries(admin_client, model) == few
 

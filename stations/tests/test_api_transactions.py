@@ -8,6 +8,7 @@ from api_support.testing import (
     client_for,
     make_charge_point,
     make_driver,
+    make_invoice,
     make_operator,
     make_session,
 )
@@ -56,6 +57,17 @@ def test_operator_sees_every_transaction_with_contract_fields(charge_point):
         "stop_timestamp": "2026-11-26T11:00:00Z",
         "stop_reason": "Local",
         "is_open": False,
+        "status": "ended",
+        "is_disputed": False,
+        "meter_segments": [],
+        "tariff_snapshot": None,
+        "invoice": None,
+        "disputed_at": None,
+        "dispute_reason": "",
+        "dispute_resolution": "",
+        "dispute_resolved_at": None,
+        "dispute_note": "",
+        "energy_wh_reported": None,
     }
     assert len(ids(client_for(make_operator(*VIEW)).get(TRANSACTIONS))) == 2
 
@@ -65,8 +77,8 @@ def test_driver_sees_own_transactions_by_tag_record_or_value_in_any_case(charge_
     make_driver("bob", "BOB-1")
     by_record = make_session(charge_point, "ALICE-1")
     by_value = make_session(charge_point, "alice-1", connector_id=2, link_tag=False)
-    make_session(charge_point, "BOB-1", start=T0.replace(hour=12))
-    make_session(charge_point, "UNKNOWN", start=T0.replace(hour=13))
+    make_session(charge_point, "BOB-1", start=T0.replace(hour=12), energy_wh=100)
+    make_session(charge_point, "UNKNOWN", start=T0.replace(hour=13), energy_wh=100)
     client = client_for(alice)
     assert sorted(ids(client.get(TRANSACTIONS))) == sorted([by_record.pk, by_value.pk])
     assert sorted(ids(client.get("/api/v1/me/transactions/"))) == sorted(
@@ -205,19 +217,29 @@ def test_transaction_list_query_count_does_not_grow_with_rows(
     charge_point, django_assert_max_num_queries
 ):
     for hour in range(10):
-        session = make_session(charge_point, "TAG", start=T0.replace(hour=hour))
+        session = make_session(
+            charge_point, "TAG", connector_id=10 + hour, start=T0.replace(hour=hour)
+        )
         add_reading(session, str(10_000 + hour), minutes=5)
+        if hour % 2:
+            make_invoice(
+                make_session(charge_point, "TAG", energy_wh=hour, start=session.start_timestamp)
+            )
     client = client_for(make_operator(*VIEW))
     with django_assert_max_num_queries(5):
-        response = client.get(TRANSACTIONS)
-    assert response.json()["count"] == 10
-    assert {row["energy_wh"] for row in response.json()["results"]} == set(range(10))
+        response = client.get(TRANSACTIONS, {"page_size": 100})
+    assert response.json()["count"] == 15
+    rows = response.json()["results"]
+    assert {row["energy_wh"] for row in rows if row["is_open"]} == set(range(10))
+    assert sum(row["invoice"] is not None for row in rows) == 5
 
 
 def test_driver_transaction_list_query_count(charge_point, django_assert_max_num_queries):
     alice = make_driver("alice", "ALICE-1")
     for hour in range(10):
-        make_session(charge_point, "alice-1", start=T0.replace(hour=hour), link_tag=False)
+        make_session(
+            charge_point, "alice-1", start=T0.replace(hour=hour), link_tag=False, energy_wh=hour
+        )
     client = client_for(alice)
     with django_assert_max_num_queries(3):
         response = client.get("/api/v1/me/transactions/")

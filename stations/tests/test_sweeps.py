@@ -10,6 +10,7 @@ from csms_project import testing
 from csms_project.celery import app as celery_app
 from csms_project.schedule import beat_schedule
 from stations import tasks
+from stations.choices import SessionStatus
 from stations.models import ChargePoint, Connector, ConnectorStatusLog, MeterValue, Transaction
 from stations.services import connector_status_update
 from stations.services.sweeps import chargepoint_sweep_timed_out, transaction_flag_stale
@@ -121,6 +122,7 @@ def make_session(name, *, age_hours, stopped=False):
         start_timestamp=started,
         stop_timestamp=started + timedelta(hours=1) if stopped else None,
         meter_stop=100 if stopped else None,
+        status=SessionStatus.ENDED if stopped else SessionStatus.RUNNING,
     )
     Transaction.objects.filter(pk=session.pk).update(created_at=started)
     return session
@@ -160,13 +162,14 @@ def test_stale_sessions_are_flagged_never_closed():
     young = make_session("YOUNG", age_hours=23)
     closed = make_session("CLOSED", age_hours=48, stopped=True)
 
-    assert transaction_flag_stale(now=NOW) == (2, 0)
+    # A connector still reporting "Charging" says nothing of the session itself.
+    assert transaction_flag_stale(now=NOW) == (3, 0)
 
     flagged = dict(Transaction.objects.values_list("charge_point__charge_point_id", "stale_since"))
     assert flagged == {
         "SILENT": NOW,
         "METERED": None,
-        "STATUS": None,
+        "STATUS": NOW,
         "OLD-NEWS": NOW,
         "YOUNG": None,
         "CLOSED": None,

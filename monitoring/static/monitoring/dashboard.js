@@ -96,6 +96,8 @@
     setText("count-online", summary.charge_points.online);
     setText("count-offline", summary.charge_points.offline);
     setText("count-open-transactions", summary.open_transactions);
+    setText("count-disputed-sessions", summary.disputed_sessions);
+    setText("count-billing-failures", summary.billing_failures_unresolved);
     setText("count-energy-today", (summary.energy_today_wh / 1000).toFixed(1));
     setText("count-nodes-alive", summary.nodes.alive);
     setText("count-nodes-dead", summary.nodes.dead);
