@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from drivers.choices import AuthorizationStatus
@@ -26,7 +27,7 @@ from events.kinds import EventKind
 from events.services import event_record
 
 from ..choices import SessionStatus, StopReason
-from ..models import ChargePoint, Connector, MeterValue, OrphanStopTransaction, Transaction
+from ..models import Connector, MeterValue, OrphanStopTransaction, Transaction
 from . import plausibility
 from .charge_points import connector_pk
 from .disputes import transaction_dispute_open
@@ -58,38 +59,43 @@ def transaction_start(
     """
     connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
     # Starts on one connector take turns: "is it busy?" and "now it is" must
-    # not interleave with another start (two sockets, a retransmission).
-    Connector.objects.select_for_update().filter(pk=connector_key).exists()
+    # not interleave with another start (two sockets, a retransmission). The
+    # same query reads when the charge point was registered.
+    registered_at = (
+        Connector.objects.select_for_update(of=("self",))
+        .filter(pk=connector_key)
+        .values_list("charge_point__created_at", flat=True)
+        .first()
+    )
     identity = dict(
         connector_id=connector_key,
         id_tag=id_tag,
         start_timestamp=timestamp,
         meter_start=meter_start,
     )
-    existing = Transaction.objects.filter(**identity).first()
+    # This start again (a retransmission), and the session the connector runs.
+    known = list(
+        Transaction.objects.select_for_update(of=("self",)).filter(
+            Q(**identity) | Q(status=SessionStatus.RUNNING), connector_id=connector_key
+        )
+    )
+    existing = next((t for t in known if _same_start(t, identity)), None)
     if existing is not None:
         return existing, _authorization_as_answered(existing)
 
     authorization = _start_authorization(id_tag=id_tag, connector_pk=connector_key)
     accepted = authorization.status == AuthorizationStatus.ACCEPTED
-    for earlier in Transaction.objects.select_for_update().filter(
-        connector_id=connector_key, status=SessionStatus.RUNNING
-    ):
+    for earlier in known:
         _supersede(earlier, at=timestamp, meter_stop=meter_start)
-    try:
-        with transaction.atomic():
-            started = Transaction.objects.create(
-                charge_point_id=charge_point_pk,
-                tag=authorization.tag,
-                status=SessionStatus.RUNNING if accepted else SessionStatus.REFUSED,
-                start_auth_status=authorization.status,
-                reservation_id=reservation_id,
-                **identity,
-            )
-    except IntegrityError:  # the same start raced in on another socket
-        return Transaction.objects.get(**identity), authorization
-    registered_at = (
-        ChargePoint.objects.filter(pk=charge_point_pk).values_list("created_at", flat=True).first()
+    # No savepoint: the connector's row lock rules out a racing copy of this
+    # start on PostgreSQL, and SQLite runs one writer at a time.
+    started = Transaction.objects.create(
+        charge_point_id=charge_point_pk,
+        tag=authorization.tag,
+        status=SessionStatus.RUNNING if accepted else SessionStatus.REFUSED,
+        start_auth_status=authorization.status,
+        reservation_id=reservation_id,
+        **identity,
     )
     problems = plausibility.start_problems(
         session=started, registered_at=registered_at, now=timezone.now()
@@ -113,6 +119,14 @@ def transaction_start(
             authorization=authorization,
         )
     return started, authorization
+
+
+def _same_start(session: Transaction, identity: dict) -> bool:
+    return (
+        session.id_tag == identity["id_tag"]
+        and session.start_timestamp == identity["start_timestamp"]
+        and session.meter_start == identity["meter_start"]
+    )
 
 
 def _start_authorization(*, id_tag: str, connector_pk: int) -> Authorization:
