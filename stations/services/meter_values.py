@@ -152,8 +152,13 @@ def energy_register_wh(meter_value: MeterValue) -> Decimal | None:
         or meter_value.phase
     ):
         return None
-    if meter_value.unit == "kWh":
-        return meter_value.numeric_value * 1000
-    if meter_value.unit == "Wh":
-        return meter_value.numeric_value
+    return register_wh(meter_value.numeric_value, meter_value.unit)
+
+
+def register_wh(value: Decimal, unit: str) -> Decimal | None:
+    """A register reading in Wh: kWh normalised, other units not energy."""
+    if unit == "kWh":
+        return value * 1000
+    if unit == "Wh":
+        return value
     return None

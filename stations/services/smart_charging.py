@@ -167,6 +167,13 @@ def charging_profiles_end_with_transaction(
     recognised as installed before the session and with no other session in
     between. The rows stay, cleared `at` (never earlier than installed).
     """
+    installed = ChargingProfile.objects.filter(
+        charge_point_id=charge_point_pk, purpose=TX_PROFILE, cleared_at__isnull=True
+    )
+    # Most charge points have none: one plain query instead of the matching below
+    # (which cost 9 % of the server's CPU in the durable benchmark).
+    if not installed.exists():
+        return 0
     session = (
         Transaction.objects.filter(pk=transaction_pk, charge_point_id=charge_point_pk)
         .values("connector__connector_id", "created_at")

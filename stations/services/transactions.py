@@ -32,7 +32,7 @@ from . import plausibility
 from .charge_points import connector_pk
 from .disputes import transaction_dispute_open
 from .energy import session_energy
-from .meter_values import MeterSample, energy_register_wh, meter_values_build
+from .meter_values import ENERGY_REGISTER, MeterSample, meter_values_build, register_wh
 from .reservations import reservation_use
 from .smart_charging import charging_profiles_end_with_transaction
 
@@ -280,10 +280,15 @@ def _ended(session: Transaction) -> None:
 
 def transaction_energy(*, transaction: Transaction):
     """The session's energy from meterStart, its register readings and meterStop."""
+    rows = (
+        transaction.meter_values.filter(
+            measurand=ENERGY_REGISTER, phase="", numeric_value__isnull=False
+        )
+        .order_by("timestamp", "id")
+        .values_list("timestamp", "numeric_value", "unit")
+    )
     readings = [
-        (row.timestamp, wh)
-        for row in transaction.meter_values.order_by("timestamp", "id")
-        if (wh := energy_register_wh(row)) is not None
+        (at, wh) for at, value, unit in rows if (wh := register_wh(value, unit)) is not None
     ]
     return session_energy(
         meter_start=transaction.meter_start,
