@@ -12,7 +12,7 @@ from billing.models import BillingFailure, Tariff, TariffPeriod
 from billing.selectors import tariff_in_force
 from billing.services import invoice_create, transaction_start_priced
 from drivers.models import IdTag
-from stations.models import Station, Transaction
+from stations.models import Transaction
 from stations.services import chargepoint_create, transaction_start, transaction_stop
 
 from .helpers import registered_long_ago
@@ -21,17 +21,6 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def station():
-    return Station.objects.create(name="Main street")
-
-
-@pytest.fixture
-def charge_point(station):
-    IdTag.objects.create(id_tag="TAG-1")
-    return registered_long_ago(chargepoint_create(charge_point_id="CP-1", station_id=station.pk))
 
 
 @pytest.fixture

@@ -32,17 +32,6 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def station():
-    return Station.objects.create(name="Main street")
-
-
-@pytest.fixture
-def charge_point(station):
-    IdTag.objects.create(id_tag="TAG-1")
-    return registered_long_ago(chargepoint_create(charge_point_id="CP-1", station_id=station.pk))
-
-
-@pytest.fixture
 def default_tariff():
     return Tariff.objects.get(is_default=True, station__isnull=True, charge_point__isnull=True)
 
