@@ -31,7 +31,7 @@ from ..models import Connector, MeterValue, OrphanStopTransaction, Transaction
 from . import plausibility
 from .charge_points import connector_pk
 from .disputes import transaction_dispute_open
-from .energy import session_energy
+from .energy import SessionEnergy, session_energy
 from .meter_values import ENERGY_REGISTER, MeterSample, meter_values_build, register_wh
 from .reservations import reservation_use
 from .smart_charging import charging_profiles_end_with_transaction
@@ -168,9 +168,9 @@ def _supersede(session: Transaction, *, at: datetime, meter_stop: int) -> None:
     """End a session whose stop the charger lost, where the next one began."""
     session.status = SessionStatus.SUPERSEDED
     # The new start's reading ends it only if it is later than the start.
-    _close(session, meter_stop=meter_stop, timestamp=max(at, session.start_timestamp))
+    problems = _close(session, meter_stop=meter_stop, timestamp=max(at, session.start_timestamp))
     session.stop_reason = ""  # not the charger's: a late real stop may still fill it
-    transaction_dispute_open(session=session, reasons=[SUPERSEDED_REASON, *_stop_problems(session)])
+    transaction_dispute_open(session=session, reasons=[SUPERSEDED_REASON, *problems])
     session.save()
     _ended(session)
 
@@ -227,10 +227,9 @@ def transaction_stop(
         )
     if stopped.status == SessionStatus.RUNNING:
         stopped.status = SessionStatus.ENDED
-    _close(stopped, meter_stop=meter_stop, timestamp=timestamp)
+    reasons = _close(stopped, meter_stop=meter_stop, timestamp=timestamp)
     stopped.stop_reason = reason or StopReason.LOCAL
     stopped.stop_id_tag = id_tag or ""
-    reasons = _stop_problems(stopped)
     if stopped.status == SessionStatus.REFUSED and stopped.energy_wh:
         reasons.append(REFUSED_WITH_ENERGY_REASON)
     if late_for_superseded:
@@ -242,20 +241,16 @@ def transaction_stop(
     return stopped, authorization
 
 
-def _close(session: Transaction, *, meter_stop: int, timestamp: datetime) -> None:
-    """Set the stop reading and time, and the energy they give with the readings."""
+def _close(session: Transaction, *, meter_stop: int, timestamp: datetime) -> list[str]:
+    """Set the stop reading, time and energy; return what makes the stop implausible."""
     session.meter_stop = meter_stop
     session.stop_timestamp = timestamp
     energy = transaction_energy(transaction=session)
     session.energy_wh, session.energy_source = energy.energy_wh, energy.source
     session.meter_segments = energy.segments
-    session._energy = energy  # for the plausibility check that follows
-
-
-def _stop_problems(session: Transaction) -> list[str]:
     return plausibility.stop_problems(
         session=session,
-        energy=session._energy,
+        energy=energy,
         power_w=plausibility.max_power_w(session.connector),
         now=timezone.now(),
     )
@@ -278,7 +273,7 @@ def _ended(session: Transaction) -> None:
     )
 
 
-def transaction_energy(*, transaction: Transaction):
+def transaction_energy(*, transaction: Transaction) -> SessionEnergy:
     """The session's energy from meterStart, its register readings and meterStop."""
     rows = (
         transaction.meter_values.filter(
