@@ -18,6 +18,18 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _lab_registration(request, settings):
+    """Accept unknown charge points at once, as a lab installation opts in to.
+
+    Most tests drive a charge point that connects without being registered
+    first. The product's default (Pending: an operator accepts) is tested by
+    tests marked `secure_defaults`, which keep the real settings.
+    """
+    if request.node.get_closest_marker("secure_defaults") is None:
+        settings.OCPP_DEFAULT_REGISTRATION_STATUS = "Accepted"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Hash new user passwords cheaply in tests (PBKDF2's cost is for attackers)."""
     settings.PASSWORD_HASHERS = [

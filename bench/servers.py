@@ -67,6 +67,8 @@ BASE_ENV = {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DJANGO_SECURE_SSL_REDIRECT": "0",
     "DJANGO_SECURE_HSTS_SECONDS": "0",
+    # Load generators connect as unknown charge points: the lab opt-in.
+    "OCPP_DEFAULT_REGISTRATION_STATUS": "Accepted",
 }
 CONFIG_ENV = {
     "sqlite": {

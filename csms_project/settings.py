@@ -295,7 +295,14 @@ SPECTACULAR_SETTINGS = {
 # --- OCPP -----------------------------------------------------------------
 OCPP_AUTO_REGISTER = env.bool("OCPP_AUTO_REGISTER", default=True)
 OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
-OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", default="Accepted")
+# How an auto-registered (unknown) charge point is answered: Pending waits for
+# an operator; Accepted is for labs only (a stranger's socket could then use
+# any driver's id tag).
+OCPP_DEFAULT_REGISTRATION_STATUS = env.str("OCPP_DEFAULT_REGISTRATION_STATUS", default="Pending")
+if OCPP_DEFAULT_REGISTRATION_STATUS not in ("Accepted", "Pending", "Rejected"):
+    raise ImproperlyConfigured(
+        "OCPP_DEFAULT_REGISTRATION_STATUS must be Accepted, Pending or Rejected"
+    )
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
 # Threads that write batches of durable messages at once (ocpp_consumer/group_commit.py);
 # each holds a database connection while it writes. 1: Channels' ORM thread.

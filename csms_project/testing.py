@@ -42,6 +42,9 @@ def process_env(**overrides: str) -> dict[str, str]:
     """The environment of a server process sharing this test run's database.
 
     Its own Celery queue keeps it from taking tasks queued by anything else.
+    Unknown charge points are accepted at once (the lab opt-in) unless the
+    caller passes OCPP_DEFAULT_REGISTRATION_STATUS, or removes it from the
+    returned environment to run on the product's default (Pending).
     """
     env = dict(os.environ)
     env.update(
@@ -49,6 +52,7 @@ def process_env(**overrides: str) -> dict[str, str]:
         CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex}",
         DJANGO_DEBUG="1",
         PYTHONUNBUFFERED="1",
+        OCPP_DEFAULT_REGISTRATION_STATUS="Accepted",
     )
     env.update(overrides)
     return env

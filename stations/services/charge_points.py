@@ -29,7 +29,7 @@ def chargepoint_create(
 ) -> ChargePoint:
     charge_point = ChargePoint(
         charge_point_id=charge_point_id,
-        registration_status=registration_status or settings.OCPP_DEFAULT_REGISTRATION_STATUS,
+        registration_status=registration_status or RegistrationStatus.ACCEPTED,
         station_id=station_id,
     )
     charge_point.set_password(password)
@@ -52,7 +52,12 @@ def chargepoint_connect(
             raise ChargePointUnknown(charge_point_id)
         try:
             with transaction.atomic():
-                charge_point = chargepoint_create(charge_point_id=charge_point_id)
+                # A stranger's id: it waits for an operator unless the
+                # installation opted in to accepting unknown charge points.
+                charge_point = chargepoint_create(
+                    charge_point_id=charge_point_id,
+                    registration_status=settings.OCPP_DEFAULT_REGISTRATION_STATUS,
+                )
         except (IntegrityError, ValidationError):  # two sockets raced to register the id
             charge_point = ChargePoint.objects.get(charge_point_id=charge_point_id)
     now = timezone.now()

@@ -212,6 +212,8 @@ CP_PERMS = (
 
 
 def test_operator_creates_charge_point_with_hashed_password(utrecht, settings):
+    # Only unknown charge points wait for acceptance: one the operator
+    # registers is accepted unless the request says otherwise.
     settings.OCPP_DEFAULT_REGISTRATION_STATUS = "Pending"
     client = client_for(make_operator(*CP_PERMS))
     response = client.post(
@@ -228,7 +230,7 @@ def test_operator_creates_charge_point_with_hashed_password(utrecht, settings):
     body = response.json()
     assert "password" not in body
     assert body["has_password"] is True
-    assert body["registration_status"] == "Pending"
+    assert body["registration_status"] == "Accepted"
     assert body["heartbeat_interval"] == 120
     stored = ChargePoint.objects.get(charge_point_id="CP:01 A")
     assert stored.password != "0123456789abcdef"
