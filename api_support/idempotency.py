@@ -6,7 +6,14 @@ response, errors included (a command that timed out may still have reached
 the charge point: repeating it is what the key prevents). A repeat by the
 same user replays that response with `Idempotent-Replayed: true`; the same
 key on a different request is refused (422), and a repeat arriving while the
-first is still running gets 409. Anonymous requests are not tracked.
+first is still running gets 409. Anonymous requests are not tracked. A 503
+(a service was down, nothing was done) is not stored: the caller retries
+with the same key.
+
+A request whose server process died (killed, host gone) never finishes its
+record. While in progress, the record names the process serving it (its
+node in the service registry); a repeat that finds that process dead takes
+the key over and runs: the first request cannot have answered anyone.
 """
 
 from __future__ import annotations
@@ -75,6 +82,28 @@ def _replay(record) -> Response:
     return response
 
 
+# While a record is in progress, its body names the process serving the request.
+IN_PROGRESS_ON = "in_progress_on"
+
+
+def _mark_in_progress_here(record) -> None:
+    """Name this process (its node in the service registry) on the claimed record."""
+    from monitoring.nodes import current
+
+    type(record).objects.filter(pk=record.pk, status_code__isnull=True).update(
+        response_body={IN_PROGRESS_ON: current().node_id}
+    )
+
+
+def _abandoned(record) -> bool:
+    """An unfinished record whose serving process is known dead: nobody will finish it."""
+    if record.is_complete or not isinstance(record.response_body, dict):
+        return False
+    from monitoring.liveness import node_known_dead
+
+    return node_known_dead(node_id=str(record.response_body.get(IN_PROGRESS_ON, "")))
+
+
 def idempotent(handler):
     """Decorate a DRF view handler `(self, request, *args, **kwargs)`."""
 
@@ -92,19 +121,24 @@ def idempotent(handler):
 
         from .services import idempotency_claim, idempotency_complete, idempotency_release
 
-        record, created = idempotency_claim(
-            user_id=request.user.pk,
-            key=key,
-            method=request.method,
-            path=request.path[:500],
-            fingerprint=_fingerprint(request),
-        )
+        claim = {
+            "user_id": request.user.pk,
+            "key": key,
+            "method": request.method,
+            "path": request.path[:500],
+            "fingerprint": _fingerprint(request),
+        }
+        record, created = idempotency_claim(**claim)
+        if not created and _abandoned(record) and record.fingerprint == claim["fingerprint"]:
+            idempotency_release(record_id=record.pk)
+            record, created = idempotency_claim(**claim)
         if not created:
-            if record.fingerprint != _fingerprint(request):
+            if record.fingerprint != claim["fingerprint"]:
                 raise IdempotencyKeyReused()
             if not record.is_complete:
                 raise IdempotencyInProgress()
             return _replay(record)
+        _mark_in_progress_here(record)
         try:
             response = handler(view, request, *args, **kwargs)
         except Exception as exc:
@@ -113,6 +147,11 @@ def idempotent(handler):
             except Exception:
                 idempotency_release(record_id=record.pk)
                 raise
+        if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            # Nothing was done (a service it needs was down): the key stays free
+            # for the retry that Retry-After asks for.
+            idempotency_release(record_id=record.pk)
+            return response
         idempotency_complete(
             record_id=record.pk, status_code=response.status_code, body=_as_json(response.data)
         )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q, QuerySet, Subquery
+from django.utils import timezone
 
+from drivers.models import IdTag
 from stations.models import ChargePoint, MeterValue, Transaction
 from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
 
@@ -40,26 +42,50 @@ def _is_valid_at(tariff: Tariff, at: datetime) -> bool:
     )
 
 
-def _tariffs_for(*, transaction: Transaction, valid: Q) -> QuerySet[Tariff]:
-    """The tariffs whose every scope matches the session, valid as `valid` says.
+def _tariffs_for(*, transaction: Transaction, valid_at: Sequence[datetime]) -> QuerySet[Tariff]:
+    """The tariffs whose every scope matches the session, valid at one of the moments."""
+    member_tags = [pk for pk in (transaction.tag_id, _parent_tag_id(transaction)) if pk]
+    return tariff_candidates(
+        valid_at=valid_at,
+        tag_ids=member_tags,
+        charge_point_pk=transaction.charge_point_id,
+        connector_pk=transaction.connector_id,
+    )
+
+
+def tariff_candidates(
+    *,
+    valid_at: Sequence[datetime],
+    tag_ids: Sequence[int],
+    charge_point_pk: int | None,
+    connector_pk: int | None,
+) -> QuerySet[Tariff]:
+    """The tariffs that may apply to a session of these id tags there, valid at one of `valid_at`.
+
+    The one rule of "which tariffs apply" (tariff_in_force, tariff_at_start,
+    a driver's list, a quote): every scope a tariff sets must match. Its
+    id tag group must hold one of `tag_ids` (a session's tag and its parent);
+    its station, charge point and connector must be where the session runs.
+    A location given as None is anywhere: the tariffs of every location
+    match. A tariff without any scope applies only as the default.
 
     The charge point's station is read in the query itself: a session just
     started has only the charge point's pk, and loading the row would cost
     the start a query.
     """
-    member_tags = [pk for pk in (transaction.tag_id, _parent_tag_id(transaction)) if pk]
-    groups = TagGroup.objects.filter(id_tags__in=member_tags).values("pk") if member_tags else []
-    station = (
-        ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("station_id")
-    )
+    groups = TagGroup.objects.filter(id_tags__in=tag_ids).values("pk") if tag_ids else []
+    scope = Q(tag_group__isnull=True) | Q(tag_group__in=groups)
+    if charge_point_pk is not None:
+        station = ChargePoint.objects.filter(pk=charge_point_pk).order_by().values("station_id")
+        scope &= Q(station__isnull=True) | Q(station_id=Subquery(station))
+        scope &= Q(charge_point__isnull=True) | Q(charge_point_id=charge_point_pk)
+    if connector_pk is not None:
+        scope &= Q(connector__isnull=True) | Q(connector_id=connector_pk)
+    valid = Q()
+    for moment in valid_at:
+        valid |= _valid_at(moment)
     return (
-        Tariff.objects.filter(
-            valid,
-            Q(station__isnull=True) | Q(station_id=Subquery(station)),
-            Q(charge_point__isnull=True) | Q(charge_point_id=transaction.charge_point_id),
-            Q(connector__isnull=True) | Q(connector_id=transaction.connector_id),
-            Q(tag_group__isnull=True) | Q(tag_group__in=groups),
-        )
+        Tariff.objects.filter(valid, scope)
         .exclude(
             is_default=False,
             station__isnull=True,
@@ -71,6 +97,26 @@ def _tariffs_for(*, transaction: Transaction, valid: Q) -> QuerySet[Tariff]:
     )
 
 
+def tariff_list_for_driver(*, user, now: datetime | None = None) -> QuerySet[Tariff]:
+    """The tariffs a driver may be charged now: valid now, public or of their groups.
+
+    "Their groups": the id tag groups holding one of their tags or its
+    parent (as a session's group is found). Tariffs of every location are
+    listed; a group's tariff the driver is not in, one not valid now, and
+    one that can never apply are not.
+    """
+    if not user.is_authenticated:
+        return Tariff.objects.none()
+    tags = IdTag.objects.filter(driver__user=user).values_list("pk", "parent_id")
+    tag_ids = sorted({pk for pair in tags for pk in pair if pk is not None})
+    return tariff_candidates(
+        valid_at=[now or timezone.now()],
+        tag_ids=tag_ids,
+        charge_point_pk=None,
+        connector_pk=None,
+    )
+
+
 def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> Tariff | None:
     """The tariff of a session: the most specific one valid when it started (or `at`).
 
@@ -78,9 +124,28 @@ def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> 
     beats a station, which beats the default; among equals the highest
     priority (then the newest) wins. Every scope a tariff sets must match.
     """
-    at = at or transaction.start_timestamp
     return max(
-        _tariffs_for(transaction=transaction, valid=_valid_at(at)),
+        _tariffs_for(transaction=transaction, valid_at=[at or transaction.start_timestamp]),
+        key=_specificity,
+        default=None,
+    )
+
+
+def tariff_applicable(
+    *, tag_ids: Sequence[int], charge_point_pk: int, connector_pk: int, at: datetime
+) -> Tariff | None:
+    """The tariff a session of these id tags (a tag and its parent) there would get at `at`.
+
+    tariff_in_force's choice for a session that has not started (a price
+    quote): the same candidates, the same order of specificity.
+    """
+    return max(
+        tariff_candidates(
+            valid_at=[at],
+            tag_ids=tag_ids,
+            charge_point_pk=charge_point_pk,
+            connector_pk=connector_pk,
+        ),
         key=_specificity,
         default=None,
     )
@@ -104,7 +169,7 @@ def tariff_at_start(*, transaction: Transaction, now: datetime) -> Tariff | None
         ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("created_at")
     )
     candidates = list(
-        _tariffs_for(transaction=transaction, valid=_valid_at(start) | _valid_at(now)).annotate(
+        _tariffs_for(transaction=transaction, valid_at=[start, now]).annotate(
             charge_point_registered_at=Subquery(registered_at)
         )
     )

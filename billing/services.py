@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from drivers.selectors import Authorization
 from events.kinds import EventKind
+from events.models import OutboxMessage
 from events.services import event_record
 from stations.choices import DisputeResolution, SessionStatus
 from stations.models import Transaction
@@ -28,7 +30,7 @@ from .models import (
     StationEnergyHour,
     Tariff,
 )
-from .pricing import Terms, price_session
+from .pricing import PricingError, Terms, price_session
 from .selectors import (
     tariff_at_start,
     tariff_in_force,
@@ -335,3 +337,100 @@ def _rollup_replace(
         unique_fields=["station", "hour"],
         update_fields=["energy_wh", "session_count", "updated_at"],
     )
+
+
+# The subscriber that invoices sessions from their events (billing.subscribers).
+INVOICING_SUBSCRIBER = "invoicing"
+
+
+def _sessions_missing_invoice(*, ended_before: datetime, ended_after: datetime) -> list[int]:
+    """Ended sessions without an invoice that nothing else will invoice, oldest first.
+
+    Left out: what invoice_create would not bill (running, refused, disputed
+    and undecided, voided; no energy unless BILLING_INVOICE_ZERO_ENERGY),
+    sessions whose billing failure waits for an operator (no tariff, a
+    pricing error: retrying cannot fix it), and sessions whose invoicing
+    event is still pending in the outbox (the relay is on it, with back-off).
+    """
+    candidates = (
+        Transaction.objects.filter(
+            invoice__isnull=True,
+            status__in=(SessionStatus.ENDED, SessionStatus.SUPERSEDED),
+            updated_at__lt=ended_before,
+            updated_at__gte=ended_after,
+        )
+        .exclude(disputed_at__isnull=False, dispute_resolution="")
+        .exclude(dispute_resolution=DisputeResolution.VOIDED)
+        .exclude(billing_failure__resolved_at__isnull=True, billing_failure__will_retry=False)
+    )
+    if not settings.BILLING_INVOICE_ZERO_ENERGY:
+        candidates = candidates.filter(energy_wh__gt=0)
+    ids = list(candidates.order_by("updated_at", "pk").values_list("pk", flat=True))
+    if not ids:
+        return []
+    pending = {
+        message.payload.get("transaction")
+        for message in OutboxMessage.objects.filter(
+            subscriber=INVOICING_SUBSCRIBER, handled_at__isnull=True
+        ).only("payload")
+    }
+    return [pk for pk in ids if pk not in pending]
+
+
+@transaction.atomic
+def _invoice_create_if_missing(*, transaction_id: int) -> Invoice | None:
+    """invoice_create, None when the session has its invoice already (not issued here)."""
+    Transaction.objects.select_for_update().filter(pk=transaction_id).first()  # wait for a racer
+    if Invoice.objects.filter(transaction_id=transaction_id).exists():
+        return None
+    return invoice_create(transaction_id=transaction_id)
+
+
+@dataclass(frozen=True)
+class InvoiceSweep:
+    """What one sweep did: invoices issued, sessions that still could not be."""
+
+    issued: list[int]
+    failed: list[int]
+
+
+def invoice_create_missing(
+    *, now: datetime | None = None, grace: timedelta, lookback: timedelta
+) -> InvoiceSweep:
+    """Issue the invoice of every ended billable session that has none, once.
+
+    The safety net behind the outbox: a session that ended more than `grace`
+    ago (the outbox had its chance) and less than `lookback` ago (bounds the
+    scan) and still has no invoice is invoiced here. Each session goes
+    through invoice_create in a transaction of its own, which locks the
+    session row and finds an existing invoice; the one-invoice-per-session
+    constraint settles a race with a concurrent sweep or relay on databases
+    without row locks. Returns the ids of issued invoices' sessions and of
+    those that failed (recorded as billing failures, retried next time).
+    """
+    now = now or timezone.now()
+    issued: list[int] = []
+    failed: list[int] = []
+    for transaction_id in _sessions_missing_invoice(
+        ended_before=now - grace, ended_after=now - lookback
+    ):
+        try:
+            invoice = _invoice_create_if_missing(transaction_id=transaction_id)
+        except IntegrityError:
+            # Another sweep or the relay invoiced it meanwhile: exactly once.
+            logger.info("transaction %s was invoiced concurrently", transaction_id)
+            continue
+        except Exception as exc:
+            logger.warning("invoice sweep: transaction %s failed", transaction_id, exc_info=True)
+            billing_failure_record(
+                transaction_id=transaction_id,
+                error=f"{type(exc).__name__}: {exc}",
+                will_retry=not isinstance(exc, PricingError),
+            )
+            failed.append(transaction_id)
+            continue
+        if invoice is not None:
+            issued.append(transaction_id)
+    if issued or failed:
+        logger.info("invoice sweep: %d issued, %d failed", len(issued), len(failed))
+    return InvoiceSweep(issued=issued, failed=failed)

@@ -1,5 +1,7 @@
 """Celery tasks of the billing app: thin wrappers around services, taking ids."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
@@ -43,3 +45,16 @@ def station_energy_rollup() -> int:
     """Recompute the hourly energy per station (beat: every hour)."""
     hours = getattr(settings, "BILLING_ENERGY_ROLLUP_HOURS", 24)
     return services.station_energy_rollup(hours=hours)
+
+
+@shared_task
+def invoice_sweep() -> int:
+    """Invoice ended billable sessions that have none (beat: every 15 minutes).
+
+    The safety net behind the outbox; idempotent: a second run issues nothing.
+    """
+    sweep = services.invoice_create_missing(
+        grace=timedelta(seconds=settings.BILLING_INVOICE_SWEEP_GRACE_SECONDS),
+        lookback=timedelta(days=settings.BILLING_INVOICE_SWEEP_LOOKBACK_DAYS),
+    )
+    return len(sweep.issued)

@@ -14,18 +14,24 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from csms_project import daphne_patches  # noqa: E402
 from monitoring import nodes  # noqa: E402
 from monitoring.routing import websocket_urlpatterns as dashboard_urlpatterns  # noqa: E402
-from ocpp_consumer.routing import websocket_urlpatterns  # noqa: E402
+from ocpp_consumer.commands import relay_listener  # noqa: E402
+from ocpp_consumer.routing import unrouted_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 daphne_patches.install()
 # Register this process in the service registry once Daphne's reactor runs.
 nodes.start_with_daphne()
+# Without Redis: take commands that other processes relay through the database.
+relay_listener.start_with_daphne()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # OCPP first and as it is (charge points send no Origin header); the
-        # dashboard route carries its own origin check and session auth.
-        "websocket": URLRouter(websocket_urlpatterns + dashboard_urlpatterns),
+        # dashboard route carries its own origin check and session auth; any
+        # other path is refused with 404, not a 500 and a traceback.
+        "websocket": URLRouter(
+            websocket_urlpatterns + dashboard_urlpatterns + unrouted_urlpatterns
+        ),
     }
 )
 

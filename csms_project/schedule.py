@@ -50,10 +50,20 @@ def beat_schedule(*, sweep_interval: int, relay_interval: int = 10) -> dict:
             "schedule": crontab(minute=17),
             "options": {"expires": 3600},
         },
+        "data-transfer-purge": {
+            "task": "ocpp_consumer.tasks.purge_data_transfers",
+            "schedule": crontab(minute=23),
+            "options": {"expires": 3600},
+        },
         "idempotency-purge": {
             "task": "api_support.tasks.purge_idempotency_records",
             "schedule": crontab(minute=41),
             "options": {"expires": 3600},
+        },
+        "invoice-sweep": {
+            "task": "billing.tasks.invoice_sweep",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 900},
         },
         "station-energy-rollup": {
             "task": "billing.tasks.station_energy_rollup",

@@ -1,6 +1,6 @@
 """Settings, read from the environment (and a `.env` file when present).
 
-Every variable is documented in README.md and listed in `.env.example`.
+Every variable is documented in docs/CONFIGURATION.md (linked from the README).
 Unset everything and the project runs on a laptop with no servers at all.
 """
 
@@ -15,8 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from .schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+# Runtime files: the filesystem Celery broker, the beat schedule, bin/run's lock.
+VAR_DIR = Path(os.environ.get("CSMS_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
@@ -108,14 +109,29 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that server processes started by the tests
     # share it; one per test run, so that runs side by side do not collide.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-if _db["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=True):
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # A database that cannot be reached fails a request or an OCPP message in
+    # seconds (503, CALLERROR) instead of holding it: libpq gives up a
+    # connection attempt after this many seconds (2 at least), and Django's
+    # backend with a circuit breaker (csms_project/postgresql) fails the
+    # attempts that follow a failed one at once, until a probe succeeds.
+    _db["ENGINE"] = "csms_project.postgresql"
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
+if _db["ENGINE"] == "csms_project.postgresql" and env.bool("DATABASE_POOL", default=True):
     # A pool, not a connection per thread: every API request runs in a thread
     # of its own, and persistent per-thread connections exhausted PostgreSQL's
-    # max_connections under load. A full pool makes callers wait, not fail.
+    # max_connections under load. A full pool makes callers wait, not fail:
+    # up to DATABASE_POOL_TIMEOUT, which is also how long each caller waits
+    # while the database is unreachable. A pool that cannot reconnect gives up
+    # after `reconnect_timeout` and tries afresh on the next request, so that
+    # it is back within seconds of the database (not after a long back-off).
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+        "reconnect_timeout": 10.0,
     }
     _db["CONN_MAX_AGE"] = 0  # the pool keeps the connections
 else:
@@ -139,6 +155,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Sign-in ignores the username's case: so does the count of failures.
+AXES_USERNAME_CALLABLE = "drivers.signin.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -304,6 +322,8 @@ if OCPP_DEFAULT_REGISTRATION_STATUS not in ("Accepted", "Pending", "Rejected"):
         "OCPP_DEFAULT_REGISTRATION_STATUS must be Accepted, Pending or Rejected"
     )
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
+# What `manage.py simulate` calls to register its fleet here (simulator/prepare.py).
+SIMULATOR_PREPARE = "ocpp_consumer.simulation.simulation_prepare"
 # Threads that write batches of durable messages at once (ocpp_consumer/group_commit.py);
 # each holds a database connection while it writes. 1: Channels' ORM thread.
 OCPP_WRITER_THREADS = env.int("OCPP_WRITER_THREADS", default=2)
@@ -319,9 +339,13 @@ OCPP_CLIENT_CERT_HEADER = env.str("OCPP_CLIENT_CERT_HEADER", default="X-SSL-Clie
 OCPP_CLIENT_CERT_VERIFY_HEADER = env.str(
     "OCPP_CLIENT_CERT_VERIFY_HEADER", default="X-SSL-Client-Verify"
 )
-# Failed handshakes per source address or charge point id before refusing (429).
+# Failed handshakes per source address within the window before that address
+# is refused (429). Per charge point id, from all addresses: past the _ID_
+# limit, addresses that failed at all are refused for that id; a clean address
+# (the real charger's) always gets its password checked.
 OCPP_AUTH_FAILURE_LIMIT = env.int("OCPP_AUTH_FAILURE_LIMIT", default=10)
 OCPP_AUTH_FAILURE_WINDOW = env.int("OCPP_AUTH_FAILURE_WINDOW", default=300)
+OCPP_AUTH_FAILURE_ID_LIMIT = env.int("OCPP_AUTH_FAILURE_ID_LIMIT", default=20)
 # The CA that signs charge point certificates (SignCertificate), or a signer callable.
 OCPP_CA_CERT_FILE = env.str("OCPP_CA_CERT_FILE", default="")
 OCPP_CA_KEY_FILE = env.str("OCPP_CA_KEY_FILE", default="")
@@ -330,6 +354,21 @@ OCPP_CERTIFICATE_VALIDITY_DAYS = env.int("OCPP_CERTIFICATE_VALIDITY_DAYS", defau
 OCPP_JOURNAL_ENABLED = env.bool("OCPP_JOURNAL_ENABLED", default=True)
 OCPP_JOURNAL_FLUSH_INTERVAL = env.float("OCPP_JOURNAL_FLUSH_INTERVAL", default=0.5)
 OCPP_JOURNAL_RETENTION_DAYS = env.int("OCPP_JOURNAL_RETENTION_DAYS", default=30)
+# What a charge point can make us store (README, Security: quotas). Frames nest
+# at most this deep (OCPP 1.6 payloads need 6 levels with the frame's array).
+OCPP_MAX_FRAME_DEPTH = env.int("OCPP_MAX_FRAME_DEPTH", default=32)
+# A journal row keeps at most this much of a frame (its head, size and SHA-256
+# beyond), and each charge point this much per hour (then size and hash only).
+OCPP_JOURNAL_MAX_PAYLOAD_BYTES = env.int("OCPP_JOURNAL_MAX_PAYLOAD_BYTES", default=16384)
+OCPP_JOURNAL_BYTES_PER_HOUR = env.int("OCPP_JOURNAL_BYTES_PER_HOUR", default=4194304)
+# DataTransfer from charge points: data above the size is refused (Rejected, only
+# its size and hash kept); past the rate per hour, messages are refused unstored.
+OCPP_DATA_TRANSFER_MAX_BYTES = env.int("OCPP_DATA_TRANSFER_MAX_BYTES", default=16384)
+OCPP_DATA_TRANSFER_RATE_LIMIT = env.int("OCPP_DATA_TRANSFER_RATE_LIMIT", default=120)
+OCPP_DATA_TRANSFER_RETENTION_DAYS = env.int("OCPP_DATA_TRANSFER_RETENTION_DAYS", default=90)
+# With DJANGO_DEBUG=1, Django logs every query of a connection: keep this many
+# entries (SQL cut at 4,000 characters) so long-lived processes stay small.
+DEBUG_QUERY_LOG_LIMIT = env.int("DJANGO_DEBUG_QUERY_LOG_LIMIT", default=500)
 
 # --- Billing --------------------------------------------------------------
 BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="EUR")
@@ -340,6 +379,11 @@ BILLING_OPERATOR_NAME = env.str("BILLING_OPERATOR_NAME", default="CSMS Operator"
 BILLING_OPERATOR_ADDRESS = env.str("BILLING_OPERATOR_ADDRESS", default="", multiline=True)
 # The hourly energy roll-up recomputes this many past hours (late data lands).
 BILLING_ENERGY_ROLLUP_HOURS = env.int("BILLING_ENERGY_ROLLUP_HOURS", default=24)
+# The invoice sweep (every 15 min) bills ended sessions without an invoice that
+# ended more than GRACE seconds ago (the outbox had its chance) and less than
+# LOOKBACK days ago (bounds the scan).
+BILLING_INVOICE_SWEEP_GRACE_SECONDS = env.int("BILLING_INVOICE_SWEEP_GRACE_SECONDS", default=900)
+BILLING_INVOICE_SWEEP_LOOKBACK_DAYS = env.int("BILLING_INVOICE_SWEEP_LOOKBACK_DAYS", default=30)
 BILLING_OPERATOR_VAT_ID = env.str("BILLING_OPERATOR_VAT_ID", default="")
 
 # --- Sweeps (Celery beat) ---------------------------------------------------
@@ -372,7 +416,12 @@ CELERY_BEAT_SCHEDULE = beat_schedule(
 )
 
 # --- Monitoring -------------------------------------------------------------
-MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=15.0)
+MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=10.0)
+# A node silent this long (at least two beats) is dead: the surviving nodes take
+# its charge points offline and end its unfinished commands.
+MONITORING_NODE_DEAD_AFTER_SECONDS = env.float("MONITORING_NODE_DEAD_AFTER_SECONDS", default=30.0)
+# Invoicing events waiting longer than this raise the outbox_lag alarm (readyz: degraded).
+MONITORING_OUTBOX_LAG_ALARM_SECONDS = env.float("MONITORING_OUTBOX_LAG_ALARM_SECONDS", default=300)
 
 # --- Logging ------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # "plain" or "json"

@@ -1,17 +1,77 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuthorizationStatus
 
 
+class UserManager(DjangoUserManager):
+    def get_by_natural_key(self, username):
+        """Sign in with the username in any case ("Alice" is alice).
+
+        The exact spelling first: an installation from before usernames
+        ignored case may still hold "alice" next to "ALICE" (the migration
+        then leaves the index out); such an ambiguous spelling finds no one.
+        """
+        try:
+            return self.get(username=username)
+        except self.model.DoesNotExist:
+            matches = list(self.filter(username__iexact=username)[:2])
+            if len(matches) != 1:
+                raise
+            return matches[0]
+
+
+# The account constraints; their errors belong to these fields.
+USERNAME_CONSTRAINT = "user_username_ci_unique"
+EMAIL_CONSTRAINT = "user_email_ci_unique"
+_CONSTRAINT_FIELDS = {"username_taken": "username", "email_taken": "email"}
+
+
 class User(AbstractUser):
-    """The project's user: operators (staff) and drivers (app users) alike."""
+    """The project's user: operators (staff) and drivers (app users) alike.
+
+    Usernames and e-mail addresses are unique ignoring case: "ALICE" cannot
+    sign up next to "alice", and two accounts never share an address (it is
+    how a person is told apart and reached). A blank e-mail is allowed for
+    any number of accounts.
+    """
+
+    objects = UserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                name=USERNAME_CONSTRAINT,
+                violation_error_code="username_taken",
+                violation_error_message=_(
+                    "A user with that username already exists (usernames ignore case)."
+                ),
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name=EMAIL_CONSTRAINT,
+                violation_error_code="email_taken",
+                violation_error_message=_("An account with this e-mail address exists."),
+            ),
+        ]
+
+    def validate_constraints(self, exclude=None):
+        """The account constraints' errors under their field, as the forms show them."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            errors: dict[str, list] = {}
+            for field, messages in exc.error_dict.items():
+                for error in messages:
+                    errors.setdefault(_CONSTRAINT_FIELDS.get(error.code, field), []).append(error)
+            raise ValidationError(errors) from exc
 
 
 class Driver(models.Model):

@@ -7,4 +7,9 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self):
-        from . import signals  # noqa: F401 - connects the Celery hooks
+        from . import (
+            debug_safety,
+            signals,  # noqa: F401 - connects the Celery hooks
+        )
+
+        debug_safety.install()  # a small query log with DEBUG on (long-lived processes)

@@ -5,22 +5,29 @@ with a domain event, after its transaction committed: the dashboard never
 shows a state that was rolled back. Events are only recorded for this
 subscriber while a dashboard is open somewhere (`dashboard_watched_cached`):
 otherwise an event costs a clock read (plus, at most once per
-WATCH_CACHE_SECONDS per process, one small query). A failed push raises, so
-the outbox retries it for a while; the dashboards also catch up at their
-periodic refresh.
+WATCH_CACHE_SECONDS per process, one small query).
+
+The push itself never holds up its caller (the commit hook of a charge
+point's message, just before the answer): the channel layer is called
+without waiting for it (channel_health.call_soon), and while the layer is
+down pushes are dropped and counted (`csms_dashboard_pushes_total`, result
+"dropped"). Open dashboards show "live updates paused" meanwhile and load a
+fresh snapshot when the layer is back, so nothing dropped stays missing.
+A push that cannot even be built (the database failed) raises, and the
+outbox retries it.
 """
 
 from __future__ import annotations
 
 import time
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from events.kinds import EventKind
 from events.subscribers import Event
 
 from . import nodes
+from .channel_health import call_soon
 from .metrics import DASHBOARD_PUSHES
 from .selectors import chargepoint_cards, dashboard_watched
 
@@ -76,15 +83,18 @@ def dashboard_message(event: Event) -> dict | None:
 
 
 def dashboard_push(event: Event) -> None:
-    """Send the update for `event` to every open dashboard; raise if the layer fails."""
+    """Send the update for `event` to every open dashboard, without waiting for the layer."""
     kind = event.kind.split(".", 1)[0]
     try:
         message = dashboard_message(event)
         layer = get_channel_layer()
-        if message is None or layer is None:
-            return
-        async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception:
         DASHBOARD_PUSHES.labels(kind, "failed").inc()
         raise
-    DASHBOARD_PUSHES.labels(kind, "sent").inc()
+    if message is None or layer is None:
+        return
+    call_soon(
+        "dashboard push",
+        lambda: layer.group_send(DASHBOARD_GROUP, message),
+        lambda result: DASHBOARD_PUSHES.labels(kind, result).inc(),
+    )

@@ -8,12 +8,20 @@ logger around. `OcppContextFilter` (on the handler) puts them on every
 record; `JsonFormatter` (LOG_FORMAT=json) writes one JSON object per line,
 `PlainFormatter` appends them to the classic line when set.
 
+What a stranger sends (an id, a path, a header) must not forge log lines:
+the filter escapes control characters (CR, LF, NUL, ESC, NEL, the Unicode
+line separators ...) in every string argument and in the bound context, so
+one record stays one line whatever the values; a traceback, which is not an
+argument, keeps its lines.
+
 Imported by the LOGGING setting: no Django models here.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
@@ -22,6 +30,22 @@ charge_point_id_var: ContextVar[str | None] = ContextVar("ocpp_charge_point_id",
 message_id_var: ContextVar[str | None] = ContextVar("ocpp_message_id", default=None)
 
 CONTEXT_FIELDS = ("charge_point_id", "message_id")
+
+# C0 and C1 controls, DEL, and the separators some viewers break lines at.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(value: object) -> str:
+    """The value as text with control characters as Python escapes ("\\r", "\\x1b")."""
+    text = value if isinstance(value, str) else str(value)
+    return _CONTROL_CHARACTERS.sub(
+        lambda match: match.group().encode("unicode_escape").decode("ascii"), text
+    )
+
+
+def _escaped(value):
+    # Exceptions too: their text often quotes what a stranger sent.
+    return escape_control(value) if isinstance(value, str | BaseException) else value
 
 
 def bind_charge_point(charge_point_id: str | None) -> None:
@@ -36,13 +60,24 @@ def bind_message(unique_id) -> None:
 
 
 class OcppContextFilter(logging.Filter):
-    """Add `charge_point_id` and `message_id` to every record (None outside OCPP)."""
+    """Add `charge_point_id` and `message_id` to every record (None outside OCPP).
+
+    Also escapes control characters in string arguments and in these fields
+    (see the module docstring): no value can start a new log line.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "charge_point_id", None) is None:
             record.charge_point_id = charge_point_id_var.get()
         if getattr(record, "message_id", None) is None:
             record.message_id = message_id_var.get()
+        record.charge_point_id = _escaped(record.charge_point_id)
+        record.message_id = _escaped(record.message_id)
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(_escaped(arg) for arg in args)
+        elif isinstance(args, Mapping):
+            record.args = {key: _escaped(arg) for key, arg in args.items()}
         return True
 
 

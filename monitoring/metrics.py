@@ -103,6 +103,12 @@ ENERGY_DELIVERED_WH = Counter(
 INVOICES_ISSUED = Counter(
     "csms_invoices_issued_total", "Invoices issued, by currency", ["currency"]
 )
+JOURNAL_ROWS_DROPPED = Counter(
+    "csms_journal_rows_dropped_total",
+    "Message journal rows not written: bad_row (the database refused that row alone), "
+    "database (the whole batch: database unreachable)",
+    ["reason"],
+)
 DASHBOARD_PUSHES = Counter(
     "csms_dashboard_pushes_total",
     "Live dashboard pushes, by kind and result",
@@ -168,6 +174,7 @@ class DatabaseCollector(Collector):
         from stations.selectors import transaction_disputed_q
 
         from .models import Node, alive_cutoff
+        from .selectors import ALARM_CODES, system_alarms
 
         up = GaugeMetricFamily(
             "csms_metrics_database_up", "1 when the database figures below could be read"
@@ -187,6 +194,7 @@ class DatabaseCollector(Collector):
                 .order_by("kind")
             )
             backlog = outbox_backlog()
+            raised = {alarm["code"] for alarm in system_alarms()}
         except Exception:
             logger.warning("metrics: database figures unavailable", exc_info=True)
             up.add_metric([], 0)
@@ -223,6 +231,15 @@ class DatabaseCollector(Collector):
             family.add_metric([row["kind"], "dead"], row["total"] - row["alive"])
         yield family
         yield from _outbox_families(backlog)
+        family = GaugeMetricFamily(
+            "csms_alarm",
+            "1 while an alarm of the dashboard is raised: no_worker (no live Celery worker), "
+            "outbox_lag (invoicing events older than MONITORING_OUTBOX_LAG_ALARM_SECONDS)",
+            labels=["alarm"],
+        )
+        for code in ALARM_CODES:
+            family.add_metric([code], 1 if code in raised else 0)
+        yield family
 
 
 def _outbox_families(backlog):

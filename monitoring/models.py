@@ -7,18 +7,28 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-DEFAULT_HEARTBEAT_SECONDS = 15.0
-# A node that missed this many heartbeats is shown dead.
-MISSED_HEARTBEATS = 3
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+DEFAULT_DEAD_AFTER_SECONDS = 30.0
+# However it is configured, a node is never declared dead before it missed
+# this many beats: one late beat (a busy database) must not cost it its sockets.
+MIN_MISSED_HEARTBEATS = 2
 
 
 def heartbeat_seconds() -> float:
     return float(getattr(settings, "MONITORING_NODE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS))
 
 
+def dead_after_seconds() -> float:
+    """How long a node may stay silent before it is dead (and its charge points offline)."""
+    configured = float(
+        getattr(settings, "MONITORING_NODE_DEAD_AFTER_SECONDS", DEFAULT_DEAD_AFTER_SECONDS)
+    )
+    return max(configured, heartbeat_seconds() * MIN_MISSED_HEARTBEATS)
+
+
 def alive_cutoff(now: datetime | None = None) -> datetime:
     """Nodes last seen before this instant are dead."""
-    return (now or timezone.now()) - timedelta(seconds=heartbeat_seconds() * MISSED_HEARTBEATS)
+    return (now or timezone.now()) - timedelta(seconds=dead_after_seconds())
 
 
 class NodeKind(models.TextChoices):
@@ -45,6 +55,25 @@ class Node(models.Model):
     started_at = models.DateTimeField(_("started"))
     last_seen = models.DateTimeField(_("last seen"))
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    beating_since = models.DateTimeField(
+        _("beating since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Start of its current run of heartbeats without a gap: only a node that has "
+            "been beating for a while may declare others dead (after a database outage "
+            "every node looks silent)."
+        ),
+    )
+    lost_at = models.DateTimeField(
+        _("declared lost"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When another process found it dead and took its charge points offline; "
+            "cleared if it beats again."
+        ),
+    )
     connected_charge_points = models.PositiveIntegerField(_("connected charge points"), default=0)
     dashboard_watchers = models.PositiveIntegerField(
         _("dashboard watchers"),

@@ -10,6 +10,12 @@ nothing still shows; pytest and management commands import the same module
 but never run the reactor, so they start nothing. A clean exit (SIGTERM)
 marks the node stopped (atexit); a killed one goes stale and shows dead.
 
+Every ASGI node, after each of its beats, also sweeps the nodes that died
+(services.node_sweep_lost): the charge points a killed process held go
+offline and its unfinished commands end, within
+MONITORING_NODE_DEAD_AFTER_SECONDS plus one beat, with or without a Celery
+worker. The beat interval must stay well below the dead-after time.
+
 A Celery worker registers on `worker_ready` and beats from a daemon thread,
 whatever its pool (see monitoring.signals).
 """
@@ -98,9 +104,13 @@ def node_beat_sync(node: ThisNode) -> None:
 
 
 def _beat_and_close(node: ThisNode) -> None:
-    """A beat from a pool thread: no idle connection is left behind in that thread."""
+    """A beat, then the sweep of dead nodes, from a pool thread; no idle connection left."""
     try:
         node_beat_sync(node)
+        try:
+            services.node_sweep_lost()
+        except Exception:  # the next beat sweeps again; the beat itself counted
+            logger.exception("sweep of dead nodes by %s failed", node.node_id)
     finally:
         connection.close()
 

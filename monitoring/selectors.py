@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.models import BillingFailure
+from events.selectors import outbox_backlog
+from events.subscribers import subscribers
 from stations.choices import ChargePointErrorCode, ConnectorStatus, DisputeResolution, SessionStatus
 from stations.models import ChargePoint, Connector, Transaction
 from stations.selectors import transaction_disputed_q, transaction_energy_so_far, transaction_list
@@ -18,6 +23,7 @@ from .models import Node, NodeKind, alive_cutoff
 
 GRID_LIMIT = 500
 FAULT_LIMIT = 20
+DEFAULT_OUTBOX_LAG_ALARM_SECONDS = 300.0
 
 
 # --- The service registry ------------------------------------------------------
@@ -69,7 +75,7 @@ def dashboard_watched(*, now: datetime | None = None) -> bool:
 # --- The dashboard -------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -79,7 +85,7 @@ def connector_card(connector: Connector) -> dict:
         "status": connector.status,
         "error_code": connector.error_code,
         "info": connector.info,
-        "timestamp": _iso(connector.status_timestamp),
+        "timestamp": iso(connector.status_timestamp),
     }
 
 
@@ -92,7 +98,7 @@ def chargepoint_card(charge_point: ChargePoint, nodes: dict[str, Node]) -> dict:
         "url": reverse("admin:stations_chargepoint_change", args=[charge_point.pk]),
         "station": charge_point.station.name if charge_point.station else "",
         "online": charge_point.is_online,
-        "last_heartbeat": _iso(charge_point.last_heartbeat),
+        "last_heartbeat": iso(charge_point.last_heartbeat),
         "node": str(node) if node and charge_point.is_online else "",
         "connectors": [connector_card(c) for c in charge_point.connectors.all()],
     }
@@ -211,7 +217,7 @@ def dashboard_faults(*, limit: int = FAULT_LIMIT) -> list[dict]:
             "error_code": c.error_code,
             "info": c.info,
             "vendor_error_code": c.vendor_error_code,
-            "timestamp": _iso(c.status_timestamp),
+            "timestamp": iso(c.status_timestamp),
         }
         for c in faulted
     ]
@@ -221,8 +227,110 @@ def dashboard_snapshot() -> dict:
     """Everything the dashboard shows, in one JSON-ready dict."""
     return {
         "summary": dashboard_summary(),
+        "alarms": system_alarms(),
         "charge_points": chargepoint_cards(),
         "faults": dashboard_faults(),
         "grid_limit": GRID_LIMIT,
         "links": attention_links(),
     }
+
+
+# --- Alarms: what keeps invoicing from happening ----------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    alive: int
+    last_seen: datetime | None
+
+    @property
+    def problem(self) -> str:
+        if self.last_seen is None:
+            return _("No Celery worker has ever registered: invoices and sweeps do not run.")
+        return _("No live Celery worker since %(when)s: invoices and sweeps do not run.") % {
+            "when": timezone.localtime(self.last_seen).strftime("%Y-%m-%d %H:%M:%S %Z")
+        }
+
+
+def worker_health(*, now: datetime | None = None) -> WorkerHealth:
+    """Live Celery workers (service registry), and when one was last heard of."""
+    row = Node.objects.filter(kind=NodeKind.CELERY).aggregate(
+        alive=Count("pk", filter=Q(stopped_at__isnull=True, last_seen__gte=alive_cutoff(now))),
+        last_seen=Max("last_seen"),
+    )
+    return WorkerHealth(alive=row["alive"], last_seen=row["last_seen"])
+
+
+def outbox_lag_threshold() -> float:
+    return float(
+        getattr(settings, "MONITORING_OUTBOX_LAG_ALARM_SECONDS", DEFAULT_OUTBOX_LAG_ALARM_SECONDS)
+    )
+
+
+@dataclass(frozen=True)
+class OutboxLag:
+    pending: int
+    oldest_seconds: float
+    subscriber: str
+    threshold_seconds: float
+
+    @property
+    def late(self) -> bool:
+        return self.pending > 0 and self.oldest_seconds > self.threshold_seconds
+
+    @property
+    def problem(self) -> str:
+        return _(
+            "%(count)d domain events wait for delivery, the oldest (to %(subscriber)s) for "
+            "%(minutes)d min: invoices are late."
+        ) % {
+            "count": self.pending,
+            "subscriber": self.subscriber,
+            "minutes": self.oldest_seconds // 60,
+        }
+
+
+def outbox_lag(*, now: datetime | None = None) -> OutboxLag:
+    """The backlog of the durable subscribers (invoicing): the live ones heal themselves."""
+    durable = {name for name, subscriber in subscribers().items() if not subscriber.inline}
+    backlog = [row for row in outbox_backlog(now=now) if row.subscriber in durable]
+    oldest = max(backlog, key=lambda row: row.oldest_seconds, default=None)
+    return OutboxLag(
+        pending=sum(row.pending for row in backlog),
+        oldest_seconds=oldest.oldest_seconds if oldest else 0.0,
+        subscriber=oldest.subscriber if oldest else "",
+        threshold_seconds=outbox_lag_threshold(),
+    )
+
+
+ALARM_NO_WORKER = "no_worker"
+ALARM_OUTBOX_LAG = "outbox_lag"
+ALARM_CODES = (ALARM_NO_WORKER, ALARM_OUTBOX_LAG)
+
+
+def system_alarms(*, now: datetime | None = None) -> list[dict]:
+    """What stops or delays invoicing now, for the dashboard and the metrics (JSON-ready)."""
+    alarms = []
+    workers = worker_health(now=now)
+    if not workers.alive:
+        alarms.append(
+            {
+                "code": ALARM_NO_WORKER,
+                "severity": "critical",
+                "message": workers.problem,
+                "since": iso(workers.last_seen),
+                "url": reverse("admin:monitoring_node_changelist") + "?state=dead",
+            }
+        )
+    lag = outbox_lag(now=now)
+    if lag.late:
+        alarms.append(
+            {
+                "code": ALARM_OUTBOX_LAG,
+                "severity": "warning",
+                "message": lag.problem,
+                "since": iso((now or timezone.now()) - timedelta(seconds=lag.oldest_seconds)),
+                "url": reverse("admin:events_outboxmessage_changelist"),
+            }
+        )
+    return alarms

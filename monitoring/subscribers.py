@@ -22,6 +22,8 @@ dashboards = Subscriber(
     handle=dashboard_push,
     inline=True,
     # A dashboard refreshes itself every 30 s: an older push is worth nothing.
+    # (Only a push that could not be built is retried; one the channel layer
+    # could not take is dropped, and the dashboards resync when it is back.)
     max_age_seconds=120,
     wanted=dashboard_watched_cached,
 )

@@ -15,10 +15,12 @@ import logging
 import time
 import uuid
 from collections import deque
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from monitoring.channel_health import layer_call, layer_unreachable
 from monitoring.metrics import count_command
 
 from . import errors, framing
@@ -100,7 +102,9 @@ class CallQueueMixin:
                     status=CommandStatus.FAILED, error_description="internal error while sending"
                 )
             self._in_flight = None
-            await self._finish(event, outcome)
+            # Shielded: a charge point that answers and closes at once (a Reset)
+            # cancels this task from `call_queue_close`; its answer must land.
+            await asyncio.shield(self._finish(event, outcome))
 
     async def _send_one(self, event: dict) -> dict:
         action, payload = event["action"], event["payload"]
@@ -163,6 +167,13 @@ class CallQueueMixin:
     async def _finish(self, event: dict, outcome: dict) -> None:
         count_command(event["action"], outcome["status"])
         await database_sync_to_async(command_mark)(command_id=event["command_id"], **outcome)
-        await self.channel_layer.send(
-            event["reply_to"], {"type": REPLY_EVENT, "command_id": event["command_id"]}
-        )
+        # The reply only wakes the caller early: it reads the outcome from the
+        # row, which it also polls, so a channel layer that is down loses nothing.
+        reply = {"type": REPLY_EVENT, "command_id": event["command_id"]}
+        try:
+            await layer_call(
+                "command reply", partial(self.channel_layer.send, event["reply_to"], reply)
+            )
+        except Exception as exc:
+            if not layer_unreachable(exc):
+                raise

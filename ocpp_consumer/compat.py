@@ -2,7 +2,7 @@
 
 Strict is the default. Each relaxation is named on
 stations.models.CompatibilityProfile and applied here before the payload is
-validated; README "Protocol conformance" lists them.
+validated; docs/OCPP.md ("Protocol conformance") lists them.
 """
 
 from __future__ import annotations

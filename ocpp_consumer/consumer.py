@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from http import HTTPStatus
 
@@ -18,8 +17,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
-from monitoring.logging import bind_charge_point, bind_message
+from monitoring.channel_health import ResilientChannelReceiveMixin
+from monitoring.logging import bind_charge_point, bind_message, escape_control
 from monitoring.metrics import (
     OCPP_CONNECTIONS,
     OCPP_HANDLER_SECONDS,
@@ -30,20 +31,24 @@ from monitoring.metrics import (
 )
 from stations import services
 from stations.models import ChargePoint
-from stations.selectors import chargepoint_get
+from stations.selectors import chargepoint_same_identity
+from stations.services import registration
 
 from . import compat, compat_profiles, errors, framing
 from .call_queue import CallQueueMixin
+from .channel_resilience import ChargePointGroupMixin
 from .handlers import HANDLERS, Session
 from .handshake import (
     DENIAL_RESPONSE_EXTENSION,
     authentication_failure,
+    identity_collision,
     source_address,
     throttle,
 )
 from .identity import charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
+from .outage import DatabaseOutageMixin, database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +56,6 @@ SUBPROTOCOL = "ocpp1.6"
 BOOT_NOTIFICATION = "BootNotification"
 # Recording "last seen" on every frame would double the writes per message.
 LAST_SEEN_WRITE_INTERVAL = 60.0
-# Close code for a socket replaced by a newer connection of the same id.
-CLOSE_REPLACED = 4001
-_OVERSIZED_CALL_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,64})"')
 
 
 def _frame_bytes(text: str) -> int:
@@ -63,7 +65,13 @@ def _frame_bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
+class OcppConsumer(
+    DatabaseOutageMixin,
+    ResilientChannelReceiveMixin,
+    ChargePointGroupMixin,
+    CallQueueMixin,
+    AsyncWebsocketConsumer,
+):
     charge_point_id: str | None = None
     session: Session | None = None
     group_name: str | None = None
@@ -87,9 +95,9 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         charge_point_id = charge_point_id_from_scope(self.scope)
         bind_charge_point(charge_point_id)
         if charge_point_id is None:
-            logger.warning(
-                "refused handshake: invalid charge point id in %s", self.scope.get("path")
-            )
+            # The path is the stranger's: escaped, it cannot forge log lines.
+            path = escape_control(self.scope.get("path", ""))[:200]
+            logger.warning("refused handshake: invalid charge point id in %s", path)
             await self._refuse(HTTPStatus.NOT_FOUND)
             return
         if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
@@ -114,11 +122,9 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         self._follow_up_tasks: set[asyncio.Task] = set()
         self.group_name = charge_point_group(charge_point_id)
         self._last_seen_written = time.monotonic()
-        # A newer socket wins: tell any older one, on any node, to go.
-        await self.channel_layer.group_send(
-            self.group_name, {"type": "ocpp.replaced", "channel": self.channel_name}
-        )
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        # A newer socket wins: tell any older one, on any node, to go (without
+        # the channel layer, once it is back: charging does not wait for it).
+        await self.group_join_on_connect(connected_at=charge_point.connected_at)
         await self.accept(subprotocol=SUBPROTOCOL)
         OCPP_CONNECTIONS.inc()
         logger.info("charge point %s connected", charge_point_id)
@@ -137,16 +143,27 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         """Apply the charge point's security profile; refuse and record failures.
 
         Returns whether it may connect, and the charge point if it exists (so
-        that connecting does not read it again).
+        that connecting does not read it again). An id that equals a
+        registered one but for case ("cp-a" next to "CP-A") is refused: it
+        would be a second charge point the console shows as the first.
         """
         address = source_address(self.scope)
-        if throttle.blocked(address=address, charge_point_id=charge_point_id):
-            logger.warning("refused %s from %s: too many failures", charge_point_id, address)
+        refusal = await throttle.refusal(address=address, charge_point_id=charge_point_id)
+        if refusal is not None:
+            logger.warning("refused %s from %s: %s", charge_point_id, address, refusal)
             await self._refuse(HTTPStatus.TOO_MANY_REQUESTS)
             return False, None
-        charge_point = await database_sync_to_async(chargepoint_get)(
+        same_identity = await database_sync_to_async(chargepoint_same_identity)(
             charge_point_id=charge_point_id
         )
+        charge_point, look_alike = identity_collision(
+            charge_point_id=charge_point_id, same_identity=same_identity
+        )
+        if look_alike is not None:
+            failure = f"id differs only by case from registered {look_alike.charge_point_id}"
+            await self._authentication_failed(charge_point_id, address, failure, look_alike)
+            await self._refuse(HTTPStatus.CONFLICT)
+            return False, None
         # Hashing, no queries: off the shared ORM thread, so a reconnect storm
         # does not stall every other charge point's database work.
         failure = await sync_to_async(authentication_failure, thread_sensitive=False)(
@@ -154,7 +171,15 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         )
         if failure is None:
             return True, charge_point
-        throttle.failed(address=address, charge_point_id=charge_point_id)
+        await self._authentication_failed(charge_point_id, address, failure, charge_point)
+        await self._refuse(HTTPStatus.UNAUTHORIZED)
+        return False, None
+
+    async def _authentication_failed(
+        self, charge_point_id: str, address: str, failure: str, charge_point: ChargePoint
+    ) -> None:
+        """Count the failure for the throttle, log it, and record a security event."""
+        await throttle.failed(address=address, charge_point_id=charge_point_id)
         logger.warning("refused %s from %s: %s", charge_point_id, address, failure)
         await database_sync_to_async(services.security_event_record)(
             event_type="FailedToAuthenticate",
@@ -163,8 +188,6 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
             tech_info=failure,
             source_address=address,
         )
-        await self._refuse(HTTPStatus.UNAUTHORIZED)
-        return False, None
 
     async def disconnect(self, code):
         if self.charge_point_id is None:
@@ -175,41 +198,49 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         await database_sync_to_async(services.chargepoint_disconnect)(
             charge_point_id=self.charge_point_id, channel_name=self.channel_name
         )
-        try:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        except Exception:  # the membership expires with the group anyway
-            logger.warning("could not leave group of %s", self.charge_point_id, exc_info=True)
+        await self.group_leave()
         await self.call_queue_close()
         await journal.flush()
         logger.info("charge point %s disconnected (%s)", self.charge_point_id, code)
 
-    async def ocpp_replaced(self, event):
-        if event["channel"] != self.channel_name:
-            logger.info(
-                "charge point %s reconnected elsewhere: closing old socket", self.charge_point_id
-            )
-            await self.close(code=CLOSE_REPLACED)
-
     # --- frames ------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
+        """Read one frame; whatever it holds, the socket stays open (README, frames).
+
+        The journal gets the frame text itself (`frame`): it measures it, keeps
+        a head and a hash of one too large to store, and keeps its budget.
+        """
         if text_data is None:
             logger.warning("%s sent a binary frame: ignored", self.charge_point_id)
             return
         await self._touch()
         if _frame_bytes(text_data) > settings.OCPP_MAX_FRAME_BYTES:
-            self._journal_in(raw=text_data[:1000])
+            self._journal_in(raw=text_data, frame=text_data)
             await self._refuse_oversized(text_data)
             return
         try:
-            message = framing.parse_frame(text_data)
+            message = framing.parse_frame(text_data, max_depth=settings.OCPP_MAX_FRAME_DEPTH)
         except framing.UnanswerableFrame as exc:
-            self._journal_in(raw=text_data)
+            self._journal_in(raw=text_data, frame=text_data)
             logger.warning("%s sent an unusable frame (%s): ignored", self.charge_point_id, exc)
             return
         except framing.BadCall as exc:
-            self._journal_in(raw=text_data, message_type=2, unique_id=exc.unique_id)
+            self._journal_in(
+                raw=text_data, frame=text_data, message_type=2, unique_id=exc.unique_id
+            )
             await self._send_error(exc.unique_id, exc.error)
+            return
+        except framing.BadAnswer as exc:
+            logger.warning("%s sent an unusable answer (%s)", self.charge_point_id, exc)
+            action = self.resolve_answer(exc.as_call_error())
+            self._journal_in(
+                raw=text_data,
+                frame=text_data,
+                message_type=exc.message_type,
+                unique_id=exc.unique_id,
+                action=action or "",
+            )
             return
         bind_message(message.unique_id)
         if isinstance(message, framing.Call):
@@ -218,6 +249,7 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
                 unique_id=message.unique_id,
                 action=message.action,
                 payload=message.payload,
+                frame=text_data,
             )
             await self._answer(message)
         elif isinstance(message, framing.CallResult):
@@ -227,6 +259,7 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
                 unique_id=message.unique_id,
                 action=action or "",
                 payload=message.payload,
+                frame=text_data,
             )
         else:
             count_call_error("in", message.code)
@@ -237,6 +270,7 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
                 action=action or "",
                 payload=message.details,
                 error_code=message.code[:40],
+                frame=text_data,
             )
 
     async def _answer(self, call: framing.Call) -> None:
@@ -338,20 +372,47 @@ class OcppConsumer(CallQueueMixin, AsyncWebsocketConsumer):
         )
 
     async def _refuse_oversized(self, text_data: str) -> None:
-        match = _OVERSIZED_CALL_ID.match(text_data[:200])
+        """Answer a CALL over OCPP_MAX_FRAME_BYTES with GenericError, read without parsing it.
+
+        An oversized answer (CALLRESULT or CALLERROR) fails the command it answers.
+        """
         logger.warning(
             "%s sent a %d-character frame: refused", self.charge_point_id, len(text_data)
         )
-        if match:
-            error = errors.GenericError(
-                f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} bytes"
-            )
-            await self._send_error(match.group(1), error)
+        head = framing.frame_head(text_data)
+        if head is None:
+            return
+        message_type, unique_id = head
+        error = errors.GenericError(
+            f"frame exceeds the limit of {settings.OCPP_MAX_FRAME_BYTES} bytes"
+        )
+        if message_type == 2:
+            await self._send_error(unique_id, error)
+        else:
+            self.resolve_answer(framing.CallError(unique_id, error.code, error.description))
 
     async def _touch(self) -> None:
         now = time.monotonic()
         if now - self._last_seen_written >= LAST_SEEN_WRITE_INTERVAL:
             self._last_seen_written = now
-            await database_sync_to_async(services.chargepoint_touch)(
-                charge_point_pk=self.session.charge_point.pk, channel_name=self.channel_name
-            )
+            try:
+                await database_sync_to_async(services.chargepoint_touch)(
+                    charge_point_pk=self.session.charge_point.pk, channel_name=self.channel_name
+                )
+            except DatabaseError as exc:  # an outage must not cost the frame or the socket
+                if not database_unavailable(exc):
+                    raise
+                logger.warning("last seen of %s not recorded: %s", self.charge_point_id, exc)
+
+    async def ocpp_registration(self, event):
+        """An operator changed the registration (commands.registration): re-read it.
+
+        _dispatch judges every CALL by this consumer's copy of the charge
+        point: one rejected (or put back to Pending) while connected must have
+        its next messages refused now, not after its next BootNotification.
+        """
+        if self.session is None:
+            return
+        await database_sync_to_async(registration.chargepoint_registration_reload)(
+            charge_point=self.session.charge_point
+        )

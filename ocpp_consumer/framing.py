@@ -62,10 +62,48 @@ class BadCall(Exception):
         self.error = error
 
 
-def parse_frame(text: str) -> Call | CallResult | CallError:
-    """Turn a WebSocket text frame into a message, or raise."""
+class BadAnswer(Exception):
+    """A CALLRESULT or CALLERROR we cannot use: its command fails, nothing is answered."""
+
+    def __init__(self, message_type: int, unique_id: Any, error: errors.OCPPError):
+        super().__init__(error.description)
+        self.message_type = message_type
+        self.unique_id = unique_id
+        self.error = error
+
+    def as_call_error(self) -> CallError:
+        """What the command waiting for this answer is told."""
+        return CallError(self.unique_id, self.error.code, self.error.description)
+
+
+# The deepest OCPP 1.6 payload (SetChargingProfile, MeterValues, StopTransaction,
+# RemoteStartTransaction) nests 5 levels, 6 with the frame's own array.
+DEFAULT_MAX_DEPTH = 32
+# Read without parsing, for a frame that cannot be parsed (too large, too deep,
+# not UTF-8): its MessageTypeId and a uniqueId of printable ASCII, unescaped.
+_FRAME_HEAD = re.compile(r'^\s*\[\s*([234])\s*,\s*"([ !#-\[\]-~]{1,64})"')
+
+
+def frame_head(text: str) -> tuple[int, str] | None:
+    """The MessageTypeId and uniqueId at the start of an unparsable frame, if readable."""
+    match = _FRAME_HEAD.match(text[:200])
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def parse_frame(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Call | CallResult | CallError:
+    """Turn a WebSocket text frame into a message, or raise.
+
+    Raises UnanswerableFrame (drop it), BadCall (answer a CALLERROR) or
+    BadAnswer (fail the command it answers). Nothing deeper than `max_depth`
+    levels gets past here, so nothing downstream (validation, the journal)
+    can run out of stack on it.
+    """
+    if not text.isascii() and not _encodes(text):
+        raise _unparsable(text, errors.FormationViolationError("the frame is not valid UTF-8"))
     try:
-        message = json.loads(text)
+        message = json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise _unparsable(text, _too_deep(max_depth)) from None
     except (ValueError, TypeError) as exc:
         raise UnanswerableFrame(f"not JSON: {exc}") from exc
     if not isinstance(message, list) or not message:
@@ -80,13 +118,17 @@ def parse_frame(text: str) -> Call | CallResult | CallError:
     if len(message) < 2 or type(message[1]) not in (str, int):
         raise UnanswerableFrame("no usable uniqueId")
     unique_id = message[1]
+    if _nesting_exceeds(text, message, max_depth):
+        if type_id == MessageType.Call:
+            raise BadCall(unique_id, _too_deep(max_depth))
+        raise BadAnswer(type_id, unique_id, _too_deep(max_depth))
 
     if type_id == MessageType.Call:
         return _parse_call(unique_id, message)
     if type_id == MessageType.CallResult:
         if len(message) != 3:
             raise UnanswerableFrame("CALLRESULT must have 3 elements")
-        return CallResult(unique_id, _payload_or_empty(message[2]))
+        return _parse_call_result(unique_id, message[2])
     if len(message) < 4:
         raise UnanswerableFrame("CALLERROR must have 5 elements")
     details = message[4] if len(message) > 4 and isinstance(message[4], dict) else {}
@@ -99,7 +141,7 @@ def _parse_call(unique_id: Any, message: list) -> Call:
             unique_id,
             errors.ProtocolError(f"a CALL has 4 elements, this one has {len(message)}"),
         )
-    action, payload = message[2], _payload_or_empty(message[3])
+    action, payload = message[2], message[3]
     if not isinstance(action, str):
         raise BadCall(unique_id, errors.ProtocolError("Action must be a string"))
     if not isinstance(payload, dict):
@@ -107,9 +149,49 @@ def _parse_call(unique_id: Any, message: list) -> Call:
     return Call(unique_id, action, payload)
 
 
-def _payload_or_empty(payload: Any) -> Any:
-    # Some firmwares send null for an empty payload (Heartbeat); read it as {}.
-    return {} if payload is None else payload
+def _parse_call_result(unique_id: Any, payload: Any) -> CallResult:
+    if not isinstance(payload, dict):
+        error = errors.FormationViolationError("CALLRESULT payload must be a JSON object")
+        raise BadAnswer(MessageType.CallResult, unique_id, error)
+    return CallResult(unique_id, payload)
+
+
+def _not_json(constant: str) -> Any:
+    # Python reads NaN and Infinity; JSON (and PostgreSQL's jsonb) has neither.
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _unparsable(text: str, error: errors.OCPPError) -> Exception:
+    """The exception for a frame that cannot be parsed: answer it if its head is readable."""
+    head = frame_head(text)
+    if head is None:
+        return UnanswerableFrame(error.description)
+    type_id, unique_id = head
+    if type_id == MessageType.Call:
+        return BadCall(unique_id, error)
+    return BadAnswer(type_id, unique_id, error)
+
+
+def _too_deep(max_depth: int) -> errors.OCPPError:
+    return errors.FormationViolationError(f"the frame nests deeper than {max_depth} levels")
+
+
+def _nesting_exceeds(text: str, message: list, max_depth: int) -> bool:
+    """Whether the parsed frame nests deeper than max_depth (iteratively: no recursion).
+
+    A frame with no more brackets than the limit cannot exceed it: the usual
+    small frame is decided by two C-speed counts.
+    """
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    level: list[tuple[Any, int]] = [(message, 1)]
+    while level:
+        container, depth = level.pop()
+        if depth > max_depth:
+            return True
+        items = container.values() if isinstance(container, dict) else container
+        level.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
+    return False
 
 
 def call_result_frame(unique_id: Any, payload: dict) -> str:

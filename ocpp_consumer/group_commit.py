@@ -14,7 +14,12 @@ Each charge point has at most one CALL in flight, so a batch holds at most
 one write per charge point and their order within the batch does not matter.
 If any write of a batch fails, the batch is rolled back and each write runs
 again in its own transaction: one charge point's bad message fails only its
-own answer.
+own answer. A write the database refused for its text (a NUL or a lone
+surrogate in an idTag, a meter value, a status info: legal in JSON, refused
+by PostgreSQL or the driver) is tried once more with those characters
+replaced by U+FFFD, so that it is answered like any other message (an idTag
+that cannot exist is unknown) instead of failing, and a StopTransaction
+still gets its CALLRESULT.
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+
+from .outage import database_unavailable
+from .storable import replaced, storable
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +76,23 @@ def commit_batch(writes: list[Write]) -> list[tuple[bool, Any]]:
         return [(True, result) for result in _in_one_transaction(writes)]
     except Exception as exc:
         if len(writes) == 1:
-            return [(False, exc)]
+            return [_again_with_storable_text(writes[0], exc)]
+        if database_unavailable(exc):  # one by one, each write would wait for it again
+            return [(False, exc)] * len(writes)
         logger.info("a batch of %d writes failed (%r): writing them one by one", len(writes), exc)
     return [commit_batch([write])[0] for write in writes]
+
+
+def _again_with_storable_text(write: Write, exc: Exception) -> tuple[bool, Any]:
+    """Retry a failed write whose text the database cannot store; else its failure."""
+    kwargs = storable(write.kwargs, replaced)
+    if kwargs is write.kwargs:
+        return (False, exc)  # nothing to replace: the failure stands
+    logger.warning("a write with NUL or lone surrogates (%r): retried with U+FFFD", exc)
+    try:
+        return (True, _in_one_transaction([replace(write, kwargs=kwargs)])[0])
+    except Exception as again:
+        return (False, again)
 
 
 def _in_one_transaction(writes: list[Write]) -> list[Any]:

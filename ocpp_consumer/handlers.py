@@ -15,14 +15,15 @@ from django.utils import timezone
 from ocpp.v16.enums import Action
 
 from billing.services import transaction_start_priced
-from drivers.selectors import idtag_authorize
+from monitoring.logging import message_id_var
 from ocpp_consumer import commands
 from ocpp_consumer.group_commit import committer
 from ocpp_consumer.id_tag_info import id_tag_info
 from ocpp_consumer.meter_samples import meter_samples_from_ocpp
+from ocpp_consumer.quotas import count_quota_hit
 from stations import services
 from stations.models import ChargePoint
-from stations.services import certificates
+from stations.services import certificates, registration
 from stations.timestamps import format_ocpp_datetime, parse_ocpp_datetime
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ async def heartbeat(session: Session, payload: dict) -> dict:
 
 @handles(Action.authorize)
 async def authorize(session: Session, payload: dict) -> dict:
-    authorization = await database_sync_to_async(idtag_authorize)(id_tag=payload["idTag"])
+    # Read from the database, not the session: an operator's decision counts at once.
+    authorization = await database_sync_to_async(registration.idtag_authorize_at)(
+        charge_point_pk=session.charge_point.pk, id_tag=payload["idTag"]
+    )
     return {"idTagInfo": id_tag_info(authorization)}
 
 
@@ -164,11 +168,15 @@ async def status_notification(session: Session, payload: dict) -> dict:
 
 @handles(Action.data_transfer)
 async def data_transfer(session: Session, payload: dict) -> dict:
+    """Answered in every case; over a limit (quotas) as Rejected, and counted."""
     status, data = await database_sync_to_async(services.datatransfer_receive)(
         charge_point_pk=session.charge_point.pk,
         vendor_id=payload["vendorId"],
         message_id=payload.get("messageId"),
         data=payload.get("data"),
+        # The consumer binds the CALL's uniqueId: it links record and journal.
+        unique_id=message_id_var.get() or "",
+        on_limit=count_quota_hit,
     )
     return {"status": status, "data": data} if data is not None else {"status": status}
 

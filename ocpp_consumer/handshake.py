@@ -5,20 +5,35 @@ client certificate whose common name is the charge point id. TLS is either
 Daphne's own (scope scheme "wss") or a reverse proxy's, trusted only from
 OCPP_TRUSTED_PROXIES: X-Forwarded-Proto, and for profile 3 the proxy's
 client-certificate verification and subject headers.
+
+The failure throttle lives in `auth_throttle`; ids are compared ignoring case
+(one identity, one charge point), so a look-alike of a registered id is
+refused here instead of becoming a second charge point.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.conf import settings
 
 from stations.models import BASIC_AUTH_PROFILES, ChargePoint
 
+from .auth_throttle import throttle
 from .identity import basic_auth_password
+
+__all__ = [
+    "DENIAL_RESPONSE_EXTENSION",
+    "authentication_failure",
+    "connection_security",
+    "identity_collision",
+    "source_address",
+    "throttle",
+    "websocket_deny",
+]
 
 # ASGI's WebSocket Denial Response extension: a server that offers it in the
 # scope lets a refused handshake carry an HTTP status (401, 404) instead of 403.
@@ -37,9 +52,32 @@ def _headers(scope: dict) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
 
 
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def source_address(scope: dict) -> str:
+    """Who is connecting: the peer, or behind a trusted proxy the client it reports.
+
+    Behind a proxy every charge point has the proxy's address; throttling that
+    would let one guesser lock out all of them. So from OCPP_TRUSTED_PROXIES
+    the nearest X-Forwarded-For hop that is not itself a trusted proxy counts
+    (hops further left are the client's own claims: ignored).
+    """
     client = scope.get("client") or ("", 0)
-    return str(client[0])
+    peer = str(client[0])
+    trusted = settings.OCPP_TRUSTED_PROXIES
+    if peer not in trusted:
+        return peer
+    hops = _headers(scope).get("x-forwarded-for", "").split(",")
+    for hop in reversed([hop.strip() for hop in hops if hop.strip()]):
+        if hop not in trusted:
+            return hop if _is_ip(hop) else peer
+    return peer
 
 
 def connection_security(scope: dict) -> ConnectionSecurity:
@@ -83,38 +121,26 @@ def authentication_failure(
     return None
 
 
-class FailureThrottle:
-    """Refuse a source address or charge point id after repeated failed handshakes.
+def identity_collision(
+    *, charge_point_id: str, same_identity: list[ChargePoint]
+) -> tuple[ChargePoint | None, ChargePoint | None]:
+    """Split the charge points whose id equals this one ignoring case.
 
-    Counts live in this process (each node throttles what it sees).
+    Returns (the charge point with exactly this id, or None; a registered one
+    it only looks like, or None). `same_identity` comes from
+    `chargepoint_same_identity`; more than one only for pairs stored before
+    ids ignored case, each of which keeps connecting under its exact id.
     """
-
-    def __init__(self) -> None:
-        self._failures: dict[tuple[str, str], deque] = defaultdict(deque)
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque:
-        window = self._failures[key]
-        while window and window[0] <= now - settings.OCPP_AUTH_FAILURE_WINDOW:
-            window.popleft()
-        if not window:
-            del self._failures[key]
-        return window
-
-    def blocked(self, *, address: str, charge_point_id: str) -> bool:
-        now = time.monotonic()
-        limit = settings.OCPP_AUTH_FAILURE_LIMIT
-        return any(
-            len(self._recent(key, now)) >= limit
-            for key in (("address", address), ("charge_point", charge_point_id))
-        )
-
-    def failed(self, *, address: str, charge_point_id: str) -> None:
-        now = time.monotonic()
-        for key in (("address", address), ("charge_point", charge_point_id)):
-            self._failures[key].append(now)
-
-    def clear(self) -> None:
-        self._failures.clear()
+    exact = next((cp for cp in same_identity if cp.charge_point_id == charge_point_id), None)
+    if exact is not None or not same_identity:
+        return exact, None
+    return None, same_identity[0]
 
 
-throttle = FailureThrottle()
+async def websocket_deny(scope: dict, send, status: HTTPStatus) -> None:
+    """Refuse a handshake with an HTTP status where the server can send one, else close (403)."""
+    if DENIAL_RESPONSE_EXTENSION in scope.get("extensions", {}):
+        await send({"type": f"{DENIAL_RESPONSE_EXTENSION}.start", "status": status, "headers": []})
+        await send({"type": f"{DENIAL_RESPONSE_EXTENSION}.body", "body": b""})
+    else:
+        await send({"type": "websocket.close"})

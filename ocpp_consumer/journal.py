@@ -16,10 +16,14 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from monitoring.metrics import JOURNAL_ROWS_DROPPED
+
 from .models import Direction, JournalEntry
+from .quotas import JournalBudget, journal_fields
+from .storable import json_text_needs_cleaning, storable, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +45,43 @@ COLUMNS = (
 )
 
 
-def _write(rows: list[tuple]) -> None:
-    """Insert buffered rows: COPY on PostgreSQL, one bulk INSERT elsewhere."""
+def _write(rows: list[tuple]) -> int:
+    """Insert buffered rows; return how many had to be dropped.
+
+    Text the database cannot store (NUL, lone surrogates) is escaped first.
+    If the batch still fails for its data (not for a lost connection), the
+    rows go one by one, so that only a bad row is lost, and logged.
+    """
+    # COPY escapes the payload while it serialises it anyway (_copy_row).
+    with_payload = connection.vendor != "postgresql"
+    rows = [_storable_row(row, with_payload=with_payload) for row in rows]
+    try:
+        _insert(rows)
+        return 0
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: one row at a time would not help
+    except Exception:
+        if len(rows) == 1:
+            logger.exception("journal row dropped: %s", _describe(rows[0]))
+            return 1
+        logger.warning("a journal batch of %d rows failed: writing them one by one", len(rows))
+    dropped = 0
+    for row in rows:
+        try:
+            _insert([row])
+        except Exception:
+            logger.exception("journal row dropped: %s", _describe(row))
+            dropped += 1
+    return dropped
+
+
+def _insert(rows: list[tuple]) -> None:
+    """COPY on PostgreSQL, one bulk INSERT elsewhere; all or nothing."""
     if connection.vendor != "postgresql":
-        JournalEntry.objects.bulk_create(
-            JournalEntry(**dict(zip(COLUMNS, r, strict=True))) for r in rows
-        )
+        with transaction.atomic():
+            JournalEntry.objects.bulk_create(
+                JournalEntry(**dict(zip(COLUMNS, r, strict=True))) for r in rows
+            )
         return
     table = JournalEntry._meta.db_table
     statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
@@ -56,9 +91,42 @@ def _write(rows: list[tuple]) -> None:
                 copy.write_row(_copy_row(row))
 
 
+# Positions of the text columns in a buffered row (with their length limit,
+# which an escape may push a value over), and of the JSON payload.
+TEXT_COLUMNS = {
+    COLUMNS.index(name): JournalEntry._meta.get_field(name).max_length
+    for name in ("unique_id", "action", "error_code", "raw")
+}
+PAYLOAD = COLUMNS.index("payload")
+
+
+def _storable_row(row: tuple, *, with_payload: bool) -> tuple:
+    """The row with NUL and lone surrogates escaped ("\\u0000"), itself if it has none."""
+    changed = {}
+    for i, limit in TEXT_COLUMNS.items():
+        if isinstance(row[i], str) and (text := storable_text(row[i])) is not row[i]:
+            changed[i] = text[:limit]
+    payload = row[PAYLOAD]
+    if with_payload and payload is not None and json_text_needs_cleaning(json.dumps(payload)):
+        if (cleaned := storable(payload)) is not payload:
+            changed[PAYLOAD] = cleaned
+    if not changed:
+        return row
+    return tuple(changed.get(i, value) for i, value in enumerate(row))
+
+
 def _copy_row(row: tuple) -> tuple:
-    payload = row[5]
-    return (*row[:5], None if payload is None else json.dumps(payload), *row[6:])
+    payload = row[PAYLOAD]
+    if payload is not None:
+        payload = json.dumps(payload)
+        if json_text_needs_cleaning(payload):  # jsonb refuses "\\u0000" and lone surrogates
+            payload = json.dumps(storable(row[PAYLOAD]))
+    return (*row[:PAYLOAD], payload, *row[PAYLOAD + 1 :])
+
+
+def _describe(row: tuple) -> str:
+    fields = dict(zip(COLUMNS, row, strict=True))
+    return "charge point pk {charge_point_id}, {direction} {action} {unique_id}".format(**fields)
 
 
 class JournalBuffer:
@@ -67,6 +135,7 @@ class JournalBuffer:
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
+        self._budget = JournalBudget()
 
     def record(
         self,
@@ -79,9 +148,25 @@ class JournalBuffer:
         payload: Any = None,
         error_code: str = "",
         raw: str = "",
+        frame: str | None = None,
     ) -> None:
+        """Buffer a row; `frame` is the text of a frame a charge point sent.
+
+        A charge point's frames are kept within the storage limits (quotas):
+        a large one as its head, size and hash.
+        """
         if not settings.OCPP_JOURNAL_ENABLED:
             return
+        if frame is not None:
+            payload, raw = journal_fields(
+                budget=self._budget,
+                charge_point_pk=charge_point_pk,
+                message_type=message_type,
+                action=action,
+                payload=payload,
+                raw=raw,
+                frame=frame,
+            )
         self._rows.append(
             (
                 charge_point_pk,
@@ -91,7 +176,7 @@ class JournalBuffer:
                 action[:50],
                 payload,
                 error_code,
-                raw[:10_000],
+                raw[: settings.OCPP_JOURNAL_MAX_PAYLOAD_BYTES],
                 timezone.now(),
             )
         )
@@ -105,11 +190,14 @@ class JournalBuffer:
         if not rows:
             return 0
         try:
-            await database_sync_to_async(_write)(rows)
+            dropped = await database_sync_to_async(_write)(rows)
         except Exception:  # the journal must never take the protocol down
             logger.exception("could not write %d journal rows", len(rows))
+            JOURNAL_ROWS_DROPPED.labels("database").inc(len(rows))
             return 0
-        return len(rows)
+        if dropped:
+            JOURNAL_ROWS_DROPPED.labels("bad_row").inc(dropped)
+        return len(rows) - dropped
 
     def _ensure_writer(self) -> None:
         loop = asyncio.get_running_loop()

@@ -89,3 +89,34 @@ class JournalEntry(models.Model):
 
     def __str__(self):
         return f"{self.direction} {self.action or self.message_type} {self.unique_id}"
+
+
+class CommandRelay(models.Model):
+    """A command on its way to a socket held by another process, without Redis.
+
+    The in-process channel layer reaches only this process's consumers: a
+    command sent from `manage.py`, a Celery worker or another server process
+    is written here, and the server process holding the socket takes it
+    (deleting the row) and hands it to its consumer (commands/relay.py). The
+    payload is the CALL's in full, secrets included: the row lives from the
+    send until taken, seconds at most.
+    """
+
+    command = models.OneToOneField(
+        Command,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="relay",
+        verbose_name=_("command"),
+    )
+    channel = models.CharField(_("consumer channel"), max_length=200)
+    payload = models.JSONField(_("payload"), default=dict)
+    timeout = models.FloatField(_("timeout (s)"))
+    deadline = models.DateTimeField(_("deadline"))
+
+    class Meta:
+        verbose_name = _("relayed command")
+        verbose_name_plural = _("relayed commands")
+
+    def __str__(self):
+        return f"relay of command #{self.command_id} to {self.channel}"

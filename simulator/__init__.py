@@ -16,7 +16,9 @@ asyncio event loop:
 - sessions.py: charging sessions (Authorize, Start, MeterValues, Stop);
 - responder.py: answers to the CSMS's CALLs;
 - runner.py: the fleet, the ramp, the rate pacer, progress and signals;
-- stats.py and report.py: what is counted and how it is reported.
+- stats.py and report.py: what is counted and how it is reported;
+- prepare.py: `manage.py simulate` on this machine asks the project (the
+  SIMULATOR_PREPARE setting) to register the fleet's charge points and id tags.
 """
 
 from .config import ConfigError, SimulationConfig

@@ -17,11 +17,11 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Radians, Sin, Upper
+from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Lower, Radians, Sin, Upper
 
 from drivers.models import IdTag
 
-from .choices import ConnectorStatus, SessionStatus
+from .choices import ConnectorStatus, RegistrationStatus, SessionStatus
 from .models import (
     ChargePoint,
     ChargingProfile,
@@ -43,6 +43,19 @@ STARTABLE_CONNECTOR_STATUSES = (ConnectorStatus.AVAILABLE, ConnectorStatus.PREPA
 
 def chargepoint_get(*, charge_point_id: str) -> ChargePoint | None:
     return ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
+
+
+def chargepoint_same_identity(*, charge_point_id: str) -> list[ChargePoint]:
+    """Charge points whose id equals this one ignoring case, as operators read ids.
+
+    One at most, but for look-alike pairs stored before ids ignored case.
+    LOWER(charge_point_id) is what the unique index covers: one index look-up.
+    """
+    return list(
+        ChargePoint.objects.annotate(canonical_id=Lower("charge_point_id"))
+        .filter(canonical_id=charge_point_id.lower())
+        .order_by("charge_point_id")
+    )
 
 
 # --- API reads -----------------------------------------------------------------
@@ -128,9 +141,14 @@ def transaction_open_owned_exists(
 
 
 def connector_startable_exists(*, charge_point_pk: int, connector_id: int | None = None) -> bool:
-    """Whether a connector (that one, if given) is free for a remote start."""
+    """Whether a connector (that one, if given) is free for a remote start.
+
+    Never on a charge point the operator has not accepted: a driver's tag
+    would be sent to a stranger's socket.
+    """
     free = Connector.objects.filter(
         charge_point_id=charge_point_pk,
+        charge_point__registration_status=RegistrationStatus.ACCEPTED,
         connector_id__gt=0,
         status__in=STARTABLE_CONNECTOR_STATUSES,
     )

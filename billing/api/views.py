@@ -1,6 +1,7 @@
 """Tariffs, invoices and billing failures over the API.
 
-A driver sees only their own invoices; billing failures are for operators.
+A driver sees only their own invoices and the tariffs they may be charged
+now; billing failures are for operators.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stations.selectors import transaction_owned_q
 from ..filtersets import BillingFailureFilterSet, InvoiceFilterSet, TariffFilterSet
 from ..models import BillingFailure, Invoice, InvoiceLine, Tariff
 from ..pdf import invoice_pdf_bytes
+from ..selectors import tariff_list_for_driver
 from .serializers import BillingFailureSerializer, InvoiceSerializer, TariffSerializer
 
 
@@ -47,7 +49,9 @@ def invoice_list(*, user=None):
         plural="tariffs",
         list_description=(
             "Price lists. The most specific tariff in force when a session starts applies "
-            "(id tag group, connector, charge point, station, then the default)."
+            "(id tag group, connector, charge point, station, then the default). Operators "
+            "see every tariff; a driver sees those valid now that are public or reserved "
+            "for an id tag group holding one of their tags."
         ),
         invalid_example={"currency": ["Use the ISO 4217 code, e.g. EUR."]},
     )
@@ -62,7 +66,11 @@ class TariffViewSet(
     ordering_fields = ["name", "priority", "price_per_kwh", "valid_from", "created_at"]
 
     def get_queryset(self):
-        return Tariff.objects.select_related("charge_point").prefetch_related("periods")
+        user = self.request.user
+        if is_operator(user):
+            return Tariff.objects.select_related("charge_point").prefetch_related("periods")
+        # A driver: only what they may be charged now (not another group's prices).
+        return tariff_list_for_driver(user=user).select_related("charge_point")
 
 
 @extend_schema_view(

@@ -282,7 +282,7 @@ def test_model_rules_apply_to_tariffs(charge_point):
 
 
 def test_driver_reads_tariffs_but_cannot_write():
-    tariff = Tariff.objects.create(name="Peak")
+    tariff = Tariff.objects.create(name="Peak", is_default=True)  # one that applies to them
     client = client_for(make_driver("alice"))
     assert client.get(f"{TARIFFS}{tariff.pk}/").status_code == 200
     assert client.post(TARIFFS, {"name": "Free"}, format="json").status_code == 403

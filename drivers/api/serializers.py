@@ -13,6 +13,14 @@ from ..choices import AuthorizationStatus
 from ..models import Driver, IdTag, User, validate_idtag_parent
 from ..services import driver_create, driver_update, user_profile_update
 
+# Early and under its field: "ALICE" is taken when "alice" is (User's constraint
+# says the same, and also guards the e-mail address).
+USERNAME_TAKEN = UniqueValidator(
+    queryset=User.objects.all(),
+    lookup="iexact",
+    message="A user with that username already exists (usernames ignore case).",
+)
+
 
 def call_service(function, **kwargs):
     """Run a service; its Django ValidationError becomes the API's field errors."""
@@ -147,7 +155,7 @@ class DriverSerializer(serializers.ModelSerializer):
     username = serializers.CharField(
         source="user.username",
         max_length=150,
-        validators=[UniqueValidator(queryset=User.objects.all())],
+        validators=[USERNAME_TAKEN],
     )
     email = serializers.EmailField(source="user.email", required=False, allow_blank=True)
     first_name = serializers.CharField(
@@ -213,9 +221,9 @@ class DriverSerializer(serializers.ModelSerializer):
 
 
 class SignupSerializer(serializers.Serializer):
-    username = serializers.CharField(
-        max_length=150, validators=[UniqueValidator(queryset=User.objects.all())]
-    )
+    """A new account; the username and e-mail are taken ignoring case (the model's rule)."""
+
+    username = serializers.CharField(max_length=150, validators=[USERNAME_TAKEN])
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )

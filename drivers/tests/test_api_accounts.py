@@ -41,7 +41,7 @@ def test_signup_creates_user_driver_virtual_tag_and_token():
 
 def test_signed_up_tags_are_random():
     first = signup(username="a1").json()["id_tags"][0]["id_tag"]
-    second = signup(username="a2").json()["id_tags"][0]["id_tag"]
+    second = signup(username="a2", email="a2@example.com").json()["id_tags"][0]["id_tag"]
     assert first != second
 
 

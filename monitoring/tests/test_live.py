@@ -9,10 +9,12 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from events.models import OutboxMessage
 from events.relay import outbox_relay
-from monitoring import live, nodes
+from monitoring import channel_health, live, nodes
+from monitoring.metrics import DASHBOARD_PUSHES
 from monitoring.models import Node, NodeKind
 from stations import services
 from stations.choices import DisputeResolution, SessionStatus
@@ -20,6 +22,14 @@ from stations.models import Connector, Transaction
 from stations.services.disputes import transaction_dispute_resolve
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_up():
+    """Every test starts with the channel layer reachable, and leaves it so."""
+    channel_health.health.reset()
+    yield
+    channel_health.health.reset()
 
 
 class RecordingLayer:
@@ -194,13 +204,15 @@ def test_a_watcher_in_this_process_is_known_without_a_query(group_send, charge_p
     assert len(queries) == 0
 
 
-def test_a_failing_push_is_kept_and_retried_by_the_relay(
+def test_a_push_the_channel_layer_cannot_take_is_dropped_and_counted(
     charge_point, django_capture_on_commit_callbacks, caplog
 ):
+    """Redis down: the change commits, nothing raises or waits, nothing piles up."""
     watching_node()
-    with mock.patch(
-        "monitoring.live.get_channel_layer", return_value=RecordingLayer(ConnectionError("down"))
-    ):
+    dropped = DASHBOARD_PUSHES.labels("connector", "dropped")
+    before = dropped._value.get()
+    down = RecordingLayer(RedisConnectionError("down"))
+    with mock.patch("monitoring.live.get_channel_layer", return_value=down):
         with django_capture_on_commit_callbacks(execute=True):
             connector = services.connector_status_update(
                 charge_point_pk=charge_point.pk,
@@ -208,21 +220,35 @@ def test_a_failing_push_is_kept_and_retried_by_the_relay(
                 status="Available",
                 error_code="NoError",
             )
-    assert Connector.objects.get(pk=connector.pk).status == "Available"  # the change stays
-    message = OutboxMessage.objects.get(subscriber="dashboards")
-    assert message.handled_at is None
-    assert message.attempts == 1
-    assert "ConnectionError: down" in message.last_error
-    assert "retrying later" in caplog.text
+        # While the layer is known down, further pushes are not even tried.
+        with django_capture_on_commit_callbacks(execute=True):
+            services.connector_status_update(
+                charge_point_pk=charge_point.pk,
+                connector_id=2,
+                status="Charging",
+                error_code="NoError",
+            )
+    assert Connector.objects.get(pk=connector.pk).status == "Charging"  # the changes stay
+    assert not OutboxMessage.objects.exists()  # a live push is not worth retrying
+    assert dropped._value.get() == before + 2
+    assert channel_health.health.is_down
+    assert caplog.text.count("channel layer unreachable") == 1  # one warning per outage
 
-    # The layer is back: the relay delivers the push once it is due.
-    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    # The layer is back: the next push tries again (at most every few seconds
+    # while down), goes through, and ends the outage.
+    channel_health.health._next_try = 0.0
     layer = RecordingLayer()
     with mock.patch("monitoring.live.get_channel_layer", return_value=layer):
-        assert outbox_relay().handled == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            services.connector_status_update(
+                charge_point_pk=charge_point.pk,
+                connector_id=2,
+                status="Finishing",
+                error_code="NoError",
+            )
     ((_, pushed),) = layer.sent
-    assert pushed["charge_points"][0]["id"] == "CP-LIVE"
-    assert OutboxMessage.objects.get(pk=message.pk).handled_at is not None
+    assert pushed["charge_points"][0]["connectors"][0]["status"] == "Finishing"
+    assert not channel_health.health.is_down
 
 
 def test_a_push_too_old_to_matter_expires(

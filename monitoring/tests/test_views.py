@@ -76,8 +76,9 @@ def test_readyz_reports_each_component_with_latency(client):
     response = client.get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
-    assert set(body["components"]) == {"database", "channel_layer", "broker"}
-    assert all(c["ok"] and c["latency_ms"] >= 0 for c in body["components"].values())
+    assert set(body["components"]) == {"database", "channel_layer", "broker", "workers", "outbox"}
+    required = [c for c in body["components"].values() if c["required"]]
+    assert len(required) == 3 and all(c["ok"] and c["latency_ms"] >= 0 for c in required)
 
 
 def test_readyz_names_the_failing_component(client):

@@ -12,6 +12,7 @@ from functools import cache
 from ocpp.messages import MessageType, get_validator
 
 from .payloads import snake_key
+from .serializers import ANSWER_STATUS_HELP, ANSWERED
 
 _DROPPED = {"$schema", "$id", "id", "definitions", "javaType", "additionalItems", "title"}
 
@@ -58,17 +59,11 @@ def response_schema(action: str) -> dict:
 def answer_schema(action: str) -> dict:
     """The API's 200 answer to a command: its status and the charge point's payload."""
     payload = response_schema(action)
-    status = dict(payload.get("properties", {}).get("status", {"type": "string"}))
-    if "enum" in status:
-        status["enum"] = [*status["enum"], None]
+    status = payload.get("properties", {}).get("status") or {"type": "string", "enum": [ANSWERED]}
     return {
         "type": "object",
         "properties": {
-            "status": {
-                **status,
-                "nullable": True,
-                "description": "The answer's `status` (null for answers without one).",
-            },
+            "status": {**status, "description": ANSWER_STATUS_HELP},
             "response": {**payload, "description": "The charge point's answer, snake_case."},
         },
         "required": ["status", "response"],
@@ -99,12 +94,12 @@ REQUEST_EXAMPLES = {
 
 ANSWER_EXAMPLES = {
     "GetConfiguration": {
-        "status": None,
+        "status": ANSWERED,
         "response": {
             "configuration_key": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}],
             "unknown_key": ["MeterValueSampleInterval"],
         },
     },
-    "GetLocalListVersion": {"status": None, "response": {"list_version": 3}},
+    "GetLocalListVersion": {"status": ANSWERED, "response": {"list_version": 3}},
 }
 DEFAULT_ANSWER_EXAMPLE = {"status": "Accepted", "response": {"status": "Accepted"}}

@@ -32,6 +32,25 @@ class OcppPayloadField(serializers.JSONField):
         return from_ocpp(value) if isinstance(value, dict) else value
 
 
+# The `status` of a command's answer whose OCPP answer carries none
+# (GetConfiguration, GetLocalListVersion, GetDiagnostics, UpdateFirmware...):
+# the charge point answered with a CALLRESULT, its data is in `response`.
+ANSWERED = "Answered"
+ANSWER_STATUS_HELP = (
+    "The charge point's verdict: the `status` of its answer (Accepted, Rejected, ...) "
+    f"for the actions whose answer has one; `{ANSWERED}` for those whose answer has none "
+    "(GetConfiguration, GetLocalListVersion, GetDiagnostics, UpdateFirmware, ...): "
+    "it answered, and the data is in `response`. Never null: a CALLERROR or no answer "
+    "is an HTTP error (502, 504), not a 200."
+)
+
+
+def answer_status(response: dict | None) -> str:
+    """The API's `status` of an answered command (see ANSWER_STATUS_HELP)."""
+    status = (response or {}).get("status")
+    return status if isinstance(status, str) else ANSWERED
+
+
 class CommandSerializer(serializers.ModelSerializer):
     payload = OcppPayloadField(read_only=True, help_text="The request, snake_case.")
     response = OcppPayloadField(

@@ -25,6 +25,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api_support.exceptions import ServiceUnavailable
 from api_support.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, idempotent
 from api_support.permissions import OperatorModelPermissions, is_operator
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, error, invalid
@@ -43,7 +44,12 @@ from .schemas import (
     answer_schema,
     request_schema,
 )
-from .serializers import CommandRequestSerializer, CommandSerializer, JournalEntrySerializer
+from .serializers import (
+    CommandRequestSerializer,
+    CommandSerializer,
+    JournalEntrySerializer,
+    answer_status,
+)
 
 
 class ChargePointNotConnected(APIException):
@@ -56,6 +62,16 @@ class ChargePointTimeout(APIException):
     status_code = status.HTTP_504_GATEWAY_TIMEOUT
     default_detail = _("The charge point did not answer in time.")
     default_code = "timeout"
+
+
+class ChannelLayerUnavailable(ServiceUnavailable):
+    """Nothing can reach a socket now: the command ended `failed` without being sent."""
+
+    default_detail = _(
+        "Commands cannot be routed to charge points: the channel layer (Redis) is "
+        "unreachable. Charging goes on; retry later."
+    )
+    default_code = "channel_layer_unavailable"
 
 
 class ChargePointRejected(APIException):
@@ -103,7 +119,7 @@ def _answer(command: Command) -> Response:
             }
         )
     response = command.response or {}
-    return Response({"status": response.get("status"), "response": from_ocpp(response)})
+    return Response({"status": answer_status(response), "response": from_ocpp(response)})
 
 
 class CommandView(ApiViewMixin, APIView):
@@ -134,6 +150,8 @@ class CommandView(ApiViewMixin, APIView):
             raise PermissionDenied(str(exc)) from exc
         except commands.CommandTimeout as exc:
             raise ChargePointTimeout(str(exc)) from exc
+        except commands.CommandsUnavailable as exc:
+            raise ChannelLayerUnavailable() from exc
         return _answer(command)
 
 
@@ -200,6 +218,10 @@ def command_view_for(action: str) -> type[CommandView]:
                             },
                         )
                     ],
+                ),
+                503: error(
+                    "Commands cannot be routed (with Retry-After)",
+                    str(ChannelLayerUnavailable.default_detail),
                 ),
                 504: error("No answer in time", str(ChargePointTimeout.default_detail)),
             },

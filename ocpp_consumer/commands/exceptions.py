@@ -38,3 +38,7 @@ class ChargePointOffline(CommandError):
 
 class CommandTimeout(CommandError):
     pass
+
+
+class CommandsUnavailable(CommandError):
+    """The channel layer is unreachable: no command can reach a socket now (retry later)."""

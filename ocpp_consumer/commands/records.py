@@ -58,15 +58,39 @@ def command_mark_timed_out_if_unanswered(*, command_id: int) -> Command:
 
 
 def command_mark_abandoned_by_socket(*, command_id: int, channel: str) -> bool:
-    """Mark `offline` a command still pending whose socket is gone; True if so."""
+    """Mark `offline` a command still pending whose socket is gone; True if so.
+
+    Also True when the command already ended without its consumer (the
+    sweep of a dead server process ends them): the row holds the outcome.
+    """
     still_connected = ChargePoint.objects.filter(
         connection_channel=channel, is_online=True
     ).exists()
     if still_connected:
         return False
-    return bool(
-        Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
-            status=CommandStatus.OFFLINE,
-            error_description="the charge point disconnected before the command was sent",
-        )
+    marked = Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+        status=CommandStatus.OFFLINE,
+        error_description="the charge point disconnected before the command was sent",
     )
+    return bool(marked) or command_has_ended(command_id=command_id)
+
+
+def command_has_ended(*, command_id: int) -> bool:
+    """Whether the command has its outcome (answered, failed, timed out or offline)."""
+    unfinished = [CommandStatus.PENDING, CommandStatus.SENT]
+    return Command.objects.filter(pk=command_id).exclude(status__in=unfinished).exists()
+
+
+# The error code of a command that could not be routed to its socket's node.
+UNROUTABLE = "ChannelLayerUnreachable"
+
+
+def command_mark_unroutable(*, command_id: int) -> Command:
+    """End a command the channel layer could not carry: nothing reached the charge point."""
+    Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+        status=CommandStatus.FAILED,
+        error_code=UNROUTABLE,
+        error_description="not sent: the channel layer (Redis) is unreachable; retry later",
+        answered_at=timezone.now(),
+    )
+    return Command.objects.get(pk=command_id)

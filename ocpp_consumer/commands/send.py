@@ -18,6 +18,7 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
+from monitoring.liveness import chargepoint_reachable
 from stations.models import ChargePoint
 from stations.selectors import chargepoint_get
 
@@ -41,7 +42,8 @@ async def command_send(
     """Send a CALL and return its record once answered (status answered or failed).
 
     Raises UnknownAction / InvalidPayload, ChargePointNotFound,
-    ChargePointOffline, CommandForbidden, or CommandTimeout.
+    ChargePointOffline, CommandForbidden, CommandTimeout, or CommandsUnavailable
+    (the channel layer is down: the command ended `failed`, retry later).
     """
     command_validate(action=action, payload=payload)
     charge_point, command = await sync_to_async(_command_admit)(
@@ -77,7 +79,7 @@ def _command_admit(
     # Before the policy: a driver's rules (a free connector) cannot be judged
     # on a charge point that is not connected, and "not connected" is the
     # answer that helps them. Their attempt is then not recorded.
-    if not (charge_point.is_online and charge_point.connection_channel):
+    if not chargepoint_reachable(charge_point=charge_point):
         offline = None
         if not requester.is_driver:
             offline = command_record(**record, status=CommandStatus.OFFLINE)

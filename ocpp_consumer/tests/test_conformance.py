@@ -34,9 +34,9 @@ async def test_long_unique_id_is_answered_with_it(charge_point_socket):
     assert_call_result(await cp.call("Heartbeat", {}, unique_id=unique_id), unique_id)
 
 
-async def test_null_payload_is_read_as_empty(charge_point_socket):
+async def test_null_payload_is_formation_violation(charge_point_socket):
     cp = await charge_point_socket()
-    assert "currentTime" in assert_call_result(await cp.call("Heartbeat", None, unique_id="n"), "n")
+    assert_call_error(await cp.call("Heartbeat", None, unique_id="n"), "n", "FormationViolation")
 
 
 async def test_pending_until_the_operator_accepts(handshake):

@@ -233,10 +233,10 @@ async def test_heartbeat(charge_point_socket):
     assert format_ocpp_datetime(cp.last_heartbeat) == result["currentTime"]
 
 
-async def test_null_payload_is_read_as_empty(charge_point_socket):
+async def test_null_payload_is_formation_violation(charge_point_socket):
     socket = await charge_point_socket("CP1")
-    result = assert_call_result(await socket.exchange('[2,"hb-null","Heartbeat",null]'), "hb-null")
-    assert list(result) == ["currentTime"]
+    frame = await socket.exchange('[2,"hb-null","Heartbeat",null]')
+    assert_call_error(frame, "hb-null", "FormationViolation")
 
 
 # --- Authorize ------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from ocpp_consumer import errors, framing
 from ocpp_consumer.framing import (
+    BadAnswer,
     BadCall,
     Call,
     CallError,
@@ -31,8 +32,11 @@ def test_parse_call():
     )
 
 
-def test_parse_call_null_payload_is_empty_object():
-    assert parse_frame('[2,"id-1","Heartbeat",null]') == Call("id-1", "Heartbeat", {})
+def test_parse_call_null_payload_is_formation_violation():
+    with pytest.raises(BadCall) as raised:
+        parse_frame('[2,"id-1","Heartbeat",null]')
+    assert raised.value.unique_id == "id-1"
+    assert isinstance(raised.value.error, errors.FormationViolationError)
 
 
 def test_parse_call_integer_unique_id():
@@ -43,7 +47,9 @@ def test_parse_call_result():
     assert parse_frame('[3,"id-1",{"status":"Accepted"}]') == CallResult(
         "id-1", {"status": "Accepted"}
     )
-    assert parse_frame('[3,"id-1",null]') == CallResult("id-1", {})
+    with pytest.raises(BadAnswer) as raised:
+        parse_frame('[3,"id-1",null]')
+    assert (raised.value.message_type, raised.value.unique_id) == (3, "id-1")
 
 
 @pytest.mark.parametrize(

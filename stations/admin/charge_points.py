@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from .base import _changelist_link
+from .registration import ChargePointRegistrationMixin, accept_selected, reject_selected
 
 # --- Stations and charge points -------------------------------------------
 
@@ -147,13 +148,15 @@ class CompatibilityProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChargePoint)
-class ChargePointAdmin(ChargePointCommandsMixin, admin.ModelAdmin):
+class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, admin.ModelAdmin):
     form = ChargePointForm
     inlines = (ConnectorInline,)
+    change_list_template = "admin/stations/chargepoint/change_list.html"
+    actions = [accept_selected, reject_selected, *ChargePointCommandsMixin.actions]
     list_display = (
         "charge_point_id",
         "station",
-        "registration_status",
+        "registration",
         "is_online",
         "has_password",
         "vendor",

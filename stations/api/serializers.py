@@ -24,6 +24,7 @@ from ..models import (
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from ..services import chargepoint_create
+from ..services.registration import chargepoint_registration_set
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -224,6 +225,16 @@ class ChargePointSerializer(serializers.ModelSerializer):
     def get_has_password(self, charge_point) -> bool:
         return bool(charge_point.password)
 
+    def validate_charge_point_id(self, value: str) -> str:
+        """Check the model's case-insensitive uniqueness ("cp-a" next to "CP-A") as a 400."""
+        candidate = ChargePoint(pk=getattr(self.instance, "pk", None), charge_point_id=value)
+        candidate._state.adding = self.instance is None  # renaming: not a clash with itself
+        try:
+            candidate.validate_constraints()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
     def validate(self, attrs):
         profile = attrs.get("security_profile", getattr(self.instance, "security_profile", 0))
         if "password" in attrs:
@@ -251,7 +262,12 @@ class ChargePointSerializer(serializers.ModelSerializer):
     def update(self, instance, validated_data):
         if "password" in validated_data:
             instance.set_password(validated_data.pop("password"))
-        return super().update(instance, validated_data)
+        status = validated_data.pop("registration_status", None)
+        instance = super().update(instance, validated_data)
+        if status is not None:  # an operator's decision: the one service that records it
+            decided = chargepoint_registration_set(charge_point_pk=instance.pk, status=status)
+            instance.registration_status = decided.registration_status
+        return instance
 
 
 class ChargePointPublicSerializer(serializers.ModelSerializer):

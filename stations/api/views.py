@@ -23,7 +23,7 @@ from api_support.permissions import OperatorModelPermissions, OperatorOrDriverRe
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema, error, invalid
 from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
 
-from ..choices import DisputeResolution
+from ..choices import DisputeResolution, RegistrationStatus
 from ..filtersets import (
     ChargePointFilterSet,
     ChargingProfileFilterSet,
@@ -46,6 +46,7 @@ from ..selectors import (
 )
 from ..services.disputes import transaction_dispute_resolve
 from ..services.meter_values import ENERGY_REGISTER
+from .registration import RegistrationActionsMixin
 from .serializers import (
     ChargePointPublicSerializer,
     ChargePointSerializer,
@@ -107,7 +108,11 @@ class StationViewSet(
     )
 )
 class ChargePointViewSet(
-    ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin, viewsets.ModelViewSet
+    RegistrationActionsMixin,
+    ApiViewMixin,
+    IdempotentCreateMixin,
+    ProtectedDestroyMixin,
+    viewsets.ModelViewSet,
 ):
     lookup_field = "charge_point_id"
     lookup_value_regex = CHARGE_POINT_ID_REGEX
@@ -117,7 +122,10 @@ class ChargePointViewSet(
     ordering_fields = ["charge_point_id", "last_heartbeat", "created_at", "is_online"]
 
     def get_queryset(self):
-        return chargepoint_list()
+        if is_operator(self.request.user):
+            return chargepoint_list()
+        # A charge point the operator has not accepted is not in service.
+        return chargepoint_list().filter(registration_status=RegistrationStatus.ACCEPTED)
 
     def get_serializer_class(self):
         if getattr(self, "swagger_fake_view", False) or is_operator(self.request.user):
@@ -397,4 +405,8 @@ class ConnectorViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["connector_id", "status", "updated_at"]
 
     def get_queryset(self):
-        return connector_list()
+        if is_operator(self.request.user):
+            return connector_list()
+        return connector_list().filter(
+            charge_point__registration_status=RegistrationStatus.ACCEPTED
+        )

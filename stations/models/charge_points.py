@@ -3,6 +3,7 @@
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import ChargePointErrorCode, ConnectorStatus, RegistrationStatus
@@ -211,6 +212,21 @@ class ChargePoint(models.Model):
         verbose_name = _("charge point")
         verbose_name_plural = _("charge points")
         ordering = ["charge_point_id"]
+        constraints = [
+            # One identity, one charge point: operators read "CP-A" and
+            # "cp-a" as the same charger. full_clean (admin, API, auto-
+            # registration) checks it with this message; the database index
+            # closes the race between two registrations (see migration 0011
+            # for installations that already hold such pairs).
+            models.UniqueConstraint(
+                Lower("charge_point_id"),
+                name="chargepoint_charge_point_id_ci_unique",
+                violation_error_code="charge_point_id_taken",
+                violation_error_message=_(
+                    "A charge point with this id exists (charge point ids ignore case)."
+                ),
+            ),
+        ]
 
     def __str__(self):
         return self.charge_point_id
@@ -327,7 +343,12 @@ class ConnectorStatusLog(models.Model):
 
 
 class DataTransferRecord(models.Model):
-    """A DataTransfer received from a charge point, and how it was answered."""
+    """A DataTransfer received from a charge point, and how it was answered.
+
+    The one place its data is stored (the message journal keeps a reference
+    to a long one); data over OCPP_DATA_TRANSFER_MAX_BYTES is not kept, its
+    size and hash are.
+    """
 
     charge_point = models.ForeignKey(
         ChargePoint,
@@ -335,9 +356,24 @@ class DataTransferRecord(models.Model):
         related_name="data_transfers",
         verbose_name=_("charge point"),
     )
+    unique_id = models.CharField(
+        _("unique id"),
+        max_length=100,
+        blank=True,
+        help_text=_("The CALL's uniqueId: its frames in the message journal."),
+    )
     vendor_id = models.CharField(_("vendor id"), max_length=255)
     message_id = models.CharField(_("message id"), max_length=50, blank=True)
     data = models.TextField(_("data"), blank=True)
+    data_bytes = models.PositiveIntegerField(
+        _("data size (bytes)"), default=0, help_text=_("The size of the data as received.")
+    )
+    data_sha256 = models.CharField(_("data SHA-256"), max_length=64, blank=True)
+    data_omitted = models.BooleanField(
+        _("data not kept"),
+        default=False,
+        help_text=_("The data was over the size limit: refused, only its size and hash kept."),
+    )
     response_status = models.CharField(_("response status"), max_length=20)
     response_data = models.TextField(_("response data"), blank=True)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
@@ -346,6 +382,12 @@ class DataTransferRecord(models.Model):
         verbose_name = _("data transfer")
         verbose_name_plural = _("data transfers")
         ordering = ["-received_at"]
+        indexes = [
+            # The rate limit counts a charge point's recent records; the purge
+            # deletes by age.
+            models.Index(fields=["charge_point", "-received_at"], name="datatransfer_cp_time_idx"),
+            models.Index(fields=["received_at"], name="datatransfer_received_idx"),
+        ]
 
     def __str__(self):
         return f"{self.vendor_id}/{self.message_id}"

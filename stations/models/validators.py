@@ -15,8 +15,11 @@ from django.utils.translation import gettext_lazy as _
 CHARGE_POINT_ID_MAX_LENGTH = 64
 # OCPP identifierString characters, plus a few seen in the wild (space and #
 # arrive percent-encoded in the URL). Length as OCPP 2.0.1 bounds it, with
-# headroom.
-_CHARGE_POINT_ID_CHARACTERS = re.compile(r"[A-Za-z0-9*\-_=:+|@.# ]+")
+# headroom. Single inner spaces only: an operator reads "CP-A ", " CP-A" and
+# "CP  A" as "CP-A" and "CP A" (HTML collapses white space), so a second
+# charge point with such an id would pass for the first in the console.
+# Control characters are outside the set: they could forge log lines.
+_CHARGE_POINT_ID_CHARACTERS = re.compile(r"[A-Za-z0-9*\-_=:+|@.#]+(?: [A-Za-z0-9*\-_=:+|@.#]+)*")
 
 # HTTP Basic password of security profiles 1 and 2 (OCPP AuthorizationKey).
 CHARGE_POINT_PASSWORD_MIN_LENGTH = 16
@@ -34,10 +37,23 @@ def charge_point_id_is_valid(value: str) -> bool:
     )
 
 
+def charge_point_id_canonical(value: str) -> str:
+    """The id as operators compare them: "CP-A" and "cp-a" are one identity.
+
+    Ids are ASCII (see the character set), so lower() is the database's
+    LOWER() too: the case-insensitive unique constraint and the handshake's
+    look-up agree with this.
+    """
+    return value.lower()
+
+
 def validate_charge_point_id(value: str) -> None:
     if not charge_point_id_is_valid(value):
         raise ValidationError(
-            _("1-64 characters of A-Z a-z 0-9 * - _ = : + | @ . # and space."),
+            _(
+                "1-64 characters of A-Z a-z 0-9 * - _ = : + | @ . # and single spaces "
+                "between them (none at the start or end)."
+            ),
             code="invalid_charge_point_id",
         )
 

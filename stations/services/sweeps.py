@@ -81,6 +81,33 @@ def chargepoint_sweep_timed_out(
     return pks
 
 
+@transaction.atomic
+def chargepoint_sweep_lost_process(
+    *, channel_marker: str, now: datetime | None = None
+) -> list[int]:
+    """Mark offline the charge points whose socket a lost server process held; return their pks.
+
+    A server process that dies (killed, host gone) never runs its sockets'
+    disconnect. Its charge points are known by their connection channel,
+    whose name contains `channel_marker` (the process's part of the channel
+    names). One that meanwhile connected to another process carries that
+    process's channel and is left alone: the rows are locked while marked.
+    """
+    if not channel_marker:
+        return []
+    now = now or timezone.now()
+    pks = list(
+        ChargePoint.objects.select_for_update()
+        .filter(connection_channel__contains=channel_marker)
+        .values_list("pk", flat=True)
+    )
+    if pks:
+        ChargePoint.objects.filter(pk__in=pks).update(is_online=False, connection_channel="")
+        connectors_mark_unavailable(charge_point_pks=pks, now=now)
+        event_record(kind=EventKind.CHARGE_POINTS_DISCONNECTED, payload={"charge_points": pks})
+    return pks
+
+
 def transaction_flag_stale(
     *, now: datetime | None = None, hours: float | None = None
 ) -> tuple[int, int]:

@@ -26,13 +26,14 @@ from drivers.selectors import Authorization, idtag_authorize
 from events.kinds import EventKind
 from events.services import event_record
 
-from ..choices import SessionStatus, StopReason
+from ..choices import RegistrationStatus, SessionStatus, StopReason
 from ..models import Connector, MeterValue, OrphanStopTransaction, Transaction
 from . import plausibility
 from .charge_points import connector_pk
 from .disputes import transaction_dispute_open
 from .energy import SessionEnergy, session_energy
 from .meter_values import ENERGY_REGISTER, MeterSample, meter_values_build, register_wh
+from .registration import NOT_IN_SERVICE
 from .reservations import reservation_use
 from .smart_charging import charging_profiles_end_with_transaction
 
@@ -60,13 +61,14 @@ def transaction_start(
     connector_key = connector_pk(charge_point_pk=charge_point_pk, connector_id=connector_id)
     # Starts on one connector take turns: "is it busy?" and "now it is" must
     # not interleave with another start (two sockets, a retransmission). The
-    # same query reads when the charge point was registered.
-    registered_at = (
+    # same query reads when the charge point was registered, and whether an
+    # operator accepts it (one that is not accepted never runs a session).
+    registered_at, registration = (
         Connector.objects.select_for_update(of=("self",))
         .filter(pk=connector_key)
-        .values_list("charge_point__created_at", flat=True)
+        .values_list("charge_point__created_at", "charge_point__registration_status")
         .first()
-    )
+    ) or (None, None)
     identity = dict(
         connector_id=connector_key,
         id_tag=id_tag,
@@ -83,7 +85,10 @@ def transaction_start(
     if existing is not None:
         return existing, _authorization_as_answered(existing)
 
-    authorization = _start_authorization(id_tag=id_tag, connector_pk=connector_key)
+    if registration == RegistrationStatus.ACCEPTED:
+        authorization = _start_authorization(id_tag=id_tag, connector_pk=connector_key)
+    else:
+        authorization = NOT_IN_SERVICE
     accepted = authorization.status == AuthorizationStatus.ACCEPTED
     for earlier in known:
         _supersede(earlier, at=timestamp, meter_stop=meter_start)

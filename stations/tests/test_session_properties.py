@@ -88,8 +88,10 @@ def play(charge_point, step, started, answers):
             meter_start=meter_start,
             timestamp=T0 + timedelta(minutes=minute),
         )
-        answers.append((authorization.status, running_elsewhere))
         if session.pk not in started:
+            # A retransmission gets the first answer again, whatever happened
+            # since (a stop in between does not change what was answered).
+            answers.append((authorization.status, running_elsewhere))
             started.append(session.pk)
     elif kind == "meter":
         _, which, value, minute = step

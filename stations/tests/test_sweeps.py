@@ -211,6 +211,8 @@ def test_beat_schedule_runs_every_sweep_on_registered_tasks():
         "stale-transactions",
         "reservation-expiry",
         "journal-prune",
+        "data-transfer-purge",
+        "invoice-sweep",
         "idempotency-purge",
         "station-energy-rollup",
     }

@@ -125,13 +125,24 @@
     }));
   }
 
+  function renderAlarms(alarms) {
+    const list = document.getElementById("alarms");
+    if (!list || !alarms) return;
+    list.hidden = !alarms.length;
+    list.replaceChildren.apply(list, alarms.map(function (a) {
+      return el("li", { class: a.severity === "critical" ? "error" : "warning", dataset: { alarm: a.code }, role: "alert" },
+        [a.message + " ", el("a", { href: a.url }, [labels.details || "Details"])]);
+    }));
+  }
+
   function setState(name) {
     state.dataset.state = name;
-    state.textContent = labels[name];
+    state.textContent = labels[name] || state.dataset[name] || name;
   }
 
   const handlers = {
     snapshot: function (message) {
+      renderAlarms(message.alarms);
       renderSummary(message.summary);
       renderGrid(message.charge_points);
       renderFaults(message.faults);
@@ -141,6 +152,8 @@
       renderSummary(message.summary);
       renderFaults(message.faults);
     },
+    // The server's channel layer is down (no pushes; snapshots go on) or back.
+    live: function (message) { setState(message.state === "degraded" ? "degraded" : "live"); },
   };
 
   let retry = 1000;

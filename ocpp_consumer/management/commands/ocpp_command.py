@@ -2,15 +2,21 @@
 
     manage.py ocpp_command CP-1 Reset '{"type": "Soft"}'
 
-Works on a cluster (REDIS_URL set): the charge point may be connected to any
-node. Exit status 0 when answered, 1 otherwise.
+The charge point may be connected to any server process: through Redis on a
+cluster (REDIS_URL set), through the database on the embedded default (the
+server process holding the socket takes the command within a fraction of a
+second; commands/relay.py). A charge point that is not connected, or a
+machine where no server runs, is answered at once. Exit status 0 when
+answered, 1 otherwise.
 """
 
 import json
 
+from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand, CommandError
 
 from ocpp_consumer import commands
+from ocpp_consumer.commands.relay import NO_SERVER_HINT, layer_in_process, servers_running
 from ocpp_consumer.models import CommandStatus
 
 
@@ -36,6 +42,8 @@ class Command(BaseCommand):
                 source="cli",
                 timeout=timeout,
             )
+        except commands.ChargePointOffline as exc:
+            raise CommandError(_offline_message(str(exc))) from exc
         except commands.CommandError as exc:
             raise CommandError(str(exc)) from exc
         if command.status != CommandStatus.ANSWERED:
@@ -43,3 +51,12 @@ class Command(BaseCommand):
                 f"{command.get_status_display()}: {command.error_code} {command.error_description}"
             )
         self.stdout.write(json.dumps(command.response))
+
+
+def _offline_message(message: str) -> str:
+    """Say what to do when the reason is that no server runs here."""
+    if NO_SERVER_HINT in message or not layer_in_process(get_channel_layer()):
+        return message
+    if not servers_running():
+        return f"{message}; {NO_SERVER_HINT}"
+    return message

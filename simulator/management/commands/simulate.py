@@ -2,7 +2,9 @@
 
     manage.py simulate --url ws://127.0.0.1:8000/ocpp/ --charge-points 500 --duration 600
 
-A client only: it needs no database and talks to any CSMS URL. Options,
+A client of any CSMS URL. Pointed at this machine, it first registers its
+charge points and id tags in this project's database (simulator/prepare.py;
+--no-setup skips that, --setup asks for it with another URL). Options,
 examples and the report: docs/SIMULATE.md. Exit status 0 when it ran
 (whatever the CSMS answered), 1 for options that cannot work.
 """
@@ -10,10 +12,15 @@ examples and the report: docs/SIMULATE.md. Exit status 0 when it ran
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 
 from simulator import ConfigError, SimulationConfig, format_report, run_simulation
+from simulator.prepare import PrepareError, fleet_prepare, should_prepare
+
+# The id tag of a run that names none (and is not set up: then one per connector).
+DEFAULT_ID_TAG = "SIMTAG"
 
 
 class Command(BaseCommand):
@@ -91,9 +98,9 @@ class Command(BaseCommand):
         )
         add(
             "--id-tag",
-            default="SIMTAG",
             metavar="TAGS",
-            help="idTag, or a comma-separated list (default SIMTAG)",
+            help="idTag, or a comma-separated list (default SIMTAG; with the set-up, "
+            "SIMTAG0001... one per connector)",
         )
         add("--id-tag-count", type=int, metavar="N", help="N tags per --id-tag: TAG0001..TAGN")
         add(
@@ -138,6 +145,18 @@ class Command(BaseCommand):
             metavar="S",
             help="s to stop sessions at the end (default 10)",
         )
+        setup = parser.add_mutually_exclusive_group()
+        setup.add_argument(
+            "--setup",
+            dest="setup",
+            action="store_true",
+            default=None,
+            help="register the charge points and id tags in this project's database "
+            "(default: when --url is on this machine)",
+        )
+        setup.add_argument(
+            "--no-setup", dest="setup", action="store_false", help="register nothing"
+        )
         add("--json", dest="json_path", metavar="PATH", help="also write the report as JSON")
         add("--quiet", action="store_true", help="no progress line on stderr")
 
@@ -157,7 +176,9 @@ class Command(BaseCommand):
                 sessions_per_hour=options["sessions_per_hour"],
                 session_minutes=options["session_minutes"],
                 meter_interval=options["meter_interval"],
-                id_tags=tuple(tag.strip() for tag in options["id_tag"].split(",")),
+                id_tags=tuple(
+                    tag.strip() for tag in (options["id_tag"] or DEFAULT_ID_TAG).split(",")
+                ),
                 id_tag_count=options["id_tag_count"],
                 rate=options["rate"],
                 seed=options["seed"],
@@ -170,6 +191,8 @@ class Command(BaseCommand):
             ).validate()
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
+        if should_prepare(config, options["setup"]):
+            config = self._prepare(config, options)
         progress = None
         if not options["quiet"]:
             progress = self.stderr
@@ -181,3 +204,33 @@ class Command(BaseCommand):
             with open(config.json_path, "w", encoding="utf-8") as file:
                 json.dump(report, file, indent=2)
                 file.write("\n")
+
+    def _prepare(self, config: SimulationConfig, options: dict) -> SimulationConfig:
+        """Register the fleet in this project's database (the CSMS at --url); say what was done.
+
+        Without --id-tag or --id-tag-count each connector gets its own tag
+        (SIMTAG0001...): one card is in one session at a time, and a single
+        SIMTAG would let one session run in the whole fleet.
+        """
+        asked = config
+        if options["id_tag"] is None and options["id_tag_count"] is None:
+            tags = config.charge_points * config.connectors
+            try:
+                config = replace(config, id_tag_count=tags).validate()
+            except ConfigError as exc:
+                raise CommandError(f"{exc} (one id tag per connector)") from exc
+        try:
+            lines = fleet_prepare(config)
+        except PrepareError as exc:
+            if options["setup"]:
+                raise CommandError(f"--setup: {exc}") from exc
+            self.stderr.style_func = None
+            self.stderr.write(
+                f"CSMS set-up skipped ({exc}): sessions start only where the CSMS accepts "
+                "the charge points and the id tags (docs/SIMULATE.md)"
+            )
+            return asked
+        self.stderr.style_func = None  # plain text, not the error colour
+        for line in lines:
+            self.stderr.write(f"CSMS set-up: {line}")
+        return config
