@@ -42,6 +42,18 @@ class Transaction(models.Model):
     )
     start_auth_status = models.CharField(_("authorization at start"), max_length=16, blank=True)
     reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
+    ocpp_transaction_id = models.CharField(
+        _("charger's transaction id"),
+        max_length=36,
+        blank=True,
+        help_text=_("OCPP 2.0.1: the transactionId the charging station chose."),
+    )
+    remote_start_id = models.IntegerField(
+        _("remote start id"),
+        null=True,
+        blank=True,
+        help_text=_("OCPP 2.0.1: the RequestStartTransaction that led to this session."),
+    )
     meter_start = models.BigIntegerField(_("meter start (Wh)"))
     start_timestamp = models.DateTimeField(_("start"))
     meter_stop = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
@@ -98,6 +110,12 @@ class Transaction(models.Model):
             models.UniqueConstraint(
                 fields=["connector", "id_tag", "start_timestamp", "meter_start"],
                 name="transaction_start_dedupe",
+            ),
+            # OCPP 2.0.1: the charger's transactionId names one session of it.
+            models.UniqueConstraint(
+                fields=["charge_point", "ocpp_transaction_id"],
+                condition=~models.Q(ocpp_transaction_id=""),
+                name="transaction_ocpp_id_unique_per_charge_point",
             ),
             # A connector runs one session at a time.
             models.UniqueConstraint(
