@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "api_support",
     "simulator",
     "events",
+    "devicemodel",
 ]
 
 MIDDLEWARE = [

@@ -336,7 +336,7 @@ class OcppConsumer(
         handler = self.protocol.handlers.get(call.action)
         if handler is None:
             raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
-        if call.action != BOOT_NOTIFICATION and not self.session.charge_point.is_accepted:
+        if not self.protocol.admits(call.action, self.session.charge_point):
             raise errors.SecurityError("not accepted: send BootNotification first")
         version = self.protocol.version
         payload = framing.validate_call(call, await self._relaxations(call), version)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from ocpp.v16.enums import Action as Action16
 from ocpp.v201.enums import Action as Action201
 
+from stations.choices import RegistrationStatus
+from stations.models import ChargePoint
+
 from . import framing
 from .handlers import HANDLERS as HANDLERS_16
 from .handlers import Handler
@@ -30,9 +33,26 @@ class Protocol:
     actions: frozenset[str]
     # Errors are raised with the 1.6 spellings; the wire gets this version's.
     error_spellings: Mapping[str, str]
+    # CALLs handled from a charge point that booted and is Pending, besides the boot.
+    allowed_while_pending: frozenset[str] = frozenset()
 
     def wire_code(self, code: str) -> str:
         return self.error_spellings.get(code, code)
+
+    def admits(self, action: str, charge_point: ChargePoint) -> bool:
+        """Whether a CALL is handled (else SecurityError) in the charge point's registration.
+
+        Accepted: anything. Otherwise only BootNotification, and while Pending
+        what this version allows then (2.0.1: the NotifyReport parts of a
+        report the CSMS asked for during onboarding).
+        """
+        if action == "BootNotification" or charge_point.is_accepted:
+            return True
+        pending = (
+            charge_point.last_boot_at is not None
+            and charge_point.registration_status == RegistrationStatus.PENDING
+        )
+        return pending and action in self.allowed_while_pending
 
 
 OCPP16 = Protocol(
@@ -51,6 +71,7 @@ OCPP201 = Protocol(
         "FormationViolation": "FormatViolation",
         "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
     },
+    allowed_while_pending=frozenset({"NotifyReport"}),
 )
 # Newest first: chosen when a charger offers several and none is preferred.
 PROTOCOLS = (OCPP201, OCPP16)

@@ -3,7 +3,7 @@
 Sessions (sessions.py) and the answers to the CSMS's CALLs (responder.py)
 act on a charge point; the charge point (charge_point.py) runs both. They see
 it through the `ChargePoint` protocol below rather than the class, so that
-the dependencies point one way: charge_point -> responder -> sessions -> state.
+the dependencies point one way: charge_point -> dialects -> sessions -> state.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocpp.v16.enums import ChargePointStatus
 
 from .config import SimulationConfig
 from .protocol import OcppSocket
 from .stats import Stats
+
+if TYPE_CHECKING:
+    from .dialects import Dialect
 
 
 @dataclass
@@ -26,10 +29,14 @@ class Connector:
 
     connector_id: int
     register_wh: float
+    # In the words of the charge point's OCPP version ("Available" in both).
     status: str = ChargePointStatus.available
     operative: bool = True
     busy: bool = False
-    transaction_id: int | None = None
+    # 1.6: the CSMS's integer; 2.0.1: the charge point's own string (a uuid4).
+    transaction_id: int | str | None = None
+    # 2.0.1: the seqNo of the transaction's next TransactionEvent.
+    seq_no: int = 0
     power_w: float = 0.0
     charging_since: float | None = None
     stop_reason: str | None = None
@@ -71,6 +78,10 @@ class ChargePoint(Protocol):
     """The part of a simulated charge point that sessions and answers use."""
 
     config: SimulationConfig
+    # This charge point's OCPP version: its messages and answers.
+    dialect: Dialect
+    charge_point_id: str
+    # The counters of its OCPP version (they add up to the fleet's).
     stats: Stats
     rng: random.Random
     id_tags: IdTagPool
@@ -87,6 +98,8 @@ class ChargePoint(Protocol):
     # Keys set by ChangeConfiguration that the simulator only remembers.
     extra_configuration: dict[str, str]
     password: str | None
+    # The next boot follows an accepted Reset (2.0.1 says so in its reason).
+    reset_boot: bool
 
     @property
     def can_start_session(self) -> bool: ...

@@ -10,6 +10,10 @@ from drivers.models import ID_TAG_MAX_LENGTH
 from ..choices import DisputeResolution, EnergySource, SessionStatus, StopReason
 from .charge_points import ChargePoint, Connector
 
+# A session's id tag may be an OCPP 2.0.1 idToken (up to 36 characters; a
+# 1.6 idTag or a tag we know has at most 20): kept whole, never cut to match.
+ID_TOKEN_MAX_LENGTH = 36
+
 
 class Transaction(models.Model):
     """A charging session; its primary key is the OCPP transactionId."""
@@ -28,7 +32,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("connector"),
     )
-    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TOKEN_MAX_LENGTH)
     tag = models.ForeignKey(
         "drivers.IdTag",
         on_delete=models.SET_NULL,
@@ -61,7 +65,7 @@ class Transaction(models.Model):
     stop_reason = models.CharField(
         _("stop reason"), max_length=16, choices=StopReason.choices, blank=True
     )
-    stop_id_tag = models.CharField(_("stop id tag"), max_length=ID_TAG_MAX_LENGTH, blank=True)
+    stop_id_tag = models.CharField(_("stop id tag"), max_length=ID_TOKEN_MAX_LENGTH, blank=True)
     energy_wh = models.BigIntegerField(_("energy (Wh)"), null=True, blank=True)
     energy_source = models.CharField(
         _("energy source"), max_length=16, choices=EnergySource.choices, blank=True

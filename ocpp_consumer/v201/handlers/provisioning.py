@@ -1,4 +1,11 @@
-"""OCPP 2.0.1 provisioning: BootNotification and Heartbeat."""
+"""OCPP 2.0.1 provisioning: BootNotification (kept with its reason) and Heartbeat.
+
+Onboarding is the registration's, shared with 1.6: a Pending charge point
+is answered Pending and its other CALLs get SecurityError, but for those
+2.0.1 lets it send while Pending (protocols.OCPP201.allowed_while_pending:
+the NotifyReport parts of a report the CSMS asked for). The CSMS may send
+GetVariables, SetVariables, GetBaseReport and TriggerMessage meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from ocpp.v201.enums import Action
 
+from devicemodel.services import station_boot_record
 from stations import services
 from stations.timestamps import format_ocpp_datetime
 
@@ -28,8 +36,8 @@ async def boot_notification(session: Session, payload: dict) -> dict:
         meter_type="",
         meter_serial_number="",
     )
-    charge_point = await database_sync_to_async(services.chargepoint_boot)(
-        charge_point=session.charge_point, info=info
+    charge_point = await database_sync_to_async(station_boot_record)(
+        charge_point=session.charge_point, info=info, reason=payload["reason"]
     )
     session.charge_point = charge_point
     return {
