@@ -59,8 +59,9 @@ def chargepoint_connect(
                     registration_status=settings.OCPP_DEFAULT_REGISTRATION_STATUS,
                 )
         except (IntegrityError, ValidationError):  # two sockets raced to register the id
-            charge_point = ChargePoint.objects.filter(charge_point_id=charge_point_id).first()
-            if charge_point is None:  # the winner was a look-alike (another case)
+            try:
+                charge_point = ChargePoint.objects.get(charge_point_id=charge_point_id)
+            except ChargePoint.DoesNotExist:  # the winner was a look-alike (another case)
                 raise ChargePointUnknown(charge_point_id) from None
     now = timezone.now()
     ChargePoint.objects.filter(pk=charge_point.pk).update(
