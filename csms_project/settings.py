@@ -298,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "ConnectorStatusEnum": "stations.choices.ConnectorStatus",
         "SessionStatusEnum": "stations.choices.SessionStatus",
         "DisputeResolutionEnum": "stations.choices.DisputeResolution",
+        "VariableAttributeTypeEnum": "devicemodel.choices.AttributeType",
     },
     "TITLE": "CSMS API",
     "DESCRIPTION": (

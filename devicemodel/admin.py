@@ -10,10 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.admin_base import ReadOnlyModelAdmin
@@ -32,8 +33,17 @@ from .models import (
     ResetRecord,
     VariableAttribute,
 )
-from .services import VariableKey, report_reserve
+from .services import VariableKey, report_reservation_release, report_reserve
 
+# Refusals before anything reached the charge point: its request id is free again.
+_NOT_SENT = (
+    commands.ChargePointNotFound,
+    commands.ChargePointOffline,
+    commands.CommandForbidden,
+    commands.CommandsUnavailable,
+    commands.InvalidPayload,
+    commands.UnknownAction,
+)
 # SetVariablesRequest: attributeValue has at most 1000 characters.
 SET_VALUE_MAX_LENGTH = 1000
 
@@ -50,7 +60,10 @@ def variable_key_of(variable: DeviceVariable) -> VariableKey:
 
 
 class AttributeValueForm(forms.ModelForm):
-    """The new value; the model's clean judges it by the variable's characteristics."""
+    """The new value; the model's clean judges it by the variable's characteristics.
+
+    Never saved: the value is sent, and the charger's answer changes the row.
+    """
 
     value = forms.CharField(
         label=_("new value"),
@@ -71,10 +84,14 @@ class AttributeValueForm(forms.ModelForm):
 
 
 @admin.register(VariableAttribute)
-class VariableAttributeAdmin(admin.ModelAdmin):
-    """The device model, one row per attribute; a writable one can be set from its page."""
+class VariableAttributeAdmin(ReadOnlyModelAdmin):
+    """The device model, one row per attribute, as the charge point reported it.
 
-    form = AttributeValueForm
+    Rows are never edited here: a writable attribute's page links to a form
+    that sends SetVariables (outside the admin's atomic change view, which
+    would hold the Command row uncommitted while the charger answers).
+    """
+
     list_display = (
         "charge_point",
         "component_name",
@@ -103,12 +120,13 @@ class VariableAttributeAdmin(admin.ModelAdmin):
         "variable__charge_point__charge_point_id",
     )
     list_select_related = ("variable__charge_point",)
-    readonly_fields = (
+    fields = readonly_fields = (
         "charge_point",
         "component_name",
         "variable_name",
         "type",
         "shown_value",
+        "set_value_link",
         "mutability",
         "persistent",
         "constant",
@@ -122,21 +140,66 @@ class VariableAttributeAdmin(admin.ModelAdmin):
         "updated_at",
     )
 
-    def has_add_permission(self, request):
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields
 
-    def has_change_permission(self, request, obj=None):
-        """Setting sends a command: it needs the right to change charge points too."""
-        allowed = super().has_change_permission(request, obj) and request.user.has_perm(
-            "stations.change_chargepoint"
-        )
-        return allowed and (obj is None or obj.is_writable)
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/set/",
+                self.admin_site.admin_view(self.set_value_view),
+                name="devicemodel_variableattribute_set",
+            ),
+            *super().get_urls(),
+        ]
 
-    def get_fields(self, request, obj=None):
-        fields = list(self.readonly_fields)
-        if obj is not None and self.has_change_permission(request, obj):
-            fields.insert(fields.index("shown_value") + 1, "value")
-        return fields
+    def may_set(self, request, obj: VariableAttribute) -> bool:
+        """Setting sends a command: it needs the right to change charge points."""
+        return obj.is_writable and request.user.has_perm("stations.change_chargepoint")
+
+    def set_value_view(self, request, object_id):
+        attribute = self.get_object(request, object_id)
+        if attribute is None:
+            raise Http404
+        if not self.may_set(request, attribute):
+            raise PermissionDenied
+        form = AttributeValueForm(request.POST or None, instance=attribute)
+        if request.method == "POST" and form.is_valid():
+            charge_point_id = attribute.variable.charge_point.charge_point_id
+            outcome = command_run(
+                request,
+                charge_point_id=charge_point_id,
+                action="SetVariables",
+                payload=set_variables_payload(
+                    key=variable_key_of(attribute.variable),
+                    value=form.cleaned_data["value"],
+                    attribute_type=attribute.type,
+                ),
+            )
+            if isinstance(outcome, commands.InvalidPayload | commands.UnknownAction):
+                form.add_error("value", str(outcome))  # nothing was recorded or sent
+            else:
+                report_outcome(request, charge_point_id, outcome)
+                return redirect(
+                    reverse("admin:devicemodel_variableattribute_change", args=[attribute.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": attribute,
+            "variable": attribute.variable,
+            "limits": self.limits(attribute),
+            "title": _("Set %(attribute)s") % {"attribute": attribute},
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/devicemodel/set_value.html", context)
+
+    @admin.display(description=_("set"))
+    def set_value_link(self, obj):
+        if obj.pk is None or not obj.is_writable:
+            return _("read-only")
+        url = reverse("admin:devicemodel_variableattribute_set", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Set a new value"))
 
     @admin.display(description=_("charge point"), ordering="variable__charge_point")
     def charge_point(self, obj):
@@ -144,8 +207,7 @@ class VariableAttributeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("component"), ordering="variable__component")
     def component_name(self, obj):
-        path = obj.variable.path
-        return path.rsplit(".", 1)[0]
+        return obj.variable.path.rsplit(".", 1)[0]
 
     @admin.display(description=_("variable"), ordering="variable__name")
     def variable_name(self, obj):
@@ -174,26 +236,6 @@ class VariableAttributeAdmin(admin.ModelAdmin):
     @admin.display(description=_("allowed values"))
     def values_list(self, obj):
         return obj.variable.values_list or "—"
-
-    def save_model(self, request, obj, form, change):
-        """Send SetVariables instead of saving: the charger's answer changes the stored value."""
-        payload = set_variables_payload(
-            key=variable_key_of(obj.variable),
-            value=form.cleaned_data["value"],
-            attribute_type=obj.type,
-        )
-        charge_point_id = obj.variable.charge_point.charge_point_id
-        outcome = command_run(
-            request, charge_point_id=charge_point_id, action="SetVariables", payload=payload
-        )
-        report_outcome(request, charge_point_id, outcome)
-
-    def response_change(self, request, obj):
-        """Back to the attribute, which shows the value the answer left (no 'changed' message)."""
-        return HttpResponseRedirect(request.path)
-
-    def log_change(self, request, obj, message):
-        return None  # the Command row is the record of what was asked
 
 
 class ReportRequestForm(forms.Form):
@@ -255,6 +297,8 @@ class DeviceReportAdmin(ReadOnlyModelAdmin):
                 payload={"requestId": report.request_id, "reportBase": report_base},
             )
             report_outcome(request, charge_point.charge_point_id, outcome)
+            if isinstance(outcome, _NOT_SENT):
+                report_reservation_release(report_pk=report.pk)
             if not isinstance(outcome, commands.CommandError):
                 messages.info(request, _("Report #%(id)s requested.") % {"id": report.request_id})
             return redirect(reverse("admin:devicemodel_devicereport_changelist"))

@@ -335,7 +335,7 @@ class OcppConsumer(
             raise errors.NotImplementedError(f"unknown action {call.action[:50]!r}")
         handler = self.protocol.handlers.get(call.action)
         if handler is None:
-            raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
+            raise errors.NotSupportedError(f"{call.action} is not supported by this Central System")
         if not self.protocol.admits(call.action, self.session.charge_point):
             raise errors.SecurityError("not accepted: send BootNotification first")
         version = self.protocol.version

@@ -14,9 +14,11 @@ asyncio event loop:
 - state.py: connectors, the fleet's id tags, what sessions and answers see of a charge point;
 - charge_point.py: one charge point's life (boot, statuses, heartbeats, reconnects);
 - sessions.py: drivers arriving, a connector claimed, charging (any version);
-- dialects/: what each OCPP version says: ocpp16.py (Authorize, StartTransaction,
-  MeterValues, StopTransaction) and ocpp16_answers.py, ocpp201.py (Authorize,
-  TransactionEvent Started/Updated/Ended) and ocpp201_answers.py;
+- dialects/: what each OCPP version says (the state.Dialect protocol), per
+  version the payloads (ocppXX_messages.py), the sessions (ocpp16.py:
+  Authorize, StartTransaction, MeterValues, StopTransaction; ocpp201.py:
+  Authorize, TransactionEvent Started/Updated/Ended) and the answers to the
+  CSMS (ocppXX_answers.py);
 - runner.py: the fleet, the ramp, the rate pacer, progress and signals;
 - stats.py and report.py: what is counted and how it is reported;
 - prepare.py: `manage.py simulate` on this machine asks the project (the

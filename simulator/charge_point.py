@@ -25,9 +25,9 @@ from ocpp.v16.enums import Action, RegistrationStatus
 from . import sessions
 from .config import SimulationConfig
 from .connection import backoff_delay, failure_reason, open_websocket
-from .dialects import Dialect, dialect_for
+from .dialects import dialect_for
 from .protocol import CallFailed, ConnectionLost, OcppSocket
-from .state import Connector, IdTagPool
+from .state import Connector, Dialect, IdTagPool
 from .stats import Stats
 
 logger = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from stations.models import ChargePoint
 
 from ..models import DeviceReport, DeviceVariable
 from ..selectors import device_variables
-from ..services import VariableKey, report_reserve
+from ..services import VariableKey, report_reservation_release, report_reserve
 from .serializers import (
     DeviceReportSerializer,
     DeviceVariableSerializer,
@@ -136,6 +136,15 @@ def _send(request, *, charge_point_id: str, action: str, payload: dict) -> Comma
         )
     return command
 
+
+# Refusals before anything reached the charge point: its request id is free again.
+_NOT_SENT = (
+    ValidationError,
+    NotFound,
+    ChargePointNotConnected,
+    PermissionDenied,
+    ChannelLayerUnavailable,
+)
 
 _COMMAND_ERRORS = {
     **COMMON_ERRORS,
@@ -252,12 +261,16 @@ class ReportRequestView(ChargePointChildView):
         serializer.is_valid(raise_exception=True)
         report_base = serializer.validated_data["report_base"]
         report = report_reserve(charge_point_pk=self.charge_point.pk, report_base=report_base)
-        command = _send(
-            request,
-            charge_point_id=charge_point_id,
-            action="GetBaseReport",
-            payload={"requestId": report.request_id, "reportBase": report_base},
-        )
+        try:
+            command = _send(
+                request,
+                charge_point_id=charge_point_id,
+                action="GetBaseReport",
+                payload={"requestId": report.request_id, "reportBase": report_base},
+            )
+        except _NOT_SENT:
+            report_reservation_release(report_pk=report.pk)
+            raise
         response = command.response or {}
         return Response(
             {

@@ -2,7 +2,12 @@
 
 from .boots import station_boot_record
 from .records import network_profile_answered, reset_answered
-from .reports import report_part_record, report_requested, report_reserve
+from .reports import (
+    report_part_record,
+    report_requested,
+    report_reservation_release,
+    report_reserve,
+)
 from .variables import (
     AttributeReport,
     Characteristics,
@@ -25,6 +30,7 @@ __all__ = [
     "network_profile_answered",
     "report_part_record",
     "report_requested",
+    "report_reservation_release",
     "report_reserve",
     "reset_answered",
     "station_boot_record",

@@ -40,6 +40,13 @@ def report_reserve(*, charge_point_pk: int, report_base: str) -> DeviceReport:
     raise IntegrityError("no free report request id")
 
 
+def report_reservation_release(*, report_pk: int) -> None:
+    """Give back a reserved request id whose request was never sent (offline, refused)."""
+    DeviceReport.objects.filter(
+        pk=report_pk, status=ReportStatus.REQUESTED, answered_at__isnull=True, parts_received=0
+    ).delete()
+
+
 @transaction.atomic
 def report_requested(
     *, charge_point_pk: int, request_id: int, report_base: str, answer: str

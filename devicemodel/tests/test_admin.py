@@ -107,9 +107,9 @@ async def test_a_read_only_attribute_cannot_be_set():
     client = await signed_in()
     response = await request(client, "get", _url(VariableAttribute, "change", read_only.pk))
     assert response.status_code == 200
-    assert 'name="value"' not in response.content.decode()
+    assert _url(VariableAttribute, "set", read_only.pk) not in response.content.decode()
     response = await request(
-        client, "post", _url(VariableAttribute, "change", read_only.pk), {"value": "X"}
+        client, "post", _url(VariableAttribute, "set", read_only.pk), {"value": "X"}
     )
     assert response.status_code == 403
     assert not await Command.objects.aexists()
@@ -118,8 +118,12 @@ async def test_a_read_only_attribute_cannot_be_set():
 async def test_a_value_out_of_range_is_refused_unsent():
     _, writable, _ = await device_model()
     client = await signed_in()
+    response = await request(client, "get", _url(VariableAttribute, "change", writable.pk))
+    assert _url(VariableAttribute, "set", writable.pk) in response.content.decode()
+    response = await request(client, "get", _url(VariableAttribute, "set", writable.pk))
+    assert response.status_code == 200 and "10 … 3600" in response.content.decode()
     response = await request(
-        client, "post", _url(VariableAttribute, "change", writable.pk), {"value": "5"}
+        client, "post", _url(VariableAttribute, "set", writable.pk), {"value": "5"}
     )
     assert response.status_code == 200
     assert "must be at least 10" in response.content.decode()
@@ -130,9 +134,7 @@ async def test_setting_a_value_sends_set_variables_and_shows_the_outcome(charge_
     _, writable, _ = await device_model()
     socket = await station_201(charge_point_socket)
     client = await signed_in()
-    pending = request(
-        client, "post", _url(VariableAttribute, "change", writable.pk), {"value": "120"}
-    )
+    pending = request(client, "post", _url(VariableAttribute, "set", writable.pk), {"value": "120"})
     frame = await next_call(socket, "SetVariables")
     asked = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
     assert frame[3] == {
@@ -150,7 +152,7 @@ async def test_setting_on_a_charge_point_not_connected_says_so():
     _, writable, _ = await device_model()
     client = await signed_in()
     response = await request(
-        client, "post", _url(VariableAttribute, "change", writable.pk), {"value": "120"}
+        client, "post", _url(VariableAttribute, "set", writable.pk), {"value": "120"}
     )
     assert "not connected" in response.content.decode()
     assert (await VariableAttribute.objects.aget(pk=writable.pk)).value == "300"

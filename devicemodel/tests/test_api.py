@@ -170,3 +170,11 @@ async def test_a_report_request_gets_its_request_id_here(charge_point_socket):
         (1, "Accepted", 0),
     ]
     assert await DeviceReport.objects.acount() == 2
+
+
+async def test_a_report_asked_of_a_charge_point_not_connected_frees_its_request_id():
+    await known_heartbeat()
+    client = await operator_client()
+    response = await api_post(client, f"{BASE}variables/report/", {})
+    assert response.status_code == 409
+    assert not await DeviceReport.objects.aexists()

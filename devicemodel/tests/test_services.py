@@ -13,6 +13,7 @@ from devicemodel.services import (
     VariableKey,
     report_part_record,
     report_requested,
+    report_reservation_release,
     report_reserve,
     variables_report,
 )
@@ -115,3 +116,18 @@ def test_one_row_per_variable_identity_evse_included(charge_point):
     assert sorted(
         (v.evse_id or 0, v.attributes.get().value, v.report_request_id) for v in variables
     ) == [(0, "60", 2), (1, "300", 1)]
+
+
+def test_a_reservation_never_sent_is_released(charge_point):
+    report = report_reserve(charge_point_pk=charge_point.pk, report_base="FullInventory")
+    report_reservation_release(report_pk=report.pk)
+    assert report_request_id_next(charge_point_pk=charge_point.pk) == 1
+    answered = report_reserve(charge_point_pk=charge_point.pk, report_base="FullInventory")
+    report_requested(
+        charge_point_pk=charge_point.pk,
+        request_id=1,
+        report_base="FullInventory",
+        answer="Rejected",
+    )
+    report_reservation_release(report_pk=answered.pk)  # answered: kept
+    assert report_request_id_next(charge_point_pk=charge_point.pk) == 2

@@ -12,10 +12,8 @@ from devicemodel.services import (
     ReportedVariable,
     VariableKey,
 )
-from stations.services.security import REDACTED
 
 # Fields of NetworkConnectionProfileType that must never be stored or shown.
-_NETWORK_SECRETS = {"apn": ("apnPassword",), "vpn": ("password", "key")}
 
 
 def variable_key(component: dict, variable: dict) -> VariableKey:
@@ -80,15 +78,3 @@ def reported_variable(report_data: dict) -> ReportedVariable:
             )
         ),
     )
-
-
-def network_profile_redacted(connection_data: dict) -> dict:
-    """A NetworkConnectionProfileType with its APN and VPN passwords masked."""
-    redacted = dict(connection_data)
-    for part, secrets in _NETWORK_SECRETS.items():
-        if isinstance(redacted.get(part), dict):
-            redacted[part] = {
-                name: (REDACTED if name in secrets else value)
-                for name, value in redacted[part].items()
-            }
-    return redacted

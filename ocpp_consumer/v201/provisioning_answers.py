@@ -11,7 +11,8 @@ from devicemodel import services
 from devicemodel.choices import ReportBase
 
 from ..commands.actions_201 import applies_answer
-from .device_model import network_profile_redacted, variable_key
+from ..commands.records import network_profile_redacted
+from .device_model import variable_key
 
 
 @applies_answer("GetBaseReport")

@@ -17,73 +17,20 @@ from ocpp.v16.enums import (
     AuthorizationStatus,
     ChargePointErrorCode,
     ChargePointStatus,
-    Location,
-    Measurand,
-    ReadingContext,
     Reason,
-    UnitOfMeasure,
 )
 
 from .. import sessions
 from ..connection import SUBPROTOCOL
 from ..protocol import Answer, CallFailed, ocpp_now
-from ..state import ChargePoint, Connector
-from . import Dialect
-
-VENDOR = "CSMS-Simulator"
-MODEL = "Simulated AC"
-FIRMWARE = "sim-1.0"
-
-
-def _id_tag_status(answer: dict) -> str | None:
-    info = answer.get("idTagInfo")
-    return info.get("status") if isinstance(info, dict) else None
-
-
-def meter_values_payload(connector: Connector, *, context: str = ReadingContext.sample_periodic):
-    """MeterValues of a connector now: the energy register (Wh) and the power (W)."""
-    charging = connector.charging_since is not None
-    payload = {
-        "connectorId": connector.connector_id,
-        "meterValue": [
-            {
-                "timestamp": ocpp_now(),
-                "sampledValue": [
-                    _sample(
-                        str(connector.meter_wh(time.monotonic())),
-                        Measurand.energy_active_import_register,
-                        UnitOfMeasure.wh,
-                        context,
-                    ),
-                    _sample(
-                        str(round(connector.power_w)) if charging else "0",
-                        Measurand.power_active_import,
-                        UnitOfMeasure.w,
-                        context,
-                    ),
-                ],
-            }
-        ],
-    }
-    if connector.transaction_id is not None:
-        payload["transactionId"] = connector.transaction_id
-    return payload
-
-
-def _sample(value: str, measurand: str, unit: str, context: str) -> dict:
-    return {
-        "value": value,
-        "context": context,
-        "measurand": measurand,
-        "location": Location.outlet,
-        "unit": unit,
-    }
+from ..state import ChargePoint, Connector, Dialect
+from .ocpp16_answers import answer_call
+from .ocpp16_messages import FIRMWARE, MODEL, VENDOR, id_tag_status, meter_values_payload
 
 
 class Ocpp16(Dialect):
     version = "1.6"
     subprotocol = SUBPROTOCOL
-    title = "OCPP 1.6J"
 
     def boot_payload(self, cp: ChargePoint, *, triggered: bool = False) -> dict:
         return {
@@ -111,8 +58,8 @@ class Ocpp16(Dialect):
             except CallFailed:
                 cp.stats.session("failed")
                 return
-            if _id_tag_status(answer) != AuthorizationStatus.accepted:
-                cp.stats.session_refused("Authorize", _id_tag_status(answer))
+            if id_tag_status(answer) != AuthorizationStatus.accepted:
+                cp.stats.session_refused("Authorize", id_tag_status(answer))
                 return
         if connector.stop.is_set():  # the run ends or the charger resets: no new transaction
             return
@@ -135,7 +82,7 @@ class Ocpp16(Dialect):
             await cp.send_status(connector.connector_id, sessions.idle_status(cp, connector))
             return
         connector.transaction_id = transaction_id
-        accepted = _id_tag_status(answer) == AuthorizationStatus.accepted
+        accepted = id_tag_status(answer) == AuthorizationStatus.accepted
         if accepted:
             cp.stats.session("started")
             cp.stats.session("remote_started", remote is not None)
@@ -143,7 +90,7 @@ class Ocpp16(Dialect):
             await sessions.charge(cp, connector)
             reason = connector.stop_reason or Reason.local
         else:
-            cp.stats.session_refused("StartTransaction", _id_tag_status(answer))
+            cp.stats.session_refused("StartTransaction", id_tag_status(answer))
             reason = Reason.de_authorized  # the CSMS refused the tag: stop at once
         await self._stop(cp, connector, id_tag=id_tag, reason=reason, count=accepted)
 
@@ -175,9 +122,6 @@ class Ocpp16(Dialect):
             pass
 
     def answer(self, cp: ChargePoint, action: str, payload: dict) -> Answer:
-        # Imported when used: the answers build on this module's payloads.
-        from .ocpp16_answers import answer_call
-
         return answer_call(cp, action, payload)
 
 

@@ -34,7 +34,7 @@ from .. import sessions
 from ..frames import KNOWN_ACTIONS, ErrorCode, OcppError, check_request
 from ..protocol import Answer
 from ..state import ChargePoint, Connector
-from .ocpp16 import meter_values_payload
+from .ocpp16_messages import meter_values_payload
 
 ACCEPTED = {"status": "Accepted"}
 # Answered Accepted and otherwise ignored: the simulator has no local cache,

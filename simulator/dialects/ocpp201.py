@@ -18,7 +18,6 @@ CSMS answers with an idTokenInfo that is not Accepted ends at once
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from ocpp.v201.enums import (
@@ -27,9 +26,6 @@ from ocpp.v201.enums import (
     BootReasonEnumType,
     ChargingStateEnumType,
     ConnectorStatusEnumType,
-    IdTokenEnumType,
-    LocationEnumType,
-    MeasurandEnumType,
     ReadingContextEnumType,
     ReasonEnumType,
     TransactionEventEnumType,
@@ -39,12 +35,11 @@ from ocpp.v201.enums import (
 from .. import sessions
 from ..connection import SUBPROTOCOL_201
 from ..protocol import Answer, CallFailed, ocpp_now
-from ..state import ChargePoint, Connector
-from . import Dialect
-from .ocpp16 import FIRMWARE, MODEL, VENDOR
+from ..state import ChargePoint, Connector, Dialect
+from .ocpp16_messages import FIRMWARE, MODEL, VENDOR
+from .ocpp201_answers import answer_call
+from .ocpp201_messages import CONNECTOR_ID, id_token, meter_value, token_status, transaction_event
 
-# Every simulated EVSE has one connector.
-CONNECTOR_ID = 1
 OCCUPIED = ConnectorStatusEnumType.occupied
 # The trigger of an Ended event, by the stoppedReason the stop was asked with.
 STOP_TRIGGERS = {
@@ -55,75 +50,9 @@ STOP_TRIGGERS = {
 }
 
 
-def id_token(value: str) -> dict:
-    """An RFID card's IdTokenType (the simulator's drivers carry cards)."""
-    return {"idToken": value, "type": IdTokenEnumType.iso14443}
-
-
-def token_status(answer: dict) -> str | None:
-    """The idTokenInfo status of an Authorize or TransactionEvent answer (None: none given)."""
-    info = answer.get("idTokenInfo")
-    return info.get("status") if isinstance(info, dict) else None
-
-
-def _sample(value: float, measurand: str, unit: str, context: str) -> dict:
-    return {
-        "value": value,
-        "context": context,
-        "measurand": measurand,
-        "location": LocationEnumType.outlet,
-        "unitOfMeasure": {"unit": unit},
-    }
-
-
-def meter_value(connector: Connector, context: str, *, power: bool = True) -> dict:
-    """A MeterValueType of a connector now: the register (Wh) and, with `power`, the power (W)."""
-    samples = [
-        _sample(
-            connector.meter_wh(time.monotonic()),
-            MeasurandEnumType.energy_active_import_register,
-            "Wh",
-            context,
-        )
-    ]
-    if power:
-        watts = round(connector.power_w) if connector.charging_since is not None else 0
-        samples.append(_sample(watts, MeasurandEnumType.power_active_import, "W", context))
-    return {"timestamp": ocpp_now(), "sampledValue": samples}
-
-
-def transaction_event(
-    connector: Connector,
-    event_type: str,
-    trigger: str,
-    charging_state: str,
-    *,
-    meter: dict | None = None,
-    **extra,
-) -> dict:
-    """The next TransactionEvent of the connector's transaction (its seqNo taken)."""
-    payload = {
-        "eventType": event_type,
-        "timestamp": ocpp_now(),
-        "triggerReason": trigger,
-        "seqNo": connector.seq_no,
-        "transactionInfo": {
-            "transactionId": connector.transaction_id,
-            "chargingState": charging_state,
-        },
-        "evse": {"id": connector.connector_id, "connectorId": CONNECTOR_ID},
-    }
-    connector.seq_no += 1
-    if meter is not None:
-        payload["meterValue"] = [meter]
-    payload.update(extra)
-    return payload
-
-
 class Ocpp201(Dialect):
     version = "2.0.1"
     subprotocol = SUBPROTOCOL_201
-    title = "OCPP 2.0.1"
 
     def boot_payload(self, cp: ChargePoint, *, triggered: bool = False) -> dict:
         if triggered:
@@ -254,9 +183,6 @@ class Ocpp201(Dialect):
             pass
 
     def answer(self, cp: ChargePoint, action: str, payload: dict) -> Answer:
-        # Imported when used: the answers build on this module's payloads.
-        from .ocpp201_answers import answer_call
-
         return answer_call(cp, action, payload)
 
 

@@ -49,7 +49,7 @@ from .. import sessions
 from ..frames import KNOWN_ACTIONS_BY_VERSION, V201, ErrorCode, OcppError, check_request
 from ..protocol import Answer, ocpp_now
 from ..state import ChargePoint, Connector
-from .ocpp201 import CONNECTOR_ID, meter_value, transaction_event
+from .ocpp201_messages import CONNECTOR_ID, meter_value, transaction_event
 
 KNOWN_ACTIONS = KNOWN_ACTIONS_BY_VERSION[V201]
 # The BasicAuthPassword a charger takes (OCPP 2.0.1 part 2, SecurityCtrlr).

@@ -12,13 +12,9 @@ from ocpp.messages import MessageType, get_validator
 
 from simulator.config import SimulationConfig
 from simulator.dialects import dialect_for
-from simulator.dialects.ocpp201 import (
-    OCPP201,
-    id_token,
-    meter_value,
-    transaction_event,
-)
+from simulator.dialects.ocpp201 import OCPP201
 from simulator.dialects.ocpp201_answers import report_data
+from simulator.dialects.ocpp201_messages import id_token, meter_value, transaction_event
 from simulator.frames import ErrorCode, OcppError, check_request, wire_code
 from simulator.state import Connector
 

@@ -49,6 +49,53 @@ def evse_status_derive(*, plug_statuses: Mapping[str, str], session_running: boo
     return ConnectorStatus(plug_status)
 
 
+def _session_running(evse: Connector) -> bool:
+    return Transaction.objects.filter(connector_id=evse.pk, status=SessionStatus.RUNNING).exists()
+
+
+def _error_code(evse_status: str) -> str:
+    # 2.0.1 reports errors apart (NotifyEvent): a faulted EVSE says only that.
+    if evse_status == ConnectorStatus.FAULTED:
+        return ChargePointErrorCode.OTHER_ERROR
+    return ChargePointErrorCode.NO_ERROR
+
+
+@transaction.atomic
+def evse_status_refresh(
+    *, charge_point_pk: int, evse_id: int, timestamp: datetime | None = None
+) -> Connector | None:
+    """Derive an EVSE's status again after a session started or ended on it.
+
+    A 2.0.1 charger reports no new plug status when charging starts (the
+    plug stays Occupied): call this in the transaction that starts or ends
+    the session, so that the EVSE shows Charging, then Preparing, as a 1.6
+    connector does. `timestamp` is the charger's time of the event; without
+    it the EVSE's last status time is kept. Nothing is logged if nothing
+    changes, or for an EVSE whose plugs never reported.
+    """
+    evse = (
+        Connector.objects.select_for_update()
+        .filter(charge_point_id=charge_point_pk, connector_id=evse_id)
+        .first()
+    )
+    if evse is None or not evse.evse_connector_statuses:
+        return evse
+    running = _session_running(evse)
+    evse_status = evse_status_derive(
+        plug_statuses=evse.evse_connector_statuses, session_running=running
+    )
+    if evse_status == evse.status:
+        return evse
+    return connector_status_update(
+        charge_point_pk=charge_point_pk,
+        connector_id=evse_id,
+        status=evse_status,
+        error_code=_error_code(evse_status),
+        info="session running" if running else "no session running",
+        timestamp=timestamp or evse.status_timestamp,
+    )
+
+
 @transaction.atomic
 def evse_connector_status_update(
     *,
@@ -77,20 +124,14 @@ def evse_connector_status_update(
     if not is_stale:
         plug_statuses[str(connector_id)] = status
         Connector.objects.filter(pk=evse.pk).update(evse_connector_statuses=plug_statuses)
-    session_running = Transaction.objects.filter(
-        connector_id=evse.pk, status=SessionStatus.RUNNING
-    ).exists()
-    evse_status = evse_status_derive(plug_statuses=plug_statuses, session_running=session_running)
+    evse_status = evse_status_derive(
+        plug_statuses=plug_statuses, session_running=_session_running(evse)
+    )
     return connector_status_update(
         charge_point_pk=charge_point_pk,
         connector_id=evse_id,
         status=evse_status,
-        # 2.0.1 reports errors apart (NotifyEvent): a faulted EVSE says only that.
-        error_code=(
-            ChargePointErrorCode.OTHER_ERROR
-            if evse_status == ConnectorStatus.FAULTED
-            else ChargePointErrorCode.NO_ERROR
-        ),
+        error_code=_error_code(evse_status),
         # Which plug said what: the status log shows it next to the EVSE's status.
         info=f"connector {connector_id}: {status}"[:50],
         timestamp=timestamp,

@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import timezone
 
 from drivers.choices import AuthorizationStatus
 from drivers.selectors import Authorization, idtag_authorize
@@ -39,8 +40,9 @@ from events.kinds import EventKind
 from events.services import event_record
 
 from ..choices import SessionStatus, StopReason
-from ..models import MeterValue, Transaction, TransactionEventLog, TransactionEventType
+from ..models import Connector, MeterValue, Transaction, TransactionEventLog, TransactionEventType
 from .disputes import transaction_dispute_open
+from .evse_status import evse_status_refresh
 from .meter_values import ENERGY_REGISTER, MeterSample, meter_values_build, register_wh
 from .registration import NOT_IN_SERVICE, chargepoint_in_service, idtag_authorize_at
 from .transactions import (
@@ -112,6 +114,7 @@ def transaction_event_record(
     )
     readings = _register_readings(event.samples)
     answer: Authorization | None = None
+    was_running = session is not None and session.status == SessionStatus.RUNNING
     if session is None:
         session, answer = _session_begin(
             charge_point_pk=charge_point_pk, event=event, readings=readings, start=start
@@ -127,8 +130,11 @@ def transaction_event_record(
 
     if answer is None and event.id_tag is not None:
         answer = _token_answer(session=session, event=event, start=start)
+    corrected = None
     if earliest_seq is not None:
-        _start_facts_follow(session=session, event=event, readings=readings, first=earliest_seq)
+        corrected = _start_facts_follow(
+            session=session, event=event, readings=readings, first=earliest_seq
+        )
     if event.remote_start_id is not None and session.remote_start_id is None:
         session.remote_start_id = event.remote_start_id
         session.save(update_fields=["remote_start_id", "updated_at"])
@@ -149,18 +155,28 @@ def transaction_event_record(
     )
     if event.event_type == TransactionEventType.ENDED and _awaits_its_stop(session):
         session = _session_end(session=session, event=event, readings=readings)
-    elif event.samples:
-        MeterValue.objects.bulk_create(
-            meter_values_build(
-                charge_point_pk=charge_point_pk,
-                connector_pk=session.connector_id,
-                transaction_pk=session.pk,
-                samples=event.samples,
-            ),
-            ignore_conflicts=True,
+    else:
+        if event.samples:
+            MeterValue.objects.bulk_create(
+                meter_values_build(
+                    charge_point_pk=charge_point_pk,
+                    connector_pk=session.connector_id,
+                    transaction_pk=session.pk,
+                    samples=event.samples,
+                ),
+                ignore_conflicts=True,
+            )
+        if session.stop_timestamp is not None and (event.samples or corrected is not None):
+            _late_energy_check(session=session, reported=corrected)
+    if (session.status == SessionStatus.RUNNING) != was_running:
+        # A 2.0.1 plug stays Occupied through a session: the EVSE's status
+        # (Charging / Preparing) follows the session instead.
+        evse_id = Connector.objects.filter(pk=session.connector_id).values_list(
+            "connector_id", flat=True
+        )[0]
+        evse_status_refresh(
+            charge_point_pk=charge_point_pk, evse_id=evse_id, timestamp=event.timestamp
         )
-        if session.stop_timestamp is not None:
-            _late_energy_check(session=session)
     return SessionEventOutcome(transaction=session, authorization=answer)
 
 
@@ -188,7 +204,7 @@ def transaction_remote_start_link(
             charge_point_id=charge_point_pk,
             ocpp_transaction_id=charger_transaction_id,
             remote_start_id__isnull=True,
-        ).update(remote_start_id=remote_start_id)
+        ).update(remote_start_id=remote_start_id, updated_at=timezone.now())
     )
 
 
@@ -334,8 +350,12 @@ def _start_facts_follow(
     event: SessionEvent,
     readings: list[tuple[datetime, Decimal, str]],
     first: int,
-) -> None:
-    """Let an event numbered before those seen correct the session's start facts."""
+) -> Transaction | None:
+    """Let an event numbered before those seen correct the session's start facts.
+
+    An ended session keeps its figures: the corrected copy is returned, for
+    the check whether the correction changes its energy.
+    """
     reading = _wh(_reading_at(readings, BEGIN_CONTEXT, first=True))
     earliest_reading = session.event_log.filter(meter_wh__isnull=False).order_by("seq_no").first()
     meter_start = session.meter_start
@@ -345,14 +365,14 @@ def _start_facts_follow(
     if event.seq_no < first and event.timestamp < start_timestamp:
         start_timestamp = event.timestamp
     if (meter_start, start_timestamp) == (session.meter_start, session.start_timestamp):
-        return
+        return None
     if session.stop_timestamp is None:
         session.meter_start, session.start_timestamp = meter_start, start_timestamp
         session.save(update_fields=["meter_start", "start_timestamp", "updated_at"])
-        return
+        return None
     corrected = copy.copy(session)
     corrected.meter_start = meter_start
-    _late_energy_check(session=session, reported=corrected)
+    return corrected
 
 
 def _session_end(

@@ -7,7 +7,11 @@ import pytest
 from drivers.models import IdTag
 from stations.choices import ConnectorStatus, SessionStatus
 from stations.models import ChargePoint, Transaction
-from stations.services.evse_status import evse_connector_status_update, evse_status_derive
+from stations.services.evse_status import (
+    evse_connector_status_update,
+    evse_status_derive,
+    evse_status_refresh,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +63,44 @@ def test_an_unknown_plug_status_is_refused():
         evse_connector_status_update(
             charge_point_pk=charge_point.pk, evse_id=1, connector_id=1, status="Charging"
         )
+
+
+@pytest.mark.django_db
+def test_a_session_starting_and_ending_refreshes_the_evse():
+    charge_point = ChargePoint.objects.create(charge_point_id="CP-EVSE3", ocpp_version="2.0.1")
+    at = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    evse = evse_connector_status_update(
+        charge_point_pk=charge_point.pk, evse_id=1, connector_id=1, status="Occupied", timestamp=at
+    )
+    assert evse.status == ConnectorStatus.PREPARING
+    IdTag.objects.create(id_tag="TAG-1")
+    session = Transaction.objects.create(
+        charge_point=charge_point,
+        connector=evse,
+        id_tag="TAG-1",
+        meter_start=0,
+        start_timestamp=at,
+        status=SessionStatus.RUNNING,
+    )
+    evse = evse_status_refresh(charge_point_pk=charge_point.pk, evse_id=1)
+    assert evse.status == ConnectorStatus.CHARGING
+    assert evse_status_refresh(charge_point_pk=charge_point.pk, evse_id=1).status == "Charging"
+    session.status = SessionStatus.ENDED
+    session.save()
+    evse = evse_status_refresh(charge_point_pk=charge_point.pk, evse_id=1)
+    assert evse.status == ConnectorStatus.PREPARING
+    assert list(evse.status_log.order_by("id").values_list("status", "info")) == [
+        ("Preparing", "connector 1: Occupied"),
+        ("Charging", "session running"),
+        ("Preparing", "no session running"),
+    ]
+    # A plug report with the charger's time is not taken for stale afterwards.
+    evse = evse_connector_status_update(
+        charge_point_pk=charge_point.pk,
+        evse_id=1,
+        connector_id=1,
+        status="Available",
+        timestamp=at.replace(minute=5),
+    )
+    assert evse.status == ConnectorStatus.AVAILABLE
+    assert evse_status_refresh(charge_point_pk=charge_point.pk, evse_id=9) is None

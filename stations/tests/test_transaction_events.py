@@ -286,3 +286,16 @@ def test_the_charger_transaction_id_and_remote_start_find_the_session(charge_poi
 def test_remote_start_id_of_the_event_is_kept(charge_point):
     record(charge_point, started(remote_start_id=42, trigger_reason="RemoteStart"))
     assert Transaction.objects.get().remote_start_id == 42
+
+
+def test_a_late_started_that_changes_the_start_of_an_ended_session_disputes_it(charge_point):
+    record(charge_point, ended(seq_no=2, wh=26_000, id_tag="TAG-1"))  # the only reading
+    session = Transaction.objects.get()
+    assert (session.meter_start, session.energy_wh) == (26_000, 0)
+
+    record(charge_point, event(0, "Started", wh=20_000, context="Transaction.Begin"))
+
+    session.refresh_from_db()
+    assert (session.meter_start, session.energy_wh) == (26_000, 0)  # as recorded at its end
+    assert session.is_disputed
+    assert "give 6000 Wh instead of the 0 Wh" in session.dispute_reason

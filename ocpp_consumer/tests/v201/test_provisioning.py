@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from devicemodel.models import BootRecord, DeviceReport, DeviceVariable, VariableAttribute
 from stations.models import ChargePoint, Connector, ConnectorStatusLog
 
-from ..conftest import assert_call_error, assert_call_result
+from ..conftest import assert_call_error
 from .station import answer_201, station_201
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from billing.tests.helpers import registered_long_ago
 from drivers.models import IdTag
 from events.relay import outbox_relay
 from stations.choices import SessionStatus
-from stations.models import ChargePoint, MeterValue, Transaction, TransactionEventLog
+from stations.models import ChargePoint, Connector, MeterValue, Transaction, TransactionEventLog
 
 from ..conftest import assert_call_error
 from .station import answer_201, station_201
@@ -262,3 +262,29 @@ async def test_negative_sequence_numbers_are_refused(charge_point_socket):
     frame = await socket.call("TransactionEvent", {**STARTED, "seqNo": -1}, "neg")
     assert "seqNo" in assert_call_error(frame, "neg", "PropertyConstraintViolation")
     assert await Transaction.objects.acount() == 0
+
+
+async def test_the_evse_shows_charging_while_its_session_runs(charge_point_socket):
+    """A 2.0.1 plug stays Occupied through the session: the EVSE follows the session."""
+    await prepare()
+    socket = await station_201(charge_point_socket, CP)
+    plugged = {
+        "timestamp": "2024-05-01T09:59:00Z",
+        "connectorStatus": "Occupied",
+        "evseId": 1,
+        "connectorId": 1,
+    }
+    await answer_201(socket, "StatusNotification", plugged, "plug")
+
+    async def evse_status():
+        return (
+            await Connector.objects.filter(charge_point__charge_point_id=CP, connector_id=1)
+            .values_list("status", flat=True)
+            .aget()
+        )
+
+    assert await evse_status() == "Preparing"
+    await answer_201(socket, "TransactionEvent", STARTED, "s")
+    assert await evse_status() == "Charging"
+    await answer_201(socket, "TransactionEvent", ENDED, "e")
+    assert await evse_status() == "Preparing"  # still plugged in, no session
