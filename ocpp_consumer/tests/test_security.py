@@ -46,9 +46,7 @@ def proxied(*, proto="https", verify=None, subject=None):
     return headers
 
 
-async def opens(
-    handshake, *, headers=(), scheme=None, path="/ocpp/CP1", address="127.0.0.1"
-):
+async def opens(handshake, *, headers=(), scheme=None, path="/ocpp/CP1", address="127.0.0.1"):
     from .conftest import OcppCommunicator
 
     communicator = OcppCommunicator(path, headers=list(headers))
