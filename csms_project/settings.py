@@ -333,6 +333,8 @@ OCPP_WRITER_THREADS = env.int("OCPP_WRITER_THREADS", default=2)
 # (and at least twice per heartbeat interval); they are always answered.
 OCPP_HEARTBEAT_WRITE_INTERVAL = env.float("OCPP_HEARTBEAT_WRITE_INTERVAL", default=60.0)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=262144)
+# Connectors (connector 0 included) a charge point may make us create by naming them.
+OCPP_MAX_CONNECTORS_PER_CHARGE_POINT = env.int("OCPP_MAX_CONNECTORS_PER_CHARGE_POINT", default=64)
 OCPP_VALIDATE_RESPONSES = env.bool("OCPP_VALIDATE_RESPONSES", default=DEBUG)
 # Security (OCPP 1.6 security whitepaper).
 # Reverse proxies whose X-Forwarded-Proto and client-certificate headers are trusted.

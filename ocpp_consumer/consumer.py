@@ -295,6 +295,11 @@ class OcppConsumer(
             labelled(OCPP_MESSAGES, action, exc.code).inc()
             await self._send_error(call.unique_id, exc, action=call.action)
             return
+        except services.ConnectorLimitExceeded as exc:
+            error = errors.PropertyConstraintViolationError(str(exc))
+            labelled(OCPP_MESSAGES, action, error.code).inc()
+            await self._send_error(call.unique_id, error, action=call.action)
+            return
         except Exception:
             labelled(OCPP_MESSAGES, action, "InternalError").inc()
             logger.exception(

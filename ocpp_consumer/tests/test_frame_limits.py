@@ -16,7 +16,7 @@ from csms_project import testing
 from ocpp_consumer import commands, framing
 from ocpp_consumer.journal import journal
 from ocpp_consumer.models import CommandStatus, JournalEntry
-from stations.models import DataTransferRecord
+from stations.models import Connector, DataTransferRecord
 
 from .conftest import BOOT_PAYLOAD, TIMEOUT, assert_call_error, assert_call_result
 
@@ -244,3 +244,19 @@ def test_daphne_keeps_the_socket_after_a_100_kb_nested_frame(tmp_path):
         refused, answered = asyncio.run(_nested_frame_then_heartbeat(ws_url))
     assert_call_error(refused, "deep-e2e", "FormationViolation")
     assert "currentTime" in assert_call_result(answered, "hb-e2e")
+
+
+async def test_connectors_a_charge_point_can_create_are_limited(charge_point_socket, settings):
+    settings.OCPP_MAX_CONNECTORS_PER_CHARGE_POINT = 3  # connector 0 and two more
+    socket = await charge_point_socket("CP-MANY")
+    status = {"errorCode": "NoError", "status": "Available"}
+    for connector_id in (0, 1, 2):
+        frame = await socket.call("StatusNotification", {**status, "connectorId": connector_id})
+        assert frame[0] == 3, frame
+    frame = await socket.call("StatusNotification", {**status, "connectorId": 99}, "too-many")
+    assert_call_error(frame, "too-many", "PropertyConstraintViolation")
+    # Known connectors go on working, and so does the socket.
+    frame = await socket.call("StatusNotification", {**status, "connectorId": 2})
+    assert frame[0] == 3, frame
+    await socket.assert_usable()
+    assert await Connector.objects.filter(charge_point__charge_point_id="CP-MANY").acount() == 3

@@ -3,6 +3,7 @@
 from .charge_points import (
     BootInfo,
     ChargePointUnknown,
+    ConnectorLimitExceeded,
     chargepoint_boot,
     chargepoint_connect,
     chargepoint_create,
@@ -25,6 +26,7 @@ __all__ = [
     "security_event_record",
     "BootInfo",
     "ChargePointUnknown",
+    "ConnectorLimitExceeded",
     "data_transfer_handler",
     "chargepoint_boot",
     "chargepoint_connect",

@@ -20,6 +20,10 @@ class ChargePointUnknown(Exception):
     """The id is not registered and auto-registration is off."""
 
 
+class ConnectorLimitExceeded(ValueError):
+    """A charge point reported more connectors than OCPP_MAX_CONNECTORS_PER_CHARGE_POINT."""
+
+
 def chargepoint_create(
     *,
     charge_point_id: str,
@@ -202,6 +206,13 @@ def connector_get_or_create(*, charge_point_pk: int, connector_id: int) -> Conne
     ).first()
     if connector is not None:
         return connector
+    # Every connectorId a charge point names becomes a row: a stranger's
+    # firmware must not be able to create millions of them.
+    limit = settings.OCPP_MAX_CONNECTORS_PER_CHARGE_POINT
+    if Connector.objects.filter(charge_point_id=charge_point_pk).count() >= limit:
+        raise ConnectorLimitExceeded(
+            f"connectorId {connector_id}: this charge point already has {limit} connectors"
+        )
     try:
         with transaction.atomic():
             return Connector.objects.create(
