@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from drivers.models import IdTag
 from stations.models import ChargePoint, MeterValue, Transaction
+from stations.selectors import transaction_energy_so_far, transaction_list
 from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
 
 from .models import Invoice, TagGroup, Tariff
-from .pricing import SessionFacts
+from .pricing import Bill, PricingError, SessionFacts, Terms, price_session
 
 
 def _specificity(tariff: Tariff) -> tuple:
@@ -221,6 +222,39 @@ def transaction_session_facts(*, transaction: Transaction) -> SessionFacts:
         time_zone=station.time_zone if station else "UTC",
         readings=tuple((at, wh - transaction.meter_start) for at, wh in readings),
     )
+
+
+def transaction_cost_so_far(*, transaction_pk: int, at: datetime | None = None) -> Bill | None:
+    """What a session costs so far at the prices fixed at its start, without invoicing it.
+
+    An ended session is priced exactly as its invoice will be. A running one
+    is priced for its energy so far (the latest register reading) charged
+    until `at` (default now), spread evenly over the time: one query, cheap
+    enough to answer every TransactionEvent with. None: no such session, no
+    prices fixed on it, or prices that cannot be applied (a PricingError).
+    """
+    session = (
+        transaction_list()
+        .select_related("charge_point__station")
+        .filter(pk=transaction_pk, tariff_snapshot__isnull=False)
+        .first()
+    )
+    if session is None:
+        return None
+    if session.is_open:
+        station = session.charge_point.station
+        facts = SessionFacts(
+            start=session.start_timestamp,
+            stop=max(at or timezone.now(), session.start_timestamp),
+            energy_wh=transaction_energy_so_far(transaction=session) or 0,
+            time_zone=station.time_zone if station else "UTC",
+        )
+    else:
+        facts = transaction_session_facts(transaction=session)
+    try:
+        return price_session(Terms.from_snapshot(session.tariff_snapshot), facts)
+    except PricingError:
+        return None
 
 
 INVOICE_CSV_HEADER = (

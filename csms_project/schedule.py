@@ -70,4 +70,14 @@ def beat_schedule(*, sweep_interval: int, relay_interval: int = 10) -> dict:
             "schedule": crontab(minute=5),
             "options": {"expires": 3600},
         },
+        "firmware-campaigns": {
+            "task": "firmware.tasks.advance_campaigns",
+            "schedule": 60.0,
+            "options": {"expires": 60},
+        },
+        "uploads-purge": {
+            "task": "firmware.tasks.purge_uploads",
+            "schedule": crontab(minute=47),
+            "options": {"expires": 3600},
+        },
     }

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "simulator",
     "events",
     "devicemodel",
+    "firmware",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +356,10 @@ OCPP_CA_CERT_FILE = env.str("OCPP_CA_CERT_FILE", default="")
 OCPP_CA_KEY_FILE = env.str("OCPP_CA_KEY_FILE", default="")
 OCPP_CERTIFICATE_SIGNER = env.str("OCPP_CERTIFICATE_SIGNER", default="")
 OCPP_CERTIFICATE_VALIDITY_DAYS = env.int("OCPP_CERTIFICATE_VALIDITY_DAYS", default=365)
+# ISO 15118 (Plug & Charge) relay: callable for Get15118EVCertificate/GetCertificateStatus.
+OCPP_ISO15118_PROVIDER = env.str("OCPP_ISO15118_PROVIDER", default="")
+# Critical security events reported within this many hours raise a dashboard alarm.
+MONITORING_SECURITY_ALARM_HOURS = env.int("MONITORING_SECURITY_ALARM_HOURS", default=24)
 OCPP_JOURNAL_ENABLED = env.bool("OCPP_JOURNAL_ENABLED", default=True)
 OCPP_JOURNAL_FLUSH_INTERVAL = env.float("OCPP_JOURNAL_FLUSH_INTERVAL", default=0.5)
 OCPP_JOURNAL_RETENTION_DAYS = env.int("OCPP_JOURNAL_RETENTION_DAYS", default=30)
@@ -370,6 +375,16 @@ OCPP_JOURNAL_BYTES_PER_HOUR = env.int("OCPP_JOURNAL_BYTES_PER_HOUR", default=419
 OCPP_DATA_TRANSFER_MAX_BYTES = env.int("OCPP_DATA_TRANSFER_MAX_BYTES", default=16384)
 OCPP_DATA_TRANSFER_RATE_LIMIT = env.int("OCPP_DATA_TRANSFER_RATE_LIMIT", default=120)
 OCPP_DATA_TRANSFER_RETENTION_DAYS = env.int("OCPP_DATA_TRANSFER_RETENTION_DAYS", default=90)
+# Files for charge points (firmware app): stored in MEDIA_ROOT, never served
+# from it directly; charge points fetch and upload through signed, expiring URLs
+# built on CSMS_PUBLIC_URL (blank: the console request's own address).
+MEDIA_ROOT = env.path("CSMS_MEDIA_DIR", default=BASE_DIR / "var" / "media")
+MEDIA_URL = "media/"
+CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="")
+FIRMWARE_LINK_TTL_SECONDS = env.int("FIRMWARE_LINK_TTL_SECONDS", default=172800)
+FILES_UPLOAD_TTL_SECONDS = env.int("FILES_UPLOAD_TTL_SECONDS", default=86400)
+FILES_UPLOAD_MAX_BYTES = env.int("FILES_UPLOAD_MAX_BYTES", default=52428800)
+FILES_UPLOAD_RETENTION_DAYS = env.int("FILES_UPLOAD_RETENTION_DAYS", default=30)
 # With DJANGO_DEBUG=1, Django logs every query of a connection: keep this many
 # entries (SQL cut at 4,000 characters) so long-lived processes stay small.
 DEBUG_QUERY_LOG_LIMIT = env.int("DJANGO_DEBUG_QUERY_LOG_LIMIT", default=500)

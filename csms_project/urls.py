@@ -10,4 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("monitoring.urls")),
     path("api/", include("csms_project.api_urls")),
+    path("files/", include("firmware.urls")),
 ]

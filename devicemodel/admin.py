@@ -342,3 +342,6 @@ class ResetRecordAdmin(ReadOnlyModelAdmin):
     list_display = ("charge_point", "answered_at", "reset_type", "evse_id", "status")
     list_filter = ("reset_type", "status", ("charge_point", admin.RelatedOnlyFieldListFilter))
     search_fields = ("charge_point__charge_point_id",)
+
+
+from . import admin_advanced  # noqa: E402, F401  (monitoring, events, display messages)

@@ -74,3 +74,50 @@ class SetStatus(models.TextChoices):
 class ResetType(models.TextChoices):
     IMMEDIATE = "Immediate", _("Immediate")
     ON_IDLE = "OnIdle", _("When idle")
+
+
+class MonitorType(models.TextChoices):
+    UPPER_THRESHOLD = "UpperThreshold", _("Upper threshold")
+    LOWER_THRESHOLD = "LowerThreshold", _("Lower threshold")
+    DELTA = "Delta", _("Delta")
+    PERIODIC = "Periodic", _("Periodic")
+    PERIODIC_CLOCK_ALIGNED = "PeriodicClockAligned", _("Periodic, clock-aligned")
+
+
+class MonitoringBase(models.TextChoices):
+    ALL = "All", _("All")
+    FACTORY_DEFAULT = "FactoryDefault", _("Factory default")
+    HARD_WIRED_ONLY = "HardWiredOnly", _("Hard-wired only")
+
+
+class EventTrigger(models.TextChoices):
+    ALERTING = "Alerting", _("Alerting")
+    DELTA = "Delta", _("Delta")
+    PERIODIC = "Periodic", _("Periodic")
+
+
+class EventNotificationType(models.TextChoices):
+    HARD_WIRED_NOTIFICATION = "HardWiredNotification", _("Hard-wired notification")
+    HARD_WIRED_MONITOR = "HardWiredMonitor", _("Hard-wired monitor")
+    PRECONFIGURED_MONITOR = "PreconfiguredMonitor", _("Preconfigured monitor")
+    CUSTOM_MONITOR = "CustomMonitor", _("Custom monitor")
+
+
+class MessagePriority(models.TextChoices):
+    ALWAYS_FRONT = "AlwaysFront", _("Always in front")
+    IN_FRONT = "InFront", _("In front")
+    NORMAL_CYCLE = "NormalCycle", _("Normal cycle")
+
+
+class MessageState(models.TextChoices):
+    CHARGING = "Charging", _("Charging")
+    FAULTED = "Faulted", _("Faulted")
+    IDLE = "Idle", _("Idle")
+    UNAVAILABLE = "Unavailable", _("Unavailable")
+
+
+class MessageFormat(models.TextChoices):
+    ASCII = "ASCII", _("ASCII")
+    HTML = "HTML", _("HTML")
+    URI = "URI", _("URI")
+    UTF8 = "UTF8", _("UTF-8")

@@ -311,3 +311,28 @@ class ResetRecord(models.Model):
 
     def __str__(self):
         return f"{self.charge_point} {self.reset_type} {self.status}"
+
+
+# The models of advanced device management and user interface live in their own modules.
+from .models_messages import CustomerInformation, DisplayMessage  # noqa: E402
+from .models_monitoring import (  # noqa: E402
+    DeviceEvent,
+    MonitoringReport,
+    MonitoringSetting,
+    VariableMonitor,
+)
+
+__all__ = [
+    "BootRecord",
+    "CustomerInformation",
+    "DeviceEvent",
+    "DeviceReport",
+    "DeviceVariable",
+    "DisplayMessage",
+    "MonitoringReport",
+    "MonitoringSetting",
+    "NetworkProfile",
+    "ResetRecord",
+    "VariableAttribute",
+    "VariableMonitor",
+]

@@ -15,7 +15,7 @@ from ocpp_consumer.local_lists import local_list_payloads
 from stations.models import ChargePoint
 
 from .choices import AuthorizationStatus
-from .models import Driver, IdTag, LocalAuthList, User
+from .models import ContractCertificate, Driver, IdTag, LocalAuthList, User
 
 admin.site.register(User, UserAdmin)
 
@@ -53,6 +53,18 @@ class DriverAdmin(admin.ModelAdmin):
     @admin.display(description=_("active"), boolean=True, ordering="user__is_active")
     def is_active(self, obj):
         return obj.user.is_active
+
+
+@admin.register(ContractCertificate)
+class ContractCertificateAdmin(admin.ModelAdmin):
+    """Plug & Charge contracts: revoke one here and the next Authorize refuses it."""
+
+    list_display = ("emaid", "driver", "status", "serial_number", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("driver__user",)
+    search_fields = ("emaid", "serial_number", "driver__user__username", "driver__user__email")
+    autocomplete_fields = ("driver",)
+    readonly_fields = ("created_at",)
 
 
 @admin.register(IdTag)

@@ -187,3 +187,56 @@ class LocalAuthList(models.Model):
 
     def __str__(self):
         return f"{self.charge_point} v{self.version}"
+
+
+class ContractCertificateStatus(models.TextChoices):
+    VALID = "valid", _("valid")
+    REVOKED = "revoked", _("revoked")
+    EXPIRED = "expired", _("expired")
+    CANCELLED = "cancelled", _("contract cancelled")
+
+
+class ContractCertificate(models.Model):
+    """An ISO 15118 contract certificate (Plug & Charge) of a driver, known by its hash data.
+
+    A vehicle authorizes with its eMAID and the hash data of this certificate
+    (OCPP 2.0.1 Authorize iso15118CertificateHashData); hashes and serial are
+    stored as lower-case hex.
+    """
+
+    driver = models.ForeignKey(
+        Driver,
+        on_delete=models.CASCADE,
+        related_name="contract_certificates",
+        verbose_name=_("driver"),
+    )
+    emaid = models.CharField(_("eMAID"), max_length=36, db_index=True)
+    issuer_name_hash = models.CharField(_("issuer name hash"), max_length=128)
+    issuer_key_hash = models.CharField(_("issuer key hash"), max_length=128)
+    serial_number = models.CharField(_("serial number"), max_length=40)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ContractCertificateStatus.choices,
+        default=ContractCertificateStatus.VALID,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contract certificate")
+        verbose_name_plural = _("contract certificates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer_name_hash", "issuer_key_hash", "serial_number"],
+                name="contract_certificate_identity",
+            )
+        ]
+
+    def __str__(self):
+        return self.emaid
+
+    def save(self, *args, **kwargs):
+        self.issuer_name_hash = self.issuer_name_hash.strip().lower()
+        self.issuer_key_hash = self.issuer_key_hash.strip().lower()
+        self.serial_number = self.serial_number.strip().lower()
+        super().save(*args, **kwargs)

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import BillingFailure
+from devicemodel.models import DeviceEvent
 from events.selectors import outbox_backlog
 from events.subscribers import subscribers
 from stations.choices import ChargePointErrorCode, ConnectorStatus, DisputeResolution, SessionStatus
-from stations.models import ChargePoint, Connector, Transaction
+from stations.models import ChargePoint, Connector, SecurityEvent, Transaction
 from stations.selectors import transaction_disputed_q, transaction_energy_so_far, transaction_list
 
 from .models import Node, NodeKind, alive_cutoff
@@ -305,7 +306,56 @@ def outbox_lag(*, now: datetime | None = None) -> OutboxLag:
 
 ALARM_NO_WORKER = "no_worker"
 ALARM_OUTBOX_LAG = "outbox_lag"
-ALARM_CODES = (ALARM_NO_WORKER, ALARM_OUTBOX_LAG)
+ALARM_CRITICAL_SECURITY_EVENTS = "critical_security_events"
+ALARM_DEVICE_PROBLEM = "device_problem"
+ALARM_CODES = (
+    ALARM_NO_WORKER,
+    ALARM_OUTBOX_LAG,
+    ALARM_CRITICAL_SECURITY_EVENTS,
+    ALARM_DEVICE_PROBLEM,
+)
+
+
+def device_problem_alarm() -> dict | None:
+    """Problems OCPP 2.0.1 stations reported (NotifyEvent) and have not cleared, or None.
+
+    An alert, or an event of a monitor of severity 0-3 (Danger .. Critical),
+    stays raised until the station reports the return to normal or an
+    operator closes it in the console.
+    """
+    summary = DeviceEvent.objects.filter(is_problem=True, cleared_at__isnull=True).aggregate(
+        count=Count("pk"),
+        since=Min("timestamp"),
+        charge_points=Count("charge_point", distinct=True),
+    )
+    if not summary["count"]:
+        return None
+    return {
+        "code": ALARM_DEVICE_PROBLEM,
+        "severity": "warning",
+        "message": _("%(count)d problems reported by %(cps)d charge points and not cleared.")
+        % {"count": summary["count"], "cps": summary["charge_points"]},
+        "since": iso(summary["since"]),
+        "url": reverse("admin:devicemodel_deviceevent_changelist") + "?open_problem=yes",
+    }
+
+
+def critical_security_events_alarm(*, now: datetime | None = None) -> dict | None:
+    """Critical security events charge points reported lately (tampering, log cleared...)."""
+    hours = settings.MONITORING_SECURITY_ALARM_HOURS
+    recent = SecurityEvent.objects.filter(
+        critical=True, received_at__gte=(now or timezone.now()) - timedelta(hours=hours)
+    ).aggregate(count=Count("pk"), first=Min("received_at"))
+    if not recent["count"]:
+        return None
+    return {
+        "code": ALARM_CRITICAL_SECURITY_EVENTS,
+        "severity": "critical",
+        "message": _("%(count)d critical security events reported in the last %(hours)d h.")
+        % {"count": recent["count"], "hours": hours},
+        "since": iso(recent["first"]),
+        "url": reverse("admin:stations_securityevent_changelist") + "?critical__exact=1",
+    }
 
 
 def system_alarms(*, now: datetime | None = None) -> list[dict]:
@@ -333,4 +383,10 @@ def system_alarms(*, now: datetime | None = None) -> list[dict]:
                 "url": reverse("admin:events_outboxmessage_changelist"),
             }
         )
+    security = critical_security_events_alarm(now=now)
+    if security:
+        alarms.append(security)
+    device_problem = device_problem_alarm()
+    if device_problem:
+        alarms.append(device_problem)
     return alarms

@@ -23,6 +23,7 @@ from . import commands
 from .forms import CommandForm, example_payloads
 from .framing import V16, V201
 from .models import Command, CommandStatus, JournalEntry
+from .v201.security_answers import basic_auth_password_generate, basic_auth_password_payload
 
 RECENT_COMMANDS = 10
 
@@ -103,12 +104,19 @@ def rotate_authorization_key(modeladmin, request, queryset):
     It applies when Accepted (commands.answers: ChangeConfiguration).
     """
     jobs = [
+        # 2.0.1: SecurityCtrlr.BasicAuthPassword by SetVariables (v201/security_answers.py).
         (
+            charge_point_id,
+            "SetVariables",
+            basic_auth_password_payload(basic_auth_password_generate()),
+        )
+        if version == V201
+        else (
             charge_point_id,
             "ChangeConfiguration",
             {"key": AUTHORIZATION_KEY, "value": authorization_key_generate()},
         )
-        for charge_point_id in queryset.values_list("charge_point_id", flat=True)
+        for charge_point_id, version in queryset.values_list("charge_point_id", "ocpp_version")
     ]
     for charge_point_id, outcome in async_to_sync(send_each)(jobs, request.user.pk):
         report_outcome(request, charge_point_id, outcome)

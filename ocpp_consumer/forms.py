@@ -108,7 +108,94 @@ EXAMPLE_PAYLOADS_201 = {
         "requestId": 1,
         "firmware": {"location": "https://host/firmware.bin", "retrieveDateTime": ""},
     },
+    "GetLocalListVersion": {},
+    "SendLocalList": {"versionNumber": 1, "updateType": "Full"},
+    "CancelReservation": {"reservationId": 0},
+    "ReserveNow": {
+        "id": 1,
+        "evseId": 1,
+        "expiryDateTime": "",
+        "idToken": {"idToken": "", "type": "ISO14443"},
+    },
 }
+EXAMPLE_PAYLOADS_201 |= {
+    "ClearChargingProfile": {"chargingProfileId": 1},
+    "GetChargingProfiles": {"requestId": 1, "chargingProfile": {}},
+    "GetCompositeSchedule": {"evseId": 0, "duration": 3600},
+    "SetChargingProfile": {
+        "evseId": 0,
+        "chargingProfile": {
+            "id": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": [
+                {
+                    "id": 1,
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+                }
+            ],
+        },
+    },
+}
+# Advanced security (certificates).
+EXAMPLE_PAYLOADS_201 |= {
+    "CertificateSigned": {"certificateChain": "", "certificateType": "ChargingStationCertificate"},
+    "DeleteCertificate": {
+        "certificateHashData": {
+            "hashAlgorithm": "SHA256",
+            "issuerNameHash": "",
+            "issuerKeyHash": "",
+            "serialNumber": "",
+        }
+    },
+    "GetInstalledCertificateIds": {"certificateType": ["V2GRootCertificate"]},
+    "InstallCertificate": {"certificateType": "V2GRootCertificate", "certificate": ""},
+}
+# Advanced device management and user interface (monitoring, display messages, cost).
+EXAMPLE_PAYLOADS_201.update(
+    {
+        "GetTransactionStatus": {"transactionId": ""},
+        "PublishFirmware": {
+            "location": "https://firmware.example.com/image.bin",
+            "checksum": "0123456789abcdef0123456789abcdef",
+            "requestId": 1,
+        },
+        "UnpublishFirmware": {"checksum": "0123456789abcdef0123456789abcdef"},
+        "ClearDisplayMessage": {"id": 1},
+        "ClearVariableMonitoring": {"id": [1]},
+        "CostUpdated": {"totalCost": 0.0, "transactionId": ""},
+        "CustomerInformation": {
+            "requestId": 1,
+            "report": True,
+            "clear": False,
+            "customerIdentifier": "",
+        },
+        "GetDisplayMessages": {"requestId": 1},
+        "GetMonitoringReport": {"requestId": 1},
+        "SetDisplayMessage": {
+            "message": {
+                "id": 1,
+                "priority": "NormalCycle",
+                "message": {"format": "UTF8", "language": "en", "content": ""},
+            }
+        },
+        "SetMonitoringBase": {"monitoringBase": "All"},
+        "SetMonitoringLevel": {"severity": 5},
+        "SetVariableMonitoring": {
+            "setMonitoringData": [
+                {
+                    "value": 0,
+                    "type": "UpperThreshold",
+                    "severity": 5,
+                    "component": {"name": ""},
+                    "variable": {"name": ""},
+                }
+            ]
+        },
+    }
+)
 EXAMPLES_BY_VERSION = {V16: EXAMPLE_PAYLOADS, V201: EXAMPLE_PAYLOADS_201}
 
 

@@ -1,6 +1,25 @@
 """Writes of the device model app; each function is one business operation."""
 
 from .boots import station_boot_record
+from .events import EventData, device_events_close, device_events_record
+from .messages import (
+    MessageInfo,
+    customer_information_part_record,
+    customer_information_requested,
+    display_message_cleared,
+    display_message_set,
+    display_messages_report,
+)
+from .monitoring import (
+    MonitorSetOutcome,
+    MonitorSpec,
+    monitoring_base_set,
+    monitoring_level_set,
+    monitoring_report_part_record,
+    monitoring_report_requested,
+    monitors_cleared,
+    monitors_set,
+)
 from .records import network_profile_answered, reset_answered
 from .reports import (
     report_part_record,
@@ -21,6 +40,23 @@ from .variables import (
 )
 
 __all__ = [
+    "EventData",
+    "MessageInfo",
+    "MonitorSetOutcome",
+    "MonitorSpec",
+    "customer_information_part_record",
+    "customer_information_requested",
+    "device_events_close",
+    "device_events_record",
+    "display_message_cleared",
+    "display_message_set",
+    "display_messages_report",
+    "monitoring_base_set",
+    "monitoring_level_set",
+    "monitoring_report_part_record",
+    "monitoring_report_requested",
+    "monitors_cleared",
+    "monitors_set",
     "AttributeReport",
     "Characteristics",
     "ReadValue",

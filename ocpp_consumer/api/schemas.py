@@ -208,6 +208,13 @@ REQUEST_EXAMPLES_201 = {
             "ocpp_interface": "Wired0",
         },
     },
+    "ReserveNow": {
+        "id": 7,
+        "evse_id": 1,
+        "expiry_date_time": "2026-11-26T12:00:00Z",
+        "id_token": {"id_token": "04A2B3C4D5", "type": "ISO14443"},
+    },
+    "CancelReservation": {"reservation_id": 7},
 }
 EXAMPLES_BY_VERSION = {V16: REQUEST_EXAMPLES, V201: REQUEST_EXAMPLES_201}
 

@@ -23,6 +23,7 @@ from .. import errors, framing
 from .actions_201 import CSMS_ACTIONS as CSMS_ACTIONS_201
 from .exceptions import InvalidPayload, UnknownAction
 from .profiles import charging_profile_from_ocpp
+from .profiles_201 import SET_PROFILE, set_charging_profile_problems
 
 # The OCPP 1.6 actions a Central System sends (six profiles + security extension).
 CS_TO_CP_ACTIONS = frozenset(
@@ -80,6 +81,9 @@ def command_validate(*, action: str, payload: dict, version: str = framing.V16) 
     except errors.OCPPError as exc:
         raise InvalidPayload(exc.description) from exc
     if version != framing.V16:
+        problems_201 = set_charging_profile_problems(payload) if action == SET_PROFILE else []
+        if problems_201:
+            raise InvalidPayload("; ".join(problems_201))
         return
     problems = _profile_problems(action=action, payload=payload)
     problems += _authorization_key_problems(action=action, payload=payload)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from firmware.admin_actions import CHARGE_POINT_FILE_ACTIONS
 from monitoring import console
 from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
 from ocpp_consumer.admin import ChargePointCommandsMixin
@@ -152,7 +153,12 @@ class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, a
     form = ChargePointForm
     inlines = (ConnectorInline,)
     change_list_template = "admin/stations/chargepoint/change_list.html"
-    actions = [accept_selected, reject_selected, *ChargePointCommandsMixin.actions]
+    actions = [
+        accept_selected,
+        reject_selected,
+        *ChargePointCommandsMixin.actions,
+        *CHARGE_POINT_FILE_ACTIONS,
+    ]
     list_display = (
         "charge_point_id",
         "station",

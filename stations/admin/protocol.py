@@ -50,10 +50,16 @@ class ChargingProfileAdmin(ReadOnlyModelAdmin):
         "stack_level",
         "kind",
         "charging_rate_unit",
+        "limit_source",
         "installed_at",
         "cleared_at",
     )
-    list_filter = ("purpose", "kind", ("cleared_at", admin.EmptyFieldListFilter))
+    list_filter = (
+        "purpose",
+        "kind",
+        "limit_source",
+        ("cleared_at", admin.EmptyFieldListFilter),
+    )
     list_select_related = ("charge_point",)
     search_fields = ("charge_point__charge_point_id", "=charging_profile_id")
 

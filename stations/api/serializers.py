@@ -331,6 +331,7 @@ class ChargingProfileSerializer(serializers.ModelSerializer):
             "start_schedule",
             "min_charging_rate",
             "periods",
+            "limit_source",
             "installed_at",
             "cleared_at",
         ]

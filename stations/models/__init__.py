@@ -12,7 +12,13 @@ from .charge_points import (
 )
 from .reservations import Reservation, ReservationStatus
 from .security import CRITICAL_EVENT_TYPES, SecurityEvent, SecurityEventOrigin
-from .smart_charging import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
+from .smart_charging import (
+    ChargingProfile,
+    ChargingSchedulePeriod,
+    CompositeSchedule,
+    EVChargingNeeds,
+    ExternalChargingLimit,
+)
 from .transaction_events import ID_TOKEN_MAX_LENGTH, TransactionEventLog, TransactionEventType
 from .transactions import MeterValue, OrphanStopTransaction, Transaction
 from .validators import (
@@ -41,6 +47,8 @@ __all__ = [
     "ChargingProfile",
     "ChargingSchedulePeriod",
     "CompositeSchedule",
+    "EVChargingNeeds",
+    "ExternalChargingLimit",
     "CompatibilityProfile",
     "ConfigurationKey",
     "Connector",

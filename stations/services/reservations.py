@@ -77,3 +77,18 @@ def reservations_expire(*, now: datetime | None = None) -> int:
     return Reservation.objects.filter(
         status=ReservationStatus.ACCEPTED, expiry_date__lte=now or timezone.now()
     ).update(status=ReservationStatus.EXPIRED)
+
+
+def reservation_ended(
+    *, charge_point_pk: int, reservation_id: int, status: ReservationStatus
+) -> int:
+    """Record that the charge point ended an accepted reservation itself; return how many.
+
+    The charge point tells when it dropped a reservation (it expired, or it
+    was removed); a reservation already used or cancelled keeps its status.
+    """
+    return Reservation.objects.filter(
+        charge_point_id=charge_point_pk,
+        reservation_id=reservation_id,
+        status=ReservationStatus.ACCEPTED,
+    ).update(status=status)

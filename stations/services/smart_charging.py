@@ -16,6 +16,11 @@ from ..models import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule,
 CHARGE_POINT_MAX = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"
 TX_PROFILE = "TxProfile"
+# OCPP 2.0.1's ChargingStationExternalConstraints: limits set outside the CSMS,
+# which a station reports but a CSMS never sets (the 32-character column's name).
+EXTERNAL_CONSTRAINTS = "ExternalConstraints"
+# Who set a profile (OCPP 2.0.1 ChargingLimitSource): CSO is this CSMS.
+SOURCE_CSO = "CSO"
 RECURRING = "Recurring"
 
 
@@ -43,6 +48,9 @@ class ChargingProfileSpec:
     duration: int | None = None
     start_schedule: datetime | None = None
     min_charging_rate: Decimal | None = None
+    # The charger's own transaction id, where it names sessions by a string
+    # (OCPP 2.0.1) rather than by our Transaction pk (`transaction_id`).
+    charger_transaction_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,14 @@ def charging_profile_problems(
     """
     if remote_start and profile.purpose != TX_PROFILE:
         return [ProfileProblem(PART_PURPOSE, "a remote start takes a TxProfile")]
+    if profile.purpose == EXTERNAL_CONSTRAINTS:
+        return [
+            ProfileProblem(
+                PART_PURPOSE,
+                "external constraints are set outside the CSMS: a charging station "
+                "reports them, a CSMS may not set them",
+            )
+        ]
     problems = []
     if profile.purpose == CHARGE_POINT_MAX and connector_id != 0:
         problems.append(
@@ -78,7 +94,7 @@ def charging_profile_problems(
     if profile.purpose == TX_PROFILE and not remote_start:
         if connector_id == 0:
             problems.append(ProfileProblem(PART_CONNECTOR, "a TxProfile needs a connector, not 0"))
-        if profile.transaction_id is None:
+        if profile.transaction_id is None and not profile.charger_transaction_id:
             problems.append(ProfileProblem(PART_TRANSACTION, "a TxProfile names its transaction"))
     if profile.kind == RECURRING and not profile.recurrency_kind:
         problems.append(ProfileProblem(PART_RECURRENCY, "required for a Recurring profile"))
@@ -92,9 +108,17 @@ def charging_profile_problems(
 
 @transaction.atomic
 def charging_profile_install(
-    *, charge_point_pk: int, connector_id: int, profile: ChargingProfileSpec
+    *,
+    charge_point_pk: int,
+    connector_id: int,
+    profile: ChargingProfileSpec,
+    limit_source: str = SOURCE_CSO,
 ) -> ChargingProfile:
-    """Record a profile the charge point accepted; it replaces the one it overrides."""
+    """Record a profile the charge point accepted; it replaces the one it overrides.
+
+    A profile naming the charger's transaction id is linked to that session
+    (our Transaction pk), unknown sessions leave it unlinked.
+    """
     now = timezone.now()
     ChargingProfile.objects.filter(
         Q(charging_profile_id=profile.charging_profile_id)
@@ -106,7 +130,7 @@ def charging_profile_install(
         charge_point_id=charge_point_pk,
         connector_id=connector_id,
         charging_profile_id=profile.charging_profile_id,
-        transaction_id=profile.transaction_id,
+        transaction_id=_transaction_pk(charge_point_pk=charge_point_pk, profile=profile),
         stack_level=profile.stack_level,
         purpose=profile.purpose,
         kind=profile.kind,
@@ -117,6 +141,7 @@ def charging_profile_install(
         duration=profile.duration,
         start_schedule=profile.start_schedule,
         min_charging_rate=profile.min_charging_rate,
+        limit_source=limit_source,
     )
     ChargingSchedulePeriod.objects.bulk_create(
         ChargingSchedulePeriod(
@@ -128,6 +153,54 @@ def charging_profile_install(
         for period in profile.periods
     )
     return installed
+
+
+def _transaction_pk(*, charge_point_pk: int, profile: ChargingProfileSpec) -> int | None:
+    if profile.transaction_id is not None or not profile.charger_transaction_id:
+        return profile.transaction_id
+    return (
+        Transaction.objects.filter(
+            charge_point_id=charge_point_pk, ocpp_transaction_id=profile.charger_transaction_id
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def charging_profiles_reported(
+    *,
+    charge_point_pk: int,
+    connector_id: int,
+    limit_source: str,
+    profiles: list[ChargingProfileSpec],
+) -> int:
+    """Reconcile what a station reports installed with our records; return how many were new.
+
+    A reported profile we already hold (same id, connector, purpose and stack
+    level, still installed) stays as it is; any other is recorded as
+    installed, replacing what it overrides, with the source that set it.
+    """
+    added = 0
+    for profile in profiles:
+        held = ChargingProfile.objects.filter(
+            charge_point_id=charge_point_pk,
+            connector_id=connector_id,
+            charging_profile_id=profile.charging_profile_id,
+            purpose=profile.purpose,
+            stack_level=profile.stack_level,
+            cleared_at__isnull=True,
+        )
+        if held.exists():
+            held.exclude(limit_source=limit_source).update(limit_source=limit_source)
+            continue
+        charging_profile_install(
+            charge_point_pk=charge_point_pk,
+            connector_id=connector_id,
+            profile=profile,
+            limit_source=limit_source,
+        )
+        added += 1
+    return added
 
 
 def charging_profiles_clear(

@@ -215,6 +215,8 @@ def test_beat_schedule_runs_every_sweep_on_registered_tasks():
         "invoice-sweep",
         "idempotency-purge",
         "station-energy-rollup",
+        "firmware-campaigns",
+        "uploads-purge",
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks, entry["task"]

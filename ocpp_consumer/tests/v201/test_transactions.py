@@ -114,8 +114,9 @@ async def test_a_session_from_started_to_ended_is_billed_at_its_start_prices(
 
     tariff.price_per_kwh = Decimal("9.0000")  # later changes never reprice it
     await tariff.asave()
-    assert await answer_201(socket, "TransactionEvent", UPDATED, "u") == {}
-    assert await answer_201(socket, "TransactionEvent", ENDED, "e") == {}
+    # The cost so far (2.5 kWh), then the final cost (7.5 kWh), at the start's prices.
+    assert await answer_201(socket, "TransactionEvent", UPDATED, "u") == {"totalCost": 1.0}
+    assert await answer_201(socket, "TransactionEvent", ENDED, "e") == {"totalCost": 3.0}
 
     session = await Transaction.objects.select_related("connector").aget(pk=session.pk)
     assert session.connector.connector_id == 1
@@ -217,7 +218,7 @@ async def test_an_ended_event_for_an_unknown_transaction_begins_and_ends_it(
 
     answer = await answer_201(socket, "TransactionEvent", ended_only, "e")
 
-    assert answer == {"idTokenInfo": {"status": "Accepted"}}
+    assert answer == {"idTokenInfo": {"status": "Accepted"}, "totalCost": 2.4}  # 6 kWh at 0.40
     session = await Transaction.objects.select_related("connector").aget(
         ocpp_transaction_id="LOST-START"
     )

@@ -12,15 +12,15 @@ from stations.services import registration
 from ...handlers import Session
 from ..id_tokens import id_token_info, id_token_usable
 from ..registry import handles
+from .iso15118 import contract_authorized
 
 
 @handles(Action.authorize)
 async def authorize(session: Session, payload: dict) -> dict:
     """Answer idTokenInfo for the token, read from the database (an operator's change counts).
 
-    An ISO 15118 contract certificate (`certificate`, `iso15118CertificateHashData`)
-    is not checked: Plug & Charge is not supported, so no certificateStatus
-    is given and the token alone decides.
+    With `iso15118CertificateHashData` (Plug & Charge) the contract
+    certificate is looked up too (iso15118.contract_authorized).
     """
     id_token = payload["idToken"]
     if not id_token_usable(id_token):
@@ -29,4 +29,7 @@ async def authorize(session: Session, payload: dict) -> dict:
         authorization = await database_sync_to_async(registration.idtag_authorize_at)(
             charge_point_pk=session.charge_point.pk, id_tag=id_token["idToken"]
         )
-    return {"idTokenInfo": id_token_info(authorization, id_token=id_token)}
+    answer = {"idTokenInfo": id_token_info(authorization, id_token=id_token)}
+    if "iso15118CertificateHashData" in payload:  # Plug & Charge: the contract decides too
+        answer = await contract_authorized(answer, payload)
+    return answer

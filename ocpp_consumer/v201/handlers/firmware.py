@@ -23,3 +23,14 @@ async def firmware_status_notification(session: Session, payload: dict) -> dict:
         charge_point_pk=session.charge_point.pk, status=payload["status"]
     )
     return {}
+
+
+@handles(Action.publish_firmware_status_notification)
+async def publish_firmware_status_notification(session: Session, payload: dict) -> dict:
+    """A local controller reports publishing firmware (PublishFirmware): kept in the journal.
+
+    The status names the local controller's publishing, not this station's
+    firmware, so it is not stored as the firmware status; the journal keeps
+    it with its requestId and the locations it publishes.
+    """
+    return {}

@@ -4,13 +4,16 @@ The event is read into the domain's neutral SessionEvent and written
 through the group commit (as 1.6 StartTransaction/StopTransaction are): it
 is committed, together with the session's prices fixed at its start, before
 it is answered. The answer carries idTokenInfo when the event named an id
-token; no running cost (totalCost is optional and the invoice follows).
+token, and totalCost (the cost so far, the final cost at the end) when the
+session has prices fixed.
 """
 
 from __future__ import annotations
 
+from channels.db import database_sync_to_async
 from ocpp.v201.enums import Action
 
+from billing.selectors import transaction_cost_so_far
 from billing.services import transaction_start_priced
 from stations.choices import StopReason
 from stations.models import TransactionEventType
@@ -98,10 +101,18 @@ async def transaction_event(session: Session, payload: dict) -> dict:
         event=session_event_from_ocpp201(payload),
         start=transaction_start_priced,
     )
+    answer = {}
     id_token = payload.get("idToken")
-    if id_token is None or outcome.authorization is None:
-        return {}
-    return {"idTokenInfo": id_token_info(outcome.authorization, id_token=id_token)}
+    if id_token is not None and outcome.authorization is not None:
+        answer["idTokenInfo"] = id_token_info(outcome.authorization, id_token=id_token)
+    # The running (Updated) or final (Ended) cost of a priced session, read after the commit.
+    if payload["eventType"] != "Started" and outcome.transaction.tariff_snapshot is not None:
+        bill = await database_sync_to_async(transaction_cost_so_far)(
+            transaction_pk=outcome.transaction.pk, at=parse_ocpp_datetime(payload["timestamp"])
+        )
+        if bill is not None:
+            answer["totalCost"] = float(bill.total)
+    return answer
 
 
 @applies_answer("RequestStartTransaction")
