@@ -1,9 +1,9 @@
 """The physical reference: a bare `websockets` server that echoes every frame.
 
-It negotiates the `ocpp1.6` subprotocol like the CSMS, does no parsing, no
-validation and no I/O besides the socket, so what the load generator measures
-against it is the cost of WebSocket framing, asyncio and loopback TCP on this
-machine. The load generator accepts the echoed CALL as the answer (same
+It negotiates the `ocpp2.0.1` or `ocpp1.6` subprotocol like the CSMS, does
+no parsing, no validation and no I/O besides the socket, so what the load
+generator measures against it is the cost of WebSocket framing, asyncio and
+loopback TCP on this machine. The load generator accepts the echoed CALL as the answer (same
 uniqueId), so the client side does exactly the same work as against the CSMS.
 
     .venv/bin/python -m bench.echo_server --port 9000
@@ -27,8 +27,12 @@ async def echo(websocket) -> None:
         pass
 
 
+# As the CSMS: the newest offered.
+SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
+
+
 def select_subprotocol(connection, subprotocols):
-    return "ocpp1.6" if "ocpp1.6" in subprotocols else None
+    return next((name for name in SUBPROTOCOLS if name in subprotocols), None)
 
 
 async def main(host: str, port: int) -> None:

@@ -50,6 +50,8 @@ def series(rows: list[dict], key: str) -> dict[str, tuple[list, list]]:
         if value is None:
             continue
         name = row.get("variant") or row["server"]
+        if row.get("ocpp") not in (None, "1.6"):
+            name += f" (OCPP {row['ocpp']})"
         lines.setdefault(name, []).append((row["connections"], value))
     return {
         name: ([x for x, _ in sorted(points)], [y for _, y in sorted(points)])

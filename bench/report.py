@@ -20,6 +20,7 @@ RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", Path(__file__).resolve().
 
 _TRAFFIC = [
     ("server", "server"),
+    ("ocpp", "OCPP"),
     ("database", "database"),
     ("connections", "conns"),
     ("target_rate", "target msgs/s"),
@@ -39,7 +40,7 @@ _TRAFFIC = [
     ("call_errors", "CALLERRORs"),
 ]
 # Shown only when some row has a value (fixed-rate runs).
-OPTIONAL = {"target_rate", "service_p99_ms", "unanswered"}
+OPTIONAL = {"target_rate", "service_p99_ms", "unanswered", "ocpp"}
 
 COLUMNS = {
     "heartbeat": _TRAFFIC,
@@ -47,6 +48,7 @@ COLUMNS = {
     "profile": _TRAFFIC,
     "halfpeak": [
         ("server", "server"),
+        ("ocpp", "OCPP"),
         ("connections", "conns"),
         ("peak_msgs_per_s", "peak msgs/s (closed loop)"),
         ("peak_p99_ms", "p99 ms at peak"),
@@ -131,13 +133,14 @@ COLUMNS["variants"] = [
     ("vs_baseline", "msgs/s x baseline"),
     ("cpu_vs_baseline", "CPU/msg x baseline"),
     ("repeats_msgs_per_s", "msgs/s of each round"),
-] + [c for c in _TRAFFIC if c[0] not in ("server", "database", "ratio_to_echo")]
+] + [c for c in _TRAFFIC if c[0] not in ("server", "ocpp", "database", "ratio_to_echo")]
 
 WHAT = {
     "heartbeat": "Heartbeat round trips, one CALL in flight per connection, back to back "
     "(with --rate: at that fixed total rate, latency from the scheduled send time).",
     "durable": "StartTransaction, 5 x MeterValues (3 sampled values), StopTransaction per "
-    "connection, back to back; every record committed before its CALLRESULT.",
+    "connection, back to back (OCPP 2.0.1: TransactionEvent Started, 5 x Updated, Ended); "
+    "every record committed before its CALLRESULT.",
     "halfpeak": "Peak Heartbeat msgs/s (closed loop), then the same connections at a fixed "
     "total rate of half that peak, each on its own schedule (random phase); latency from the "
     "scheduled send time, so a CALL held back by a late answer counts with its wait.",
@@ -193,9 +196,10 @@ def by_action_table(rows: list[dict]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
+        server = row["server"] + (f" (OCPP {row['ocpp']})" if row.get("ocpp") else "")
         for action, s in (row.get("by_action") or {}).items():
             lines.append(
-                f"| {row['server']} | {row['connections']} | {action} | "
+                f"| {server} | {row['connections']} | {action} | "
                 f"{_cell(s.get('msgs_per_s'))} | "
                 f"{_cell(s.get('p50_ms'))} | {_cell(s.get('p95_ms'))} | {_cell(s.get('p99_ms'))} |"
             )
@@ -246,17 +250,22 @@ def _load_line(scenario: str, args) -> str:
         rate = f", fixed rate {args.rate:g} msgs/s" if scenario == "heartbeat" and args.rate else ""
         return (
             f"- Load: {args.duration:g} s measured after {args.warmup:g} s warm-up{rate}, "
-            f"client `{args.client}`, {repeat}"
+            f"client `{args.client}`, {repeat}, {_versions(args)}"
         )
     if scenario == "soak":
         return (
             f"- Hold: {args.duration:g} s after the ramp (at most {args.connect_concurrency} "
             f"handshakes at a time), a Heartbeat every {args.interval:g} s per charge point, "
-            f"RSS read {args.settle:g} s after the ramp"
+            f"RSS read {args.settle:g} s after the ramp, {_versions(args)}"
         )
     if scenario == "command":
-        return f"- {args.count} commands per concurrency level, nodes {_cell(args.nodes)}"
-    return f"- Hold / deadline: {args.duration:g} s"
+        return f"- {args.count} commands per concurrency level, nodes {_cell(args.nodes)}, OCPP 1.6"
+    return f"- Hold / deadline: {args.duration:g} s, {_versions(args)}"
+
+
+def _versions(args) -> str:
+    versions = getattr(args, "ocpp_versions", None) or ["1.6"]
+    return "OCPP " + " and ".join(versions)
 
 
 def _clean(row: dict) -> dict:
@@ -267,6 +276,9 @@ def _stem(scenario: str, args) -> str:
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{scenario}"
     if scenario in ("variants", "profile"):
         stem += f"-{args.mode}"
+    versions = getattr(args, "ocpp_versions", None) or ["1.6"]
+    if versions != ["1.6"]:  # 1.6 alone keeps the names of the earlier results
+        stem += "-ocpp" + "+".join(version.replace(".", "") for version in versions)
     if args.label:
         stem += f"-{args.label}"
     return stem
@@ -290,6 +302,7 @@ def write_results(scenario: str, args, result: dict, machine: dict, command: str
             "rate": args.rate if scenario == "heartbeat" else None,
             "interval_s": args.interval if scenario == "soak" else None,
             "nodes": args.nodes if scenario == "command" else None,
+            "ocpp_versions": getattr(args, "ocpp_versions", None) or ["1.6"],
         },
         **{k: v for k, v in result.items() if k not in ("rows", "profile_markdown")},
         "rows": [_clean(row) for row in rows],

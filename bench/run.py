@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.run heartbeat --servers pg --processes 1,2
     .venv/bin/python -m bench.run heartbeat --rate 1500      # fixed rate, not back to back
     .venv/bin/python -m bench.run durable
+    .venv/bin/python -m bench.run heartbeat --ocpp-version 2.0.1
+    .venv/bin/python -m bench.run durable --ocpp-version 1.6,2.0.1   # both, side by side
     .venv/bin/python -m bench.run halfpeak                 # p99 at half the peak rate
     .venv/bin/python -m bench.run idle --connections 1000,5000,10000
     .venv/bin/python -m bench.run storm --connections 5000
@@ -51,6 +53,9 @@ DEFAULTS = {
 }
 SUITE = ("heartbeat", "durable", "halfpeak", "idle", "storm", "command")
 NODES_DEFAULT = {"command": "1,2"}
+OCPP_VERSIONS = ("1.6", "2.0.1")
+# Scenarios that measure several OCPP versions in one run (rows per version).
+MULTI_VERSION = ("heartbeat", "durable", "halfpeak")
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -61,6 +66,27 @@ def _ints(text: str, option: str) -> list[int]:
     if not values or min(values) < 1:
         raise SystemExit(f"{option} wants positive integers, got {text!r}")
     return values
+
+
+def _versions(text: str, scenario: str, suite: bool) -> list[str]:
+    """--ocpp-version for one scenario: each version once, in the order given."""
+    versions = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    unknown = [v for v in versions if v not in OCPP_VERSIONS]
+    if not versions or unknown:
+        raise SystemExit(f"--ocpp-version wants 1.6 and/or 2.0.1, got {text!r}")
+    if scenario == "command" and versions != ["1.6"]:
+        if suite:  # `all --ocpp-version 2.0.1`: the other scenarios use it
+            log("command: OCPP 1.6 (it measures the 1.6 Reset through the command path)")
+            return ["1.6"]
+        raise SystemExit("--ocpp-version: the command scenario sends 1.6 commands only")
+    if len(versions) > 1 and scenario not in MULTI_VERSION:
+        if suite:
+            log(f"{scenario}: OCPP {versions[0]} only (one version per run)")
+            return versions[:1]
+        raise SystemExit(
+            f"--ocpp-version: {scenario} takes one version (several: {', '.join(MULTI_VERSION)})"
+        )
+    return versions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patch", help="bench/serve.py patches, comma-separated")
     parser.add_argument("--backlog", type=int, help="listen backlog (Daphne default: Twisted's 50)")
     parser.add_argument("--client", choices=["lean", "websockets"], default="lean")
+    parser.add_argument(
+        "--ocpp-version",
+        default="1.6",
+        help="what the charge points speak: 1.6 (default), 2.0.1, or 1.6,2.0.1 (heartbeat, "
+        "durable, halfpeak: both, rows per version, each against the echo server in that "
+        "version); durable in 2.0.1 is TransactionEvent Started, K x Updated, Ended",
+    )
     parser.add_argument(
         "--connect-concurrency",
         type=int,
@@ -150,6 +183,7 @@ def run_one(scenario: str, args, machine: dict, command: str) -> tuple[dict, obj
     args.nodes = _ints(args.nodes or NODES_DEFAULT.get(scenario, "1"), "--nodes")
     args.duration = args.duration if args.duration is not None else duration
     args.concurrency = _ints(args.concurrency, "--concurrency")
+    args.ocpp_versions = _versions(args.ocpp_version, scenario, suite=args.scenario == "all")
     started = time.perf_counter()
     result = SCENARIOS[scenario](args)
     result["elapsed_s"] = round(time.perf_counter() - started, 1)

@@ -101,8 +101,8 @@ def first_screen(args, problems: list[str]) -> str:
         f"    Operator console : {url('admin:index')}\n"
         f"    Live dashboard   : {url('monitoring_dashboard')}\n"
         f"    API docs         : {base}/api/docs/\n"
-        f"    OCPP 1.6J        : ws://{args.public_host}:{args.port}/ocpp/{{charge_point_id}}"
-        "  (subprotocol ocpp1.6)\n"
+        f"    OCPP             : ws://{args.public_host}:{args.port}/ocpp/{{charge_point_id}}"
+        "  (subprotocol ocpp2.0.1 or ocpp1.6)\n"
         f"    Health           : {base}/healthz  /readyz  /metrics\n\n"
     )
     lines.append(f"  {registration_mode(settings)}\n\n")

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "api_support",
     "simulator",
     "events",
+    "devicemodel",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "ConnectorStatusEnum": "stations.choices.ConnectorStatus",
         "SessionStatusEnum": "stations.choices.SessionStatus",
         "DisputeResolutionEnum": "stations.choices.DisputeResolution",
+        "VariableAttributeTypeEnum": "devicemodel.choices.AttributeType",
     },
     "TITLE": "CSMS API",
     "DESCRIPTION": (

@@ -17,6 +17,7 @@ import logging
 import os
 
 from ocpp.v16.enums import Action
+from ocpp.v201.enums import Action as Action201
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -31,8 +32,11 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-KNOWN_ACTIONS = frozenset(action.value for action in Action)
-# OCPP-J 1.6 section 4.2.3, with the spec's own spellings.
+# Label values: the actions of both versions spoken on /ocpp/{id}.
+KNOWN_ACTIONS = frozenset(action.value for action in Action) | frozenset(
+    action.value for action in Action201
+)
+# OCPP-J 1.6 section 4.2.3 and 2.0.1, with the specs' own spellings.
 KNOWN_ERROR_CODES = frozenset(
     {
         "NotImplemented",
@@ -47,6 +51,8 @@ KNOWN_ERROR_CODES = frozenset(
         "OccurrenceConstraintViolation",
         "TypeConstraintViolation",
         "GenericError",
+        "MessageTypeNotSupported",
+        "RpcFrameworkError",
     }
 )
 MESSAGE_TYPES = {2: "call", 3: "callresult", 4: "callerror"}

@@ -20,7 +20,8 @@ from monitoring.admin_base import ReadOnlyAdminMixin
 from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
 from . import commands
-from .forms import EXAMPLE_PAYLOADS, CommandForm
+from .forms import CommandForm, example_payloads
+from .framing import V16, V201
 from .models import Command, CommandStatus, JournalEntry
 
 RECENT_COMMANDS = 10
@@ -72,9 +73,20 @@ def report_outcome(request, charge_point_id: str, outcome) -> None:
     messages.add_message(request, level, f"{charge_point_id}: {command_outcome_text(outcome)}")
 
 
-def _bulk_action(name: str, action: str, payload: dict, description):
+def _bulk_action(name: str, action: str, payload: dict, description, v201=None):
+    """An admin action sending one command to each selected charge point.
+
+    `v201` is the (action, payload) doing the same on an OCPP 2.0.1 charge
+    point; without it, such a charge point is told the command is not one of
+    its version (by command_send, like any other refusal).
+    """
+    per_version = {V16: (action, payload), V201: v201 or (action, payload)}
+
     def run(modeladmin, request, queryset):
-        jobs = [(cp, action, payload) for cp in queryset.values_list("charge_point_id", flat=True)]
+        jobs = [
+            (charge_point_id, *per_version.get(version, per_version[V16]))
+            for charge_point_id, version in queryset.values_list("charge_point_id", "ocpp_version")
+        ]
         for charge_point_id, outcome in async_to_sync(send_each)(jobs, request.user.pk):
             report_outcome(request, charge_point_id, outcome)
 
@@ -110,8 +122,21 @@ class ChargePointCommandsMixin:
 
     change_form_template = "admin/stations/chargepoint/change_form.html"
     actions = [
-        _bulk_action("send_reset_soft", "Reset", {"type": "Soft"}, _("Reset (soft)")),
-        _bulk_action("send_reset_hard", "Reset", {"type": "Hard"}, _("Reset (hard)")),
+        # 2.0.1 Reset: OnIdle waits for running sessions to end, like a 1.6 soft reset.
+        _bulk_action(
+            "send_reset_soft",
+            "Reset",
+            {"type": "Soft"},
+            _("Reset (soft)"),
+            v201=("Reset", {"type": "OnIdle"}),
+        ),
+        _bulk_action(
+            "send_reset_hard",
+            "Reset",
+            {"type": "Hard"},
+            _("Reset (hard)"),
+            v201=("Reset", {"type": "Immediate"}),
+        ),
         _bulk_action("send_get_configuration", "GetConfiguration", {}, _("Get configuration")),
         _bulk_action("send_clear_cache", "ClearCache", {}, _("Clear authorization cache")),
         _bulk_action(
@@ -131,12 +156,14 @@ class ChargePointCommandsMixin:
             "ChangeAvailability",
             {"connectorId": 0, "type": "Operative"},
             _("Make available (operative)"),
+            v201=("ChangeAvailability", {"operationalStatus": "Operative"}),
         ),
         _bulk_action(
             "send_make_inoperative",
             "ChangeAvailability",
             {"connectorId": 0, "type": "Inoperative"},
             _("Make unavailable (inoperative)"),
+            v201=("ChangeAvailability", {"operationalStatus": "Inoperative"}),
         ),
         rotate_authorization_key,
     ]
@@ -157,9 +184,12 @@ class ChargePointCommandsMixin:
             raise Http404
         if not self.has_change_permission(request, charge_point):
             raise PermissionDenied
+        # The charge point's version decides the actions offered and their examples.
+        version = charge_point.ocpp_version
+        examples = example_payloads(version)
         action = request.GET.get("action", "Reset")
-        initial = {"action": action, "payload": EXAMPLE_PAYLOADS.get(action, {})}
-        form = CommandForm(request.POST or None, initial=initial)
+        initial = {"action": action, "payload": examples.get(action, {})}
+        form = CommandForm(request.POST or None, initial=initial, version=version)
         if request.method == "POST" and form.is_valid():
             outcome = command_run(
                 request,
@@ -180,7 +210,8 @@ class ChargePointCommandsMixin:
             "original": charge_point,
             "title": _("Send a command to %(id)s") % {"id": charge_point.charge_point_id},
             "form": form,
-            "examples": EXAMPLE_PAYLOADS,
+            "examples": examples,
+            "ocpp_version": version,
         }
         return TemplateResponse(request, "admin/ocpp_consumer/send_command.html", context)
 

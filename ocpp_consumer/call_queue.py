@@ -145,7 +145,7 @@ class CallQueueMixin:
                 response=answer.details,
             )
         try:
-            framing.validate_result(action, answer.payload)
+            framing.validate_result(action, answer.payload, self.session.ocpp_version)
         except errors.OCPPError as exc:
             return command_outcome_fields(
                 status=CommandStatus.FAILED,
@@ -159,6 +159,7 @@ class CallQueueMixin:
                 action=action,
                 request=payload,
                 response=answer.payload,
+                version=self.session.ocpp_version,
             )
         except Exception:  # the answer stands even if recording its effect failed
             logger.exception("applying the %s answer of %s failed", action, self.charge_point_id)

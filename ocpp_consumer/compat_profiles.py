@@ -64,7 +64,10 @@ async def relaxations_for(*, charge_point_pk: int, vendor: str, model: str) -> R
 
 
 def boot_vendor_and_model(payload: dict) -> tuple[str, str]:
-    """Vendor and model of a BootNotification payload that is not validated yet."""
+    """Vendor and model of a BootNotification payload (1.6 or 2.0.1), not validated yet."""
+    station = payload.get("chargingStation")
+    if isinstance(station, dict):  # OCPP 2.0.1
+        return _reported_text(station.get("vendorName")), _reported_text(station.get("model"))
     return _reported_text(payload.get(BOOT_VENDOR)), _reported_text(payload.get(BOOT_MODEL))
 
 

@@ -37,7 +37,7 @@ from stations.services import registration
 from . import compat, compat_profiles, errors, framing
 from .call_queue import CallQueueMixin
 from .channel_resilience import ChargePointGroupMixin
-from .handlers import HANDLERS, Session
+from .handlers import Session
 from .handshake import (
     DENIAL_RESPONSE_EXTENSION,
     authentication_failure,
@@ -49,10 +49,10 @@ from .identity import charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
 from .outage import DatabaseOutageMixin, database_unavailable
+from .protocols import OCPP16, SUBPROTOCOLS, Protocol, protocol_negotiate, protocol_supported
 
 logger = logging.getLogger(__name__)
 
-SUBPROTOCOL = "ocpp1.6"
 BOOT_NOTIFICATION = "BootNotification"
 # Recording "last seen" on every frame would double the writes per message.
 LAST_SEEN_WRITE_INTERVAL = 60.0
@@ -75,6 +75,7 @@ class OcppConsumer(
     charge_point_id: str | None = None
     session: Session | None = None
     group_name: str | None = None
+    protocol: Protocol = OCPP16
 
     async def dispatch(self, message):
         """Dispatch without Channels' per-event close_old_connections.
@@ -100,16 +101,24 @@ class OcppConsumer(
             logger.warning("refused handshake: invalid charge point id in %s", path)
             await self._refuse(HTTPStatus.NOT_FOUND)
             return
-        if SUBPROTOCOL not in self.scope.get("subprotocols", ()):
-            logger.warning("refused %s: no %s subprotocol offered", charge_point_id, SUBPROTOCOL)
+        offered = self.scope.get("subprotocols", ())
+        if not protocol_supported(offered):
+            logger.warning(
+                "refused %s: none of %s offered", charge_point_id, ", ".join(SUBPROTOCOLS)
+            )
             await self._refuse(HTTPStatus.BAD_REQUEST)
             return
         allowed, known = await self._authenticate(charge_point_id)
         if not allowed:
             return
+        preferred = known.ocpp_version_preferred if known is not None else ""
+        self.protocol = protocol_negotiate(offered=offered, preferred=preferred)
         try:
             charge_point = await database_sync_to_async(services.chargepoint_connect)(
-                charge_point_id=charge_point_id, channel_name=self.channel_name, known=known
+                charge_point_id=charge_point_id,
+                channel_name=self.channel_name,
+                known=known,
+                ocpp_version=self.protocol.version,
             )
         except services.ChargePointUnknown:
             logger.warning("refused %s: unknown and OCPP_AUTO_REGISTER is off", charge_point_id)
@@ -117,7 +126,11 @@ class OcppConsumer(
             return
 
         self.charge_point_id = charge_point_id
-        self.session = Session(charge_point=charge_point, channel_name=self.channel_name)
+        self.session = Session(
+            charge_point=charge_point,
+            channel_name=self.channel_name,
+            ocpp_version=self.protocol.version,
+        )
         self.call_queue_init()
         self._follow_up_tasks: set[asyncio.Task] = set()
         self.group_name = charge_point_group(charge_point_id)
@@ -125,9 +138,9 @@ class OcppConsumer(
         # A newer socket wins: tell any older one, on any node, to go (without
         # the channel layer, once it is back: charging does not wait for it).
         await self.group_join_on_connect(connected_at=charge_point.connected_at)
-        await self.accept(subprotocol=SUBPROTOCOL)
+        await self.accept(subprotocol=self.protocol.subprotocol)
         OCPP_CONNECTIONS.inc()
-        logger.info("charge point %s connected", charge_point_id)
+        logger.info("charge point %s connected (OCPP %s)", charge_point_id, self.protocol.version)
 
     async def _refuse(self, status: HTTPStatus) -> None:
         """Refuse the handshake with an HTTP status where the server can send one."""
@@ -274,7 +287,7 @@ class OcppConsumer(
             )
 
     async def _answer(self, call: framing.Call) -> None:
-        action = call.action if call.action in framing.KNOWN_ACTIONS else "unknown"
+        action = call.action if call.action in self.protocol.actions else "unknown"
         try:
             with labelled(OCPP_HANDLER_SECONDS, action).time():
                 payload = await self._dispatch(call)
@@ -323,18 +336,19 @@ class OcppConsumer(
             logger.exception("follow-up of %s failed", self.charge_point_id)
 
     async def _dispatch(self, call: framing.Call) -> dict:
-        if call.action not in framing.KNOWN_ACTIONS:
+        if call.action not in self.protocol.actions:
             raise errors.NotImplementedError(f"unknown action {call.action[:50]!r}")
-        handler = HANDLERS.get(call.action)
+        handler = self.protocol.handlers.get(call.action)
         if handler is None:
-            raise errors.NotSupportedError(f"{call.action} is not sent to a Central System")
-        if call.action != BOOT_NOTIFICATION and not self.session.charge_point.is_accepted:
+            raise errors.NotSupportedError(f"{call.action} is not supported by this Central System")
+        if not self.protocol.admits(call.action, self.session.charge_point):
             raise errors.SecurityError("not accepted: send BootNotification first")
-        payload = framing.validate_call(call, await self._relaxations(call))
+        version = self.protocol.version
+        payload = framing.validate_call(call, await self._relaxations(call), version)
         result = await handler(self.session, payload)
         if settings.OCPP_VALIDATE_RESPONSES:
             try:
-                framing.validate_result(call.action, result)
+                framing.validate_result(call.action, result, version)
             except errors.OCPPError as exc:  # our fault, not the charge point's
                 logger.error("invalid %s answer for %s: %s", call.action, self.charge_point_id, exc)
                 raise errors.InternalError("the Central System built an invalid answer") from exc
@@ -360,13 +374,14 @@ class OcppConsumer(
         await self.send(frame)
 
     async def _send_error(self, unique_id, error: errors.OCPPError, action: str = "") -> None:
-        count_call_error("out", error.code)
+        code = self.protocol.wire_code(error.code)
+        count_call_error("out", code)
         await self.send_frame(
-            framing.call_error_frame(unique_id, error),
+            framing.call_error_frame(unique_id, error, code=code),
             message_type=4,
             unique_id=unique_id,
             action=action[:50] if isinstance(action, str) else "",
-            error_code=error.code,
+            error_code=code,
             payload={"description": error.description},
         )
 

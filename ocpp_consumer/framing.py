@@ -17,7 +17,7 @@ from typing import Any
 
 import fastjsonschema
 from django.utils.dateparse import parse_datetime
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, Draft6Validator, FormatChecker
 from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
 from ocpp.v16.enums import Action
@@ -198,9 +198,10 @@ def call_result_frame(unique_id: Any, payload: dict) -> str:
     return json.dumps([MessageType.CallResult, unique_id, payload], separators=(",", ":"))
 
 
-def call_error_frame(unique_id: Any, error: errors.OCPPError) -> str:
+def call_error_frame(unique_id: Any, error: errors.OCPPError, code: str = "") -> str:
+    """The CALLERROR frame; `code` is the error's code as the negotiated version spells it."""
     return json.dumps(
-        [MessageType.CallError, unique_id, error.code, error.description or "", {}],
+        [MessageType.CallError, unique_id, code or error.code, error.description or "", {}],
         separators=(",", ":"),
     )
 
@@ -227,23 +228,28 @@ def _is_date_time_or_false(value: str) -> bool:
         return False
 
 
+V16 = "1.6"
+V201 = "2.0.1"
+
+
 @cache
-def _compiled(message_type_id: int, action: str) -> Callable[[Any], Any] | None:
+def _compiled(message_type_id: int, action: str, version: str = V16) -> Callable[[Any], Any] | None:
     """The schema compiled to Python code (fastjsonschema): 10-25x faster than jsonschema.
 
     It only says yes or no; for a payload it refuses, jsonschema names the
     error and its OCPP-J code. Schemas with `multipleOf` keep jsonschema only,
     which checks them on Decimal numbers.
     """
-    schema = get_validator(message_type_id, action, "1.6").schema
+    schema = get_validator(message_type_id, action, version).schema
     text = json.dumps(schema)
     if "multipleOf" in text:
         return None
     # As for jsonschema above: date-time is checked, other formats (uri) are not.
     formats = {name: _anything for name in re.findall(r'"format": "([^"]+)"', text)}
     formats["date-time"] = _is_date_time_or_false
-    # Draft 4 for every schema, as jsonschema is told (1.0 is no integer there).
-    schema = {**schema, "$schema": "http://json-schema.org/draft-04/schema#"}
+    # The draft each version's schemas declare (1.6: 4, where 1.0 is no
+    # integer; 2.0.1: 6), as jsonschema is told below.
+    schema = {**schema, "$schema": _DRAFT_URI[version]}
     return fastjsonschema.compile(schema, formats=formats, use_default=False)
 
 
@@ -251,12 +257,22 @@ def _anything(value: Any) -> bool:
     return True
 
 
+_DRAFT_URI = {
+    V16: "http://json-schema.org/draft-04/schema#",
+    V201: "http://json-schema.org/draft-06/schema#",
+}
+_DRAFT_VALIDATOR = {V16: Draft4Validator, V201: Draft6Validator}
+
+
 @cache
-def _validator(message_type_id: int, action: str) -> tuple[Draft4Validator, bool]:
+def _validator(
+    message_type_id: int, action: str, version: str = V16
+) -> tuple[Draft4Validator, bool]:
     """The schema's validator, and whether payloads need Decimal numbers for it."""
-    schema = get_validator(message_type_id, action, "1.6").schema
+    schema = get_validator(message_type_id, action, version).schema
     has_multiple_of = "multipleOf" in json.dumps(schema)
-    validator = Draft4Validator(_decimal_numbers(schema), format_checker=_format_checker)
+    validator_class = _DRAFT_VALIDATOR[version]
+    validator = validator_class(_decimal_numbers(schema), format_checker=_format_checker)
     return validator, has_multiple_of
 
 
@@ -265,43 +281,45 @@ def _decimal_numbers(document: Any) -> Any:
     return json.loads(json.dumps(document), parse_float=Decimal)
 
 
-def validate_call(call: Call, relax: Relaxations = STRICT) -> dict:
-    """Return the CALL's payload made valid, or raise the 1.6 CALLERROR.
+def validate_call(call: Call, relax: Relaxations = STRICT, version: str = V16) -> dict:
+    """Return the CALL's payload made valid, or raise the CALLERROR.
 
-    `relax` holds the charge point's compatibility relaxations (none by default).
+    `relax` holds the charge point's compatibility relaxations (none by
+    default). Codes are raised with the 1.6 spellings; the consumer writes
+    them as the negotiated version spells them.
     """
-    payload = _tolerate(call.action, call.payload)
+    payload = _tolerate(call.action, call.payload) if version == V16 else call.payload
     if relax is not STRICT:
         payload = relax_action(call.action, payload, relax)
         if relax.touches_schema:
-            schema = get_validator(MessageType.Call, call.action, "1.6").schema
+            schema = get_validator(MessageType.Call, call.action, version).schema
             payload = relax_by_schema(schema, payload, relax)
-    _validate(MessageType.Call, call.action, payload)
+    _validate(MessageType.Call, call.action, payload, version)
     _check_values(payload)
-    if call.action == "StartTransaction" and payload["connectorId"] < 1:
+    if version == V16 and call.action == "StartTransaction" and payload["connectorId"] < 1:
         raise errors.PropertyConstraintViolationError("connectorId: a transaction needs 1 or more")
     return payload
 
 
-def validate_result(action: str, payload: dict) -> None:
+def validate_result(action: str, payload: dict, version: str = V16) -> None:
     """Raise if a CALLRESULT payload breaks the action's response schema."""
-    _validate(MessageType.CallResult, action, payload)
+    _validate(MessageType.CallResult, action, payload, version)
 
 
-def validate_request(action: str, payload: dict) -> None:
+def validate_request(action: str, payload: dict, version: str = V16) -> None:
     """Raise if a CALL payload (ours, to a charge point) breaks its schema."""
-    _validate(MessageType.Call, action, payload)
+    _validate(MessageType.Call, action, payload, version)
 
 
-def _validate(message_type_id: int, action: str, payload: Any) -> None:
-    compiled = _compiled(message_type_id, action)
+def _validate(message_type_id: int, action: str, payload: Any, version: str = V16) -> None:
+    compiled = _compiled(message_type_id, action, version)
     if compiled is not None:
         try:
             compiled(payload)
             return
         except fastjsonschema.JsonSchemaException:
             pass  # jsonschema below tells which rule it breaks
-    validator, needs_decimal = _validator(message_type_id, action)
+    validator, needs_decimal = _validator(message_type_id, action, version)
     if needs_decimal:
         payload = _decimal_numbers(payload)
     try:

@@ -35,6 +35,7 @@ class Session:
 
     charge_point: ChargePoint
     channel_name: str = ""
+    ocpp_version: str = "1.6"
     heartbeat_written: datetime | None = None
     # Work to start once the current CALL has been answered (e.g. a command
     # that follows from it): coroutine functions taking no arguments.

@@ -2,10 +2,12 @@
 
 Its life outlasts any one connection, as a real charger's does: connectors
 keep charging through a dropped connection, transaction messages wait for
-the next connection (StartTransaction and StopTransaction are delivered, the
-CSMS deduplicates a retransmitted start), heartbeats and meter values that
+the next connection (the start and the stop of a transaction are delivered,
+the CSMS deduplicates a retransmitted start), heartbeats and meter values that
 fall due while offline are skipped. Handshakes and dropped connections are
 retried with full-jitter exponential back-off; a Reset reconnects at once.
+What it says is its OCPP version's (`self.dialect`, dialects/): this module
+is the same for every version.
 """
 
 from __future__ import annotations
@@ -16,21 +18,19 @@ import random
 from collections.abc import Awaitable
 from functools import partial
 
-from ocpp.v16.enums import Action, ChargePointErrorCode, ChargePointStatus, RegistrationStatus
+# BootNotification, Heartbeat and StatusNotification and the registration
+# statuses are spelled the same in 1.6 and 2.0.1.
+from ocpp.v16.enums import Action, RegistrationStatus
 
 from . import sessions
 from .config import SimulationConfig
 from .connection import backoff_delay, failure_reason, open_websocket
-from .protocol import CallFailed, ConnectionLost, OcppSocket, ocpp_now
-from .responder import answer_call
-from .state import Connector, IdTagPool
+from .dialects import dialect_for
+from .protocol import CallFailed, ConnectionLost, OcppSocket
+from .state import Connector, Dialect, IdTagPool
 from .stats import Stats
 
 logger = logging.getLogger(__name__)
-
-VENDOR = "CSMS-Simulator"
-MODEL = "Simulated AC"
-FIRMWARE = "sim-1.0"
 # Heartbeat interval until a BootNotification answer names one.
 DEFAULT_HEARTBEAT_INTERVAL = 300.0
 
@@ -47,8 +47,10 @@ class SimulatedChargePoint:
         rng: random.Random,
         pacer=None,
         id_tags: IdTagPool | None = None,
+        dialect: Dialect | None = None,
     ) -> None:
         self.config = config
+        self.dialect = dialect or dialect_for(config.version_for(index))
         self.stats = stats
         self.rng = rng
         self.pacer = pacer
@@ -72,6 +74,7 @@ class SimulatedChargePoint:
         self._tasks: set[asyncio.Task] = set()
         self._accepted = asyncio.Event()
         self._rebooting = False
+        self.reset_boot = False
         self._attempt = 0
 
     # --- the connection loop ----------------------------------------------------
@@ -94,7 +97,10 @@ class SimulatedChargePoint:
         while True:
             try:
                 websocket = await open_websocket(
-                    self.config, self.charge_point_id, password=self.password
+                    self.config,
+                    self.charge_point_id,
+                    password=self.password,
+                    subprotocol=self.dialect.subprotocol,
                 )
             except Exception as exc:
                 self.stats.handshake_failed(failure_reason(exc))
@@ -104,9 +110,9 @@ class SimulatedChargePoint:
             self.stats.handshake_succeeded(reconnect=ever_connected)
             ever_connected = True
             if await self._serve(websocket):
-                self.stats.reboots += 1
+                self.stats.rebooted()
                 continue
-            self.stats.dropped += 1
+            self.stats.connection_dropped()
             await asyncio.sleep(self._next_backoff())
 
     def _next_backoff(self) -> float:
@@ -121,16 +127,18 @@ class SimulatedChargePoint:
         socket = OcppSocket(
             websocket,
             stats=self.stats,
-            responder=partial(answer_call, self),
+            responder=partial(self.dialect.answer, self),
             call_timeout=self.config.call_timeout,
             spawn=self.spawn,
+            version=self.dialect.version,
         )
         reader = asyncio.create_task(socket.read())
         self.socket = socket
-        self.stats.connected += 1
+        self.stats.connection_opened()
         try:
             if await self._boot(socket, reader):
                 self._attempt = 0
+                self.reset_boot = False
                 self.ready.set()
                 await self._announce_statuses()
             try:
@@ -143,7 +151,7 @@ class SimulatedChargePoint:
             self.ready.clear()
             self._accepted.clear()
             self.socket = None
-            self.stats.connected -= 1
+            self.stats.connection_closed()
             reader.cancel()
             await websocket.close()
 
@@ -176,18 +184,13 @@ class SimulatedChargePoint:
         return True
 
     def boot_payload(self) -> dict:
-        return {
-            "chargePointVendor": VENDOR,
-            "chargePointModel": MODEL,
-            "chargePointSerialNumber": self.charge_point_id[-25:],
-            "firmwareVersion": FIRMWARE,
-        }
+        return self.dialect.boot_payload(self)
 
     def apply_boot_answer(self, answer: dict) -> bool:
         """Take a BootNotification answer's interval; True (and remember it) when Accepted."""
         status = answer.get("status")
         if status != RegistrationStatus.accepted:
-            self.stats.boots_not_accepted[str(status)] += 1
+            self.stats.boot_not_accepted(str(status))
             return False
         interval = answer.get("interval")
         if self.config.heartbeat_interval is None and _is_number(interval) and interval > 0:
@@ -196,8 +199,8 @@ class SimulatedChargePoint:
         return True
 
     async def _announce_statuses(self) -> None:
-        """After each boot: connector 0, then every connector, as a charger does."""
-        await self.send_status(0, ChargePointStatus.available)
+        """After each boot: connector 0 (1.6 only), then every connector, as a charger does."""
+        await self.send_status(0, self.dialect.available)
         for connector in self.connectors:
             await self.send_status(connector.connector_id, connector.status)
 
@@ -222,12 +225,9 @@ class SimulatedChargePoint:
             self.connectors[connector_id - 1].status = status
         if not self.ready.is_set():
             return
-        payload = {
-            "connectorId": connector_id,
-            "errorCode": ChargePointErrorCode.no_error,
-            "status": status,
-            "timestamp": ocpp_now(),
-        }
+        payload = self.dialect.status_payload(connector_id, status)
+        if payload is None:
+            return  # a status this version does not report
         try:
             await self.call(Action.status_notification, payload)
         except CallFailed:
@@ -272,6 +272,7 @@ class SimulatedChargePoint:
         """After an accepted Reset: end sessions with `reason`, close, reconnect, boot."""
         socket = self.socket
         self._rebooting = True  # no new session from now on
+        self.reset_boot = True
         await self.stop_sessions(reason, timeout=self.config.call_timeout)
         if socket is not None and socket is self.socket:
             await socket.close()  # the connection loop reconnects and boots

@@ -7,8 +7,10 @@ end because its report cannot be written).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from urllib.parse import quote
 
 from websockets.exceptions import InvalidURI
@@ -20,6 +22,10 @@ ID_TAG_MAX_LENGTH = 20
 MAX_CONNECTORS = 100
 # A charge point id is a CiString (the project accepts up to 64 characters).
 MAX_CHARGE_POINT_ID_LENGTH = 64
+OCPP_VERSIONS = ("1.6", "2.0.1")
+MIXED = "mixed"
+# The share of 2.0.1 charge points in a mixed fleet unless --mix says otherwise.
+DEFAULT_MIX = 0.5
 
 
 class ConfigError(ValueError):
@@ -51,6 +57,9 @@ class SimulationConfig:
     backoff_cap: float = 60.0
     stop_timeout: float = 10.0
     json_path: str | None = None
+    # "1.6", "2.0.1", or "mixed" (then `mix` of the charge points speak 2.0.1).
+    ocpp_version: str = "1.6"
+    mix: float | None = None
 
     def validate(self) -> SimulationConfig:
         """Raise ConfigError for the first option that cannot work; return self."""
@@ -95,6 +104,15 @@ class SimulationConfig:
         if self.backoff_cap < self.backoff_base:
             raise ConfigError("--backoff-cap must not be below --backoff-base")
         _at_least("--stop-timeout", self.stop_timeout, 0)
+        if self.ocpp_version not in (*OCPP_VERSIONS, MIXED):
+            raise ConfigError(
+                f"--ocpp-version must be 1.6, 2.0.1 or mixed (got {self.ocpp_version!r})"
+            )
+        if self.mix is not None:
+            if self.ocpp_version != MIXED:
+                raise ConfigError("--mix needs --ocpp-version mixed")
+            if not 0 <= self.mix <= 1:
+                raise ConfigError(f"--mix must be between 0 and 1 (got {self.mix})")
         if self.json_path:
             folder = os.path.dirname(os.path.abspath(self.json_path))
             if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
@@ -119,6 +137,27 @@ class SimulationConfig:
             for tag in self.id_tags
             for number in range(1, self.id_tag_count + 1)
         ]
+
+    def version_for(self, index: int) -> str:
+        """The OCPP version the index-th charge point (0-based) speaks.
+
+        In a mixed fleet the 2.0.1 ones are spread evenly, not bunched: the
+        index-th is 2.0.1 when floor((index + 1) * mix) passes an integer, so
+        `--mix 0.5` alternates (SIM-00001 1.6, SIM-00002 2.0.1...) and
+        floor(N * mix) of N charge points speak 2.0.1, whatever N is.
+        """
+        if self.ocpp_version != MIXED:
+            return self.ocpp_version
+        share = Fraction(str(DEFAULT_MIX if self.mix is None else self.mix))
+        return "2.0.1" if math.floor((index + 1) * share) > math.floor(index * share) else "1.6"
+
+    def version_counts(self) -> dict[str, int]:
+        """How many charge points speak each version (only versions with any)."""
+        counts: dict[str, int] = {}
+        for index in range(self.charge_points):
+            version = self.version_for(index)
+            counts[version] = counts.get(version, 0) + 1
+        return dict(sorted(counts.items()))
 
     def url_for(self, charge_point_id: str) -> str:
         """The charge point's WebSocket URL: the base, then its percent-encoded id."""

@@ -1,7 +1,8 @@
 """Opening a charge point's WebSocket, naming why a handshake failed, and back-off.
 
-The client is websockets' asyncio one, set up as a charger is: subprotocol
-`ocpp1.6`, no permessage-deflate (chargers rarely offer it, and compression
+The client is websockets' asyncio one, set up as a charger is: the
+subprotocol of its OCPP version (`ocpp1.6` or `ocpp2.0.1`, only that one
+offered), no permessage-deflate (chargers rarely offer it, and compression
 would change what a load test measures), HTTP Basic auth for security
 profile 1/2, and WebSocket pings as OCPP's WebSocketPingInterval does.
 """
@@ -18,13 +19,18 @@ from websockets.headers import build_authorization_basic
 from .config import SimulationConfig
 
 SUBPROTOCOL = "ocpp1.6"
+SUBPROTOCOL_201 = "ocpp2.0.1"
 # What a charger pings at (OCPP's WebSocketPingInterval); Daphne answers pings.
 PING_INTERVAL = 20.0
 CLOSE_TIMEOUT = 5.0
 
 
 class NoSubprotocol(Exception):
-    """The server accepted the WebSocket but did not agree to speak ocpp1.6."""
+    """The server accepted the WebSocket but did not agree to the subprotocol offered."""
+
+    def __init__(self, subprotocol: str) -> None:
+        super().__init__(f"the server did not select {subprotocol}")
+        self.subprotocol = subprotocol
 
 
 def insecure_ssl_context() -> ssl.SSLContext:
@@ -36,9 +42,14 @@ def insecure_ssl_context() -> ssl.SSLContext:
 
 
 async def open_websocket(
-    config: SimulationConfig, charge_point_id: str, *, password: str | None
+    config: SimulationConfig,
+    charge_point_id: str,
+    *,
+    password: str | None,
+    subprotocol: str = SUBPROTOCOL,
 ) -> ClientConnection:
-    """Handshake as this charge point; raise on any failure (see failure_reason)."""
+    """Handshake as this charge point offering `subprotocol`; raise on any failure
+    (see failure_reason)."""
     headers = {}
     if password:
         headers["Authorization"] = build_authorization_basic(charge_point_id, password)
@@ -47,7 +58,7 @@ async def open_websocket(
         options["ssl"] = insecure_ssl_context()
     websocket = await connect(
         config.url_for(charge_point_id),
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[subprotocol],
         compression=None,
         additional_headers=headers,
         open_timeout=config.connect_timeout,
@@ -56,9 +67,9 @@ async def open_websocket(
         close_timeout=CLOSE_TIMEOUT,
         **options,
     )
-    if websocket.subprotocol != SUBPROTOCOL:
+    if websocket.subprotocol != subprotocol:
         await websocket.close()
-        raise NoSubprotocol("the server did not select ocpp1.6")
+        raise NoSubprotocol(subprotocol)
     return websocket
 
 
@@ -67,7 +78,7 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, InvalidStatus):
         return f"HTTP {exc.response.status_code}"
     if isinstance(exc, NoSubprotocol):
-        return "no ocpp1.6 subprotocol"
+        return f"no {exc.subprotocol} subprotocol"
     if isinstance(exc, TimeoutError):
         return "timeout"
     if isinstance(exc, ssl.SSLCertVerificationError):

@@ -1,12 +1,14 @@
-"""OCPP-J 1.6 on the wire as a charge point speaks it: frames, schema checks, CALLERRORs.
+"""OCPP-J on the wire as a charge point speaks it: frames, schema checks, CALLERRORs.
 
 The simulator is a client of any CSMS, so it carries its own framing rather
 than borrowing the server's: it reads the CSMS's frames, checks each CALL
-against the official 1.6 schemas the `ocpp` package ships (as a charger's
-firmware would) and refuses a malformed one with the OCPP-J 1.6 CALLERROR
-code (section 4.2.3). The `ocpp` package's own exceptions spell some codes the
-2.0.1 way (`FormatViolation`, `OccurrenceConstraintViolation`), hence the
-codes below.
+against the official schemas of its OCPP version that the `ocpp` package
+ships (as a charger's firmware would) and refuses a malformed one with the
+OCPP-J CALLERROR code (1.6: section 4.2.3). The frames are the same in 1.6
+and 2.0.1; two codes are spelled differently: errors are raised with the 1.6
+spellings below and `wire_code` gives the version's (2.0.1 writes
+`FormatViolation` and `OccurrenceConstraintViolation`, as the `ocpp`
+package's own exceptions do).
 """
 
 from __future__ import annotations
@@ -23,8 +25,25 @@ from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
 from ocpp.v16.enums import Action
+from ocpp.v201.enums import Action as Action201
 
+V16 = "1.6"
+V201 = "2.0.1"
 KNOWN_ACTIONS = frozenset(action.value for action in Action)
+KNOWN_ACTIONS_BY_VERSION = {
+    V16: KNOWN_ACTIONS,
+    V201: frozenset(action.value for action in Action201),
+}
+# The CALLERROR codes OCPP-J 2.0.1 spells differently from 1.6.
+SPELLINGS_201 = {
+    "FormationViolation": "FormatViolation",
+    "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
+}
+
+
+def wire_code(code: str, version: str) -> str:
+    """A CALLERROR code (raised with its 1.6 spelling) as `version` writes it."""
+    return SPELLINGS_201.get(code, code) if version == V201 else code
 
 
 class ErrorCode(StrEnum):
@@ -152,12 +171,12 @@ def _with_decimals(document: Any) -> Any:
 
 
 @cache
-def _request_validator(action: str) -> Draft4Validator:
-    schema = get_validator(MessageType.Call, action, "1.6").schema
+def _request_validator(action: str, version: str) -> Draft4Validator:
+    schema = get_validator(MessageType.Call, action, version).schema
     return Draft4Validator(_with_decimals(schema), format_checker=_FORMATS)
 
 
-# Which 1.6 code a broken schema keyword calls for; any other keyword is a
+# Which code (1.6 spelling) a broken schema keyword calls for; any other keyword is a
 # PropertyConstraintViolation (a value out of its allowed range).
 _CODE_BY_KEYWORD = {
     "required": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
@@ -171,9 +190,9 @@ _CODE_BY_KEYWORD = {
 }
 
 
-def check_request(action: str, payload: dict) -> None:
+def check_request(action: str, payload: dict, version: str = V16) -> None:
     """Raise the OcppError a charger answers when a CALL breaks its action's schema."""
-    validator = _request_validator(action)
+    validator = _request_validator(action, version)
     try:
         error = best_match(validator.iter_errors(_with_decimals(payload)))
     except InvalidOperation as exc:  # multipleOf on a number too large to divide

@@ -64,7 +64,11 @@ def ocpp_now() -> str:
 
 
 class OcppSocket:
-    """An open WebSocket (websockets' ClientConnection) speaking OCPP-J 1.6."""
+    """An open WebSocket (websockets' ClientConnection) speaking OCPP-J (1.6 or 2.0.1).
+
+    The frames are the same in both versions; `version` only decides how the
+    CALLERROR codes we send are spelled (frames.wire_code).
+    """
 
     def __init__(
         self,
@@ -74,8 +78,10 @@ class OcppSocket:
         responder: Responder,
         call_timeout: float,
         spawn: Callable[[Awaitable[None]], object],
+        version: str = frames.V16,
     ) -> None:
         self._websocket = websocket
+        self._version = version
         self._stats = stats
         self._responder = responder
         self._call_timeout = call_timeout
@@ -136,17 +142,17 @@ class OcppSocket:
 
     async def _on_frame(self, text) -> None:
         if not isinstance(text, str):
-            self._stats.bad_frames += 1
+            self._stats.bad_frame()
             return
         try:
             message = frames.parse_frame(text)
         except frames.Unanswerable as exc:
-            self._stats.bad_frames += 1
+            self._stats.bad_frame()
             logger.warning("unusable frame from the CSMS (%s): %.200s", exc, text)
             return
         except frames.MalformedCall as exc:
-            self._stats.bad_frames += 1
-            await self._send(frames.call_error_frame(exc.unique_id, exc.error))
+            self._stats.bad_frame()
+            await self._send(self._error_frame(exc.unique_id, exc.error))
             return
         if isinstance(message, frames.Call):
             await self._answer(message)
@@ -156,7 +162,7 @@ class OcppSocket:
     def _resolve(self, message: frames.CallResult | frames.CallError) -> None:
         pending = self._pending
         if pending is None or pending[0] != message.unique_id or pending[2].done():
-            self._stats.late_answers += 1
+            self._stats.late_answer()
             return
         _, action, future, sent_at = pending
         latency_ms = (time.perf_counter() - sent_at) * 1000
@@ -180,13 +186,18 @@ class OcppSocket:
             )
             answer = Answer(error=failure)
         if answer.error is not None:
-            self._stats.call_received(call.action, answer.error.code)
-            await self._send(frames.call_error_frame(call.unique_id, answer.error))
+            code = frames.wire_code(answer.error.code, self._version)
+            self._stats.call_received(call.action, code)
+            await self._send(self._error_frame(call.unique_id, answer.error))
         else:
             self._stats.call_received(call.action, "answered")
             await self._send(frames.call_result_frame(call.unique_id, answer.payload or {}))
         if answer.then is not None:
             self._spawn(answer.then())
+
+    def _error_frame(self, unique_id: str | int, error: frames.OcppError) -> str:
+        spelled = frames.OcppError(frames.wire_code(error.code, self._version), error.description)
+        return frames.call_error_frame(unique_id, spelled)
 
     async def _send(self, frame: str) -> None:
         try:

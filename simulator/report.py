@@ -37,8 +37,8 @@ def _latency(histogram: LatencyHistogram) -> dict:
     return {name: None if value is None else round(value, 3) for name, value in numbers.items()}
 
 
-def build_report(*, config: SimulationConfig, stats: Stats, ended_by: str, notes: list) -> dict:
-    elapsed = max(stats.elapsed(), 1e-9)
+def _sent(stats: Stats, elapsed: float) -> tuple[dict, LatencyHistogram]:
+    """The CALLs sent by action, and the latency histogram of all of them."""
     sent = {}
     everything = LatencyHistogram()
     for action in sorted(stats.actions):
@@ -53,11 +53,13 @@ def build_report(*, config: SimulationConfig, stats: Stats, ended_by: str, notes
             "timeouts": numbers.timeouts,
             "connection_lost": numbers.lost,
         }
+    return sent, everything
+
+
+def _part(stats: Stats, elapsed: float) -> dict:
+    """What the fleet, or one OCPP version's charge points in it, did."""
+    sent, everything = _sent(stats, elapsed)
     return {
-        "started_at": datetime.fromtimestamp(stats.started_wall, UTC).isoformat(timespec="seconds"),
-        "elapsed_s": round(elapsed, 3),
-        "ended_by": ended_by,
-        "config": config.public_dict(),
         "connections": {
             "target": stats.target,
             "connected_at_end": stats.connected_at_end,
@@ -88,6 +90,22 @@ def build_report(*, config: SimulationConfig, stats: Stats, ended_by: str, notes
             "late_answers": stats.late_answers,
             "errors": stats.errors,
         },
+    }
+
+
+def build_report(*, config: SimulationConfig, stats: Stats, ended_by: str, notes: list) -> dict:
+    elapsed = max(stats.elapsed(), 1e-9)
+    _, everything = _sent(stats, elapsed)
+    return {
+        "started_at": datetime.fromtimestamp(stats.started_wall, UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed, 3),
+        "ended_by": ended_by,
+        "config": config.public_dict(),
+        **_part(stats, elapsed),
+        # The same sections for the charge points of each OCPP version (they add up).
+        "versions": {
+            version: _part(part, elapsed) for version, part in sorted(stats.versions.items())
+        },
         "latency_method": LATENCY_METHOD.format(error=everything.relative_error * 100),
         "notes": list(notes),
     }
@@ -101,11 +119,19 @@ def _counts(counter: dict) -> str:
     return ", ".join(f"{key} x{value}" for key, value in counter.items()) or "none"
 
 
+TITLES = {"1.6": "OCPP 1.6J", "2.0.1": "OCPP 2.0.1"}
+
+
+def _title(report: dict) -> str:
+    versions = list(report.get("versions") or [report["config"].get("ocpp_version", "1.6")])
+    return " + ".join(TITLES.get(version, version) for version in versions)
+
+
 def format_report(report: dict) -> str:
     """The report as the text table `manage.py simulate` prints."""
     config, conn, totals = report["config"], report["connections"], report["totals"]
     lines = [
-        f"OCPP 1.6J simulation: {config['charge_points']} charge points x "
+        f"{_title(report)} simulation: {config['charge_points']} charge points x "
         f"{config['connectors']} connectors against {config['url']}",
         f"ran {report['elapsed_s']:.1f} s from {report['started_at']} "
         f"(ended: {report['ended_by']})",
@@ -126,20 +152,7 @@ def format_report(report: dict) -> str:
         f"  refused: {_counts(report['sessions_refused'])}",
         "",
     ]
-    header = (
-        f"{'CALLs sent':<30}{'sent':>8}{'answered':>10}{'msgs/s':>9}"
-        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
-    )
-    lines.append(header)
-    rows = list(report["sent"].items()) + [("all", _total_row(totals))]
-    for action, row in rows:
-        latency = row["latency_ms"]
-        errors = sum(row["call_errors"].values()) + row["timeouts"] + row["connection_lost"]
-        lines.append(
-            f"  {action:<28}{row['sent']:>8}{row['answered']:>10}{row['msgs_per_s']:>9.2f}"
-            f"{_ms(latency['p50']):>9}{_ms(latency['p95']):>9}{_ms(latency['p99']):>9}"
-            f"{_ms(latency['max']):>9}{errors:>8}"
-        )
+    lines += _calls_table("CALLs sent", report)
     for action, row in report["sent"].items():
         problems = dict(row["call_errors"])
         if row["timeouts"]:
@@ -153,6 +166,18 @@ def format_report(report: dict) -> str:
         lines.append(f"  {action:<28}{sum(outcomes.values()):>8}  {_counts(outcomes)}")
     if not report["received"]:
         lines.append("  none")
+    if len(report.get("versions") or ()) > 1:
+        lines += ["", "Per OCPP version"]
+        for version, part in report["versions"].items():
+            part_conn, sessions = part["connections"], part["sessions"]
+            lines += [
+                f"  {TITLES.get(version, version)}: {part_conn['target']} charge points, "
+                f"connected at end {part_conn['connected_at_end']}, sessions started "
+                f"{sessions['started']}, completed {sessions['completed']}, refused "
+                f"{sessions['refused']}, failed {sessions['failed']}; "
+                f"{part['totals']['errors']} errors",
+                *_calls_table(f"  CALLs sent ({version})", part),
+            ]
     lines += [
         "",
         f"Overall: {totals['sent']} CALLs sent, {totals['answered']} answered, "
@@ -165,6 +190,25 @@ def format_report(report: dict) -> str:
     ]
     lines += [f"Note: {note}" for note in report["notes"]]
     return "\n".join(lines)
+
+
+def _calls_table(title: str, part: dict) -> list[str]:
+    """The CALLs-sent table of the fleet or of one version: a row per action, then all."""
+    indent = " " * (len(title) - len(title.lstrip()))
+    lines = [
+        f"{title:<30}{'sent':>8}{'answered':>10}{'msgs/s':>9}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+    ]
+    rows = list(part["sent"].items()) + [("all", _total_row(part["totals"]))]
+    for action, row in rows:
+        latency = row["latency_ms"]
+        errors = sum(row["call_errors"].values()) + row["timeouts"] + row["connection_lost"]
+        lines.append(
+            f"{indent}  {action:<{28 - len(indent)}}{row['sent']:>8}{row['answered']:>10}"
+            f"{row['msgs_per_s']:>9.2f}{_ms(latency['p50']):>9}{_ms(latency['p95']):>9}"
+            f"{_ms(latency['p99']):>9}{_ms(latency['max']):>9}{errors:>8}"
+        )
+    return lines
 
 
 def _total_row(totals: dict) -> dict:

@@ -18,10 +18,11 @@ import sys
 from collections import deque
 from typing import TextIO
 
-from ocpp.v16.enums import Action, Reason
+from ocpp.v16.enums import Action
 
 from .charge_point import SimulatedChargePoint
 from .config import SimulationConfig
+from .dialects import dialect_for
 from .report import build_report
 from .state import IdTagPool
 from .stats import Stats
@@ -108,16 +109,18 @@ class Simulation:
         self._raise_open_file_limit(config.charge_points + SPARE_FILES)
         pacer = HeartbeatPacer(config.rate, self.stats) if config.rate else None
         id_tags = IdTagPool(config.all_id_tags())
+        counts = config.version_counts()
         self.charge_points = [
             SimulatedChargePoint(
                 index=index,
                 config=config,
-                stats=self.stats,
+                stats=self.stats.for_version(version, counts[version]),
                 rng=random.Random(None if config.seed is None else f"{config.seed}:{index}"),
                 pacer=pacer,
                 id_tags=id_tags,
+                dialect=dialect_for(version),
             )
-            for index in range(config.charge_points)
+            for index, version in enumerate(map(config.version_for, range(config.charge_points)))
         ]
         signals = self._install_signal_handlers() if handle_signals else []
         running: list[asyncio.Task] = []
@@ -132,7 +135,7 @@ class Simulation:
             except TimeoutError:
                 self.ended_by = "duration"
             helpers[0].cancel()  # no more charge points start
-            self.stats.connected_at_end = self.stats.connected
+            self.stats.mark_end()
             await self._stop_sessions()
         finally:
             for task in running:
@@ -160,7 +163,7 @@ class Simulation:
 
     async def _stop_sessions(self) -> None:
         for charge_point in self.charge_points:
-            charge_point.begin_shutdown(Reason.local)
+            charge_point.begin_shutdown(charge_point.dialect.local_stop)
         pending = [
             task for cp in self.charge_points for task in cp.session_tasks if not task.done()
         ]

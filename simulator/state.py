@@ -2,8 +2,9 @@
 
 Sessions (sessions.py) and the answers to the CSMS's CALLs (responder.py)
 act on a charge point; the charge point (charge_point.py) runs both. They see
-it through the `ChargePoint` protocol below rather than the class, so that
-the dependencies point one way: charge_point -> responder -> sessions -> state.
+it through the `ChargePoint` protocol below rather than the class, and a
+charge point's OCPP version through the `Dialect` protocol, so that the
+dependencies point one way: charge_point -> dialects -> sessions -> state.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from ocpp.v16.enums import ChargePointStatus
 
 from .config import SimulationConfig
-from .protocol import OcppSocket
+from .protocol import Answer, OcppSocket
 from .stats import Stats
 
 
@@ -26,10 +27,14 @@ class Connector:
 
     connector_id: int
     register_wh: float
+    # In the words of the charge point's OCPP version ("Available" in both).
     status: str = ChargePointStatus.available
     operative: bool = True
     busy: bool = False
-    transaction_id: int | None = None
+    # 1.6: the CSMS's integer; 2.0.1: the charge point's own string (a uuid4).
+    transaction_id: int | str | None = None
+    # 2.0.1: the seqNo of the transaction's next TransactionEvent.
+    seq_no: int = 0
     power_w: float = 0.0
     charging_since: float | None = None
     stop_reason: str | None = None
@@ -71,6 +76,10 @@ class ChargePoint(Protocol):
     """The part of a simulated charge point that sessions and answers use."""
 
     config: SimulationConfig
+    # This charge point's OCPP version: its messages and answers.
+    dialect: Dialect
+    charge_point_id: str
+    # The counters of its OCPP version (they add up to the fleet's).
     stats: Stats
     rng: random.Random
     id_tags: IdTagPool
@@ -87,6 +96,8 @@ class ChargePoint(Protocol):
     # Keys set by ChangeConfiguration that the simulator only remembers.
     extra_configuration: dict[str, str]
     password: str | None
+    # The next boot follows an accepted Reset (2.0.1 says so in its reason).
+    reset_boot: bool
 
     @property
     def can_start_session(self) -> bool: ...
@@ -100,3 +111,45 @@ class ChargePoint(Protocol):
     def boot_payload(self) -> dict: ...
 
     def apply_boot_answer(self, answer: dict) -> bool: ...
+
+
+class Dialect(Protocol):
+    """What differs between the OCPP versions a charge point can speak (dialects/).
+
+    One shared instance per version; everything else asks `cp.dialect` and
+    holds no version test of its own.
+    """
+
+    version: ClassVar[str]
+    subprotocol: ClassVar[str]
+    # The connector statuses of this version that sessions.py needs.
+    available: ClassVar[str] = "Available"
+    unavailable: ClassVar[str] = "Unavailable"
+    # The stop reason of a run that ends (the same word in both versions).
+    local_stop: ClassVar[str] = "Local"
+
+    def boot_payload(self, cp: ChargePoint, *, triggered: bool = False) -> dict:
+        """The BootNotification payload (`triggered`: asked for by a TriggerMessage)."""
+        ...
+
+    def status_payload(self, connector_id: int, status: str) -> dict | None:
+        """The StatusNotification of a connector (0: the charge point), None if not sent."""
+        ...
+
+    async def session(
+        self, cp: ChargePoint, connector: Connector, *, id_tag: str, remote: dict | None
+    ) -> None:
+        """Tell one charging session to the CSMS, from authorization to the stop.
+
+        `remote` is the CSMS's remote start request (None for a driver who
+        arrived); sessions.py has claimed the connector and frees it afterwards.
+        """
+        ...
+
+    async def send_periodic_meter_values(self, cp: ChargePoint, connector: Connector) -> None:
+        """The meter values due every --meter-interval during a session."""
+        ...
+
+    def answer(self, cp: ChargePoint, action: str, payload: dict) -> Answer:
+        """The answer to a CALL from the CSMS (never awaits: see protocol.Answer)."""
+        ...

@@ -108,12 +108,23 @@ class ActionStats:
 
 
 class Stats:
-    """What happened during a run; read by the progress line, the pacer and the report."""
+    """What happened during a run; read by the progress line, the pacer and the report.
 
-    def __init__(self, target: int) -> None:
+    The fleet has one; each OCPP version in it has a child (`for_version`),
+    which counts its own charge points' events and passes each one on to the
+    fleet's, so the report can show the versions side by side and in total.
+    Count through the methods, not by changing the attributes: only the
+    methods reach the fleet's totals.
+    """
+
+    def __init__(self, target: int, *, parent: Stats | None = None) -> None:
         self.target = target
-        self.started = time.monotonic()
-        self.started_wall = time.time()
+        self.parent = parent
+        # This object and the fleet's (for a version's child): where each event counts.
+        self._chain: tuple[Stats, ...] = (self,) if parent is None else (self, parent)
+        self.versions: dict[str, Stats] = {}
+        self.started = time.monotonic() if parent is None else parent.started
+        self.started_wall = time.time() if parent is None else parent.started_wall
         self.actions: defaultdict[str, ActionStats] = defaultdict(ActionStats)
         # CALLs from the CSMS: action -> how they were answered ("answered" or an error code).
         self.received: defaultdict[str, Counter] = defaultdict(Counter)
@@ -138,44 +149,103 @@ class Stats:
         self.finished_total = 0
         self.answered_total = 0
 
+    def for_version(self, version: str, target: int) -> Stats:
+        """The child that counts the charge points speaking `version` (created once)."""
+        if version not in self.versions:
+            self.versions[version] = Stats(target, parent=self)
+        return self.versions[version]
+
     # --- our CALLs ------------------------------------------------------------
 
     def call_sent(self, action: str) -> None:
-        self.actions[action].sent += 1
-        self.sent_total += 1
+        for stats in self._chain:
+            stats.actions[action].sent += 1
+            stats.sent_total += 1
 
     def call_answered(self, action: str, latency_ms: float) -> None:
-        stats = self.actions[action]
-        stats.answered += 1
-        stats.latency.add(latency_ms)
-        self.answered_total += 1
-        self.finished_total += 1
+        for stats in self._chain:
+            numbers = stats.actions[action]
+            numbers.answered += 1
+            numbers.latency.add(latency_ms)
+            stats.answered_total += 1
+            stats.finished_total += 1
 
     def call_error(self, action: str, code: str, latency_ms: float) -> None:
-        stats = self.actions[action]
-        stats.call_errors[code] += 1
-        stats.latency.add(latency_ms)
-        self.finished_total += 1
+        for stats in self._chain:
+            numbers = stats.actions[action]
+            numbers.call_errors[code] += 1
+            numbers.latency.add(latency_ms)
+            stats.finished_total += 1
 
     def call_timed_out(self, action: str) -> None:
-        self.actions[action].timeouts += 1
-        self.finished_total += 1
+        for stats in self._chain:
+            stats.actions[action].timeouts += 1
+            stats.finished_total += 1
 
     def call_lost(self, action: str) -> None:
-        self.actions[action].lost += 1
-        self.finished_total += 1
+        for stats in self._chain:
+            stats.actions[action].lost += 1
+            stats.finished_total += 1
+
+    def late_answer(self) -> None:
+        for stats in self._chain:
+            stats.late_answers += 1
+
+    def bad_frame(self) -> None:
+        for stats in self._chain:
+            stats.bad_frames += 1
 
     # --- the CSMS's CALLs and the connections ---------------------------------
 
     def call_received(self, action: str, outcome: str) -> None:
-        self.received[action][outcome] += 1
+        for stats in self._chain:
+            stats.received[action][outcome] += 1
 
     def handshake_failed(self, reason: str) -> None:
-        self.handshake_failures[reason] += 1
+        for stats in self._chain:
+            stats.handshake_failures[reason] += 1
 
     def handshake_succeeded(self, *, reconnect: bool) -> None:
-        self.handshakes_ok += 1
-        self.reconnects += reconnect
+        for stats in self._chain:
+            stats.handshakes_ok += 1
+            stats.reconnects += reconnect
+
+    def connection_opened(self) -> None:
+        for stats in self._chain:
+            stats.connected += 1
+
+    def connection_closed(self) -> None:
+        for stats in self._chain:
+            stats.connected -= 1
+
+    def connection_dropped(self) -> None:
+        for stats in self._chain:
+            stats.dropped += 1
+
+    def rebooted(self) -> None:
+        for stats in self._chain:
+            stats.reboots += 1
+
+    def boot_not_accepted(self, status: str) -> None:
+        for stats in self._chain:
+            stats.boots_not_accepted[status] += 1
+
+    def mark_end(self) -> None:
+        """The run ends: remember how many sockets were open (before the final stop)."""
+        for stats in (self, *self.versions.values()):
+            stats.connected_at_end = stats.connected
+
+    # --- sessions ---------------------------------------------------------------
+
+    def session(self, outcome: str, count: int = 1) -> None:
+        """A session event: started, completed, refused, failed... (report.SESSION_KEYS)."""
+        for stats in self._chain:
+            stats.sessions[outcome] += count
+
+    def session_refused(self, action: str, status: object) -> None:
+        for stats in self._chain:
+            stats.sessions["refused"] += 1
+            stats.refusals[f"{action}: {status}"] += 1
 
     @property
     def errors(self) -> int:

@@ -4,6 +4,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class OcppVersion(models.TextChoices):
+    """The OCPP version a charge point speaks (negotiated at the handshake)."""
+
+    V16 = "1.6", "OCPP 1.6J"
+    V201 = "2.0.1", "OCPP 2.0.1"
+
+
 class RegistrationStatus(models.TextChoices):
     ACCEPTED = "Accepted", _("Accepted")
     PENDING = "Pending", _("Pending")

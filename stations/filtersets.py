@@ -108,6 +108,7 @@ class TransactionFilterSet(filters.FilterSet):
     )
     connector_id = filters.NumberFilter(field_name="connector__connector_id")
     id_tag = filters.CharFilter(field_name="id_tag", lookup_expr="iexact")
+    ocpp_transaction_id = filters.CharFilter(label=_("OCPP 2.0.1: the charger's transaction id"))
     # By status, not by a missing stop: a refused start never stopped and never ran.
     is_open = filters.BooleanFilter(method="filter_is_open", label=_("running now"))
     status = filters.ChoiceFilter(choices=SessionStatus.choices)

@@ -1,7 +1,8 @@
-"""OCPP 1.6J load generator: N simulated charge points against one server.
+"""OCPP 1.6J / 2.0.1 load generator: N simulated charge points against one server.
 
 Each simulated charge point opens `ws://HOST:PORT/ocpp/<id>` with the
-`ocpp1.6` subprotocol (no compression, as chargers), sends BootNotification
+`ocpp1.6` subprotocol, or `ocpp2.0.1` with --ocpp-version 2.0.1 (no
+compression, as chargers), sends BootNotification
 first, then keeps at most one CALL in flight at a time (OCPP-J allows one per
 direction). It answers CALLs from the server at once (Reset and the other
 commands: `{"status": "Accepted"}`), so it can also be the target of remote
@@ -11,7 +12,8 @@ Modes (`python -m bench.loadgen MODE --url ws://127.0.0.1:8000/ocpp/ ...`):
 
   heartbeat  Heartbeat round trips back to back on every connection; with
              --rate R, at a fixed total rate instead (see paced.py).
-  durable    StartTransaction, K x MeterValues, StopTransaction cycles.
+  durable    StartTransaction, K x MeterValues, StopTransaction cycles; in 2.0.1
+             TransactionEvent Started, K x Updated (meter values), Ended.
   idle       connect and boot, then stay silent for --hold seconds.
   storm      connect and boot, drop every socket at once, reconnect all at
              once with jittered exponential back-off; time to all reconnected.

@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=3, help="durable: sampled values (1-3)")
     parser.add_argument("--id-tag-format", default="BENCHTAG{:05d}", help="durable: per index")
     parser.add_argument("--client", choices=sorted(OPENERS), default="lean")
+    parser.add_argument(
+        "--ocpp-version",
+        choices=["1.6", "2.0.1"],
+        default="1.6",
+        help="subprotocol and messages (durable in 2.0.1: TransactionEvent Started/Updated/Ended)",
+    )
     parser.add_argument("--json", help="write the report here instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -53,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         id_prefix=args.id_prefix,
         connect_concurrency=args.connect_concurrency,
         client=args.client,
+        ocpp_version=args.ocpp_version,
         extra={
             "meter_values": args.meter_values,
             "samples": args.samples,

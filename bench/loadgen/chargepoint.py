@@ -17,9 +17,23 @@ from ..wsclient import OPENERS, Closed, HandshakeFailed
 from .stats import Recorder
 
 SUBPROTOCOL = "ocpp1.6"
+SUBPROTOCOLS = {"1.6": SUBPROTOCOL, "2.0.1": "ocpp2.0.1"}
 BOOT_PAYLOAD = json.dumps(
     {"chargePointVendor": "Bench", "chargePointModel": "LoadGen", "firmwareVersion": "1.0"}
 )
+BOOT_PAYLOADS = {
+    "1.6": BOOT_PAYLOAD,
+    "2.0.1": json.dumps(
+        {
+            "reason": "PowerUp",
+            "chargingStation": {
+                "vendorName": "Bench",
+                "model": "LoadGen",
+                "firmwareVersion": "1.0",
+            },
+        }
+    ),
+}
 # What a simulated charge point answers to a CALL from the Central System.
 ANSWERS = {
     "GetConfiguration": {"configurationKey": []},
@@ -29,6 +43,14 @@ ANSWERS = {
     "UpdateFirmware": {},
 }
 DEFAULT_ANSWER = {"status": "Accepted"}
+# The 2.0.1 commands whose answer is not {"status": "Accepted"}.
+ANSWERS_201 = {
+    "GetVariables": {"getVariableResult": []},
+    "SetVariables": {"setVariableResult": []},
+    "UnlockConnector": {"status": "Unlocked"},
+    "GetTransactionStatus": {"messagesInQueue": False},
+}
+ANSWERS_BY_VERSION = {"1.6": ANSWERS, "2.0.1": ANSWERS_201}
 NOFILE_WANTED = 65536
 
 _now_cache = [0.0, ""]
@@ -55,7 +77,12 @@ class Options:
     backoff_cap: float = 8.0
     boot: bool = True
     client: str = "lean"  # or "websockets" (see wsclient.py)
+    ocpp_version: str = "1.6"  # or "2.0.1": the subprotocol offered and the messages sent
     extra: dict = field(default_factory=dict)
+
+    @property
+    def subprotocol(self) -> str:
+        return SUBPROTOCOLS[self.ocpp_version]
 
 
 class ChargePoint:
@@ -77,12 +104,13 @@ class ChargePoint:
         """Handshake, retrying with full-jitter exponential back-off."""
         loop = asyncio.get_running_loop()
         opener = OPENERS[self.opts.client]
+        subprotocol = self.opts.subprotocol
         attempt = 0
         while True:
             try:
-                self.ws = await opener(self.url, SUBPROTOCOL, self.opts.open_timeout)
-                if self.ws.subprotocol != SUBPROTOCOL:
-                    self.rec.errors["handshake: no ocpp1.6 subprotocol"] += 1
+                self.ws = await opener(self.url, subprotocol, self.opts.open_timeout)
+                if self.ws.subprotocol != subprotocol:
+                    self.rec.errors[f"handshake: no {subprotocol} subprotocol"] += 1
                 return True
             except HandshakeFailed as exc:
                 reason = f"handshake: HTTP {exc.status}"
@@ -108,12 +136,15 @@ class ChargePoint:
         payload_json: str,
         scheduled: float | None = None,
         in_window: bool | None = None,
+        label: str | None = None,
     ) -> list:
         """Send one CALL and wait for its answer (a CALLRESULT, CALLERROR or the echo).
 
         With `scheduled` (a time.perf_counter() value), the latency recorded
         runs from that scheduled send time, so that the wait of a CALL held
-        back by a slow answer to the previous one is counted too.
+        back by a slow answer to the previous one is counted too. `label`
+        records it under another name than the action (e.g. "TransactionEvent
+        Started", so that the three kinds of events are told apart).
         """
         self.seq += 1
         uid = str(self.seq)
@@ -128,18 +159,19 @@ class ChargePoint:
                 await self._answer(message)
         answered = time.perf_counter()
         code = message[2] if message[0] == 4 else None
+        name = label or action
         if scheduled is None:
-            self.rec.record(action, answered - started, code, in_window=in_window)
+            self.rec.record(name, answered - started, code, in_window=in_window)
         else:
             self.rec.record(
-                action, answered - scheduled, code, service=answered - started, in_window=in_window
+                name, answered - scheduled, code, service=answered - started, in_window=in_window
             )
         return message
 
     async def _answer(self, message: list) -> None:
         action = message[2]
         self.rec.server_calls[action] += 1
-        answer = ANSWERS.get(action, DEFAULT_ANSWER)
+        answer = ANSWERS_BY_VERSION[self.opts.ocpp_version].get(action, DEFAULT_ANSWER)
         await self.ws.send(json.dumps([3, message[1], answer], separators=(",", ":")))
 
     async def answer_forever(self) -> None:
@@ -153,7 +185,7 @@ class ChargePoint:
             pass
 
     async def boot(self) -> bool:
-        message = await self.call("BootNotification", BOOT_PAYLOAD)
+        message = await self.call("BootNotification", BOOT_PAYLOADS[self.opts.ocpp_version])
         if message[0] == 3 and isinstance(message[2], dict):
             return message[2].get("status") == "Accepted"
         return message[0] == 2  # the echo server

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections import Counter
 
 from ..wsclient import Closed
@@ -43,8 +44,9 @@ async def run_traffic(
     if mode == "heartbeat":
         workers = [asyncio.create_task(_heartbeats(cp, end, rec)) for cp in live]
     elif mode == "durable":
+        sessions = _sessions_201 if opts.ocpp_version == "2.0.1" else _sessions
         workers = [
-            asyncio.create_task(_sessions(cp, end, rec, index, opts.extra))
+            asyncio.create_task(sessions(cp, end, rec, index, opts.extra))
             for index, cp in enumerate(live)
         ]
     else:
@@ -134,6 +136,94 @@ async def _sessions(cp: ChargePoint, end: float, rec: Recorder, index: int, extr
                 "StopTransaction",
                 f'{{"transactionId":{tx},"idTag":"{id_tag}","meterStop":{meter},'
                 f'"timestamp":"{now_iso()}","reason":"Local"}}',
+            )
+    except Closed:
+        rec.errors["connection closed"] += 1
+
+
+_CONSTANT_SAMPLES_201 = [
+    '{"value":11000,"measurand":"Power.Active.Import","unitOfMeasure":{"unit":"W"}}',
+    '{"value":16.0,"measurand":"Current.Import","unitOfMeasure":{"unit":"A"},"phase":"L1"}',
+]
+
+
+async def _sessions_201(
+    cp: ChargePoint, end: float, rec: Recorder, index: int, extra: dict
+) -> None:
+    """The 2.0.1 equivalent of _sessions: TransactionEvent Started, K x Updated
+    (MeterValuePeriodic, the same sampled values), Ended, again until the end.
+
+    The same number of CALLs per session as in 1.6, each committed before its
+    answer; recorded as "TransactionEvent Started/Updated/Ended" so that the
+    three compare with StartTransaction, MeterValues and StopTransaction.
+    The charge point names the transaction (a uuid4), so the echo server
+    needs no special case.
+    """
+    loop = asyncio.get_running_loop()
+    id_tag = extra.get("id_tag_format", "BENCHTAG{:05d}").format(index)
+    token = f'"idToken":{{"idToken":"{id_tag}","type":"ISO14443"}}'
+    meter_values = int(extra.get("meter_values", 5))
+    samples = max(1, min(3, int(extra.get("samples", 3))))
+    constant = "".join("," + sample for sample in _CONSTANT_SAMPLES_201[: samples - 1])
+    meter = 0
+
+    def event(kind: str, trigger: str, seq: int, info: str, rest: str) -> str:
+        return (
+            f'{{"eventType":"{kind}","timestamp":"{now_iso()}","triggerReason":"{trigger}",'
+            f'"seqNo":{seq},"transactionInfo":{{{info}}}{rest}}}'
+        )
+
+    def register(value: int, context: str, more: str = "") -> str:
+        return (
+            f'"meterValue":[{{"timestamp":"{now_iso()}","sampledValue":[{{"value":{value},'
+            f'"context":"{context}","measurand":"Energy.Active.Import.Register",'
+            f'"unitOfMeasure":{{"unit":"Wh"}}}}{more}]}}]'
+        )
+
+    try:
+        while loop.time() < end:
+            tx = f'"transactionId":"{uuid.uuid4()}"'
+            seq = 0
+            await cp.call(
+                "TransactionEvent",
+                event(
+                    "Started",
+                    "Authorized",
+                    seq,
+                    f'{tx},"chargingState":"Charging"',
+                    f',{token},"evse":{{"id":1,"connectorId":1}},'
+                    + register(meter, "Transaction.Begin"),
+                ),
+                label="TransactionEvent Started",
+            )
+            for _ in range(meter_values):
+                if loop.time() >= end:
+                    break
+                meter += 1000
+                seq += 1
+                await cp.call(
+                    "TransactionEvent",
+                    event(
+                        "Updated",
+                        "MeterValuePeriodic",
+                        seq,
+                        f'{tx},"chargingState":"Charging"',
+                        "," + register(meter, "Sample.Periodic", constant),
+                    ),
+                    label="TransactionEvent Updated",
+                )
+            meter += 500
+            seq += 1
+            await cp.call(
+                "TransactionEvent",
+                event(
+                    "Ended",
+                    "StopAuthorized",
+                    seq,
+                    f'{tx},"chargingState":"EVConnected","stoppedReason":"Local"',
+                    f",{token}," + register(meter, "Transaction.End"),
+                ),
+                label="TransactionEvent Ended",
             )
     except Closed:
         rec.errors["connection closed"] += 1

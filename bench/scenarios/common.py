@@ -65,19 +65,39 @@ def server_specs(args: argparse.Namespace, configs: list[str] | None = None) -> 
     return specs
 
 
-def traffic_options(server: Server, n: int, prefix: str, args, **extra) -> loadgen.Options:
+def ocpp_versions(args) -> list[str]:
+    """The OCPP versions the run's charge points speak (--ocpp-version; 1.6 by default)."""
+    return getattr(args, "ocpp_versions", None) or ["1.6"]
+
+
+def version_prefix(prefix: str, version: str) -> str:
+    """Charge point ids per version (HB-, HB201-...): a charge point keeps one version."""
+    return prefix if version == "1.6" else f"{prefix[:-1]}{version.replace('.', '')}-"
+
+
+def traffic_options(
+    server: Server, n: int, prefix: str, args, ocpp_version: str | None = None, **extra
+) -> loadgen.Options:
+    version = ocpp_version or ocpp_versions(args)[0]
     return loadgen.Options(
         url=server.url,
         connections=n,
-        id_prefix=prefix,
+        id_prefix=version_prefix(prefix, version),
         client=args.client,
         connect_concurrency=args.connect_concurrency,
+        ocpp_version=version,
         extra={"meter_values": args.meter_values, "samples": 3, **extra},
     )
 
 
 def measure_traffic(
-    server: Server, mode: str, n: int, prefix: str, args, rate: float | None = None
+    server: Server,
+    mode: str,
+    n: int,
+    prefix: str,
+    args,
+    rate: float | None = None,
+    ocpp_version: str | None = None,
 ) -> dict:
     """One closed-loop run, or with `rate` one fixed-rate Heartbeat run, with the CPU."""
     meter = CpuMeter(server.pids)
@@ -88,7 +108,7 @@ def measure_traffic(
         elif event == "window_end":
             meter.stop()
 
-    opts = traffic_options(server, n, prefix, args)
+    opts = traffic_options(server, n, prefix, args, ocpp_version)
     if rate:
         run = loadgen.run_paced(opts, rate, args.duration, args.warmup, hook, quiet=args.quiet)
     else:
@@ -110,22 +130,27 @@ def median_report(reports: list[dict]) -> dict:
 
 
 def warm_up(server: Server, args) -> None:
-    """A few connections and CALLs (on every process), so that lazy imports and DB
-    connections exist."""
-    opts = loadgen.Options(
-        url=server.url,
-        connections=10 * server.spec.processes,
-        id_prefix="WARM-",
-        client=args.client,
-    )
-    asyncio.run(loadgen.run_traffic("heartbeat", opts, 2.0, 0.5, quiet=True))
+    """A few connections and CALLs (on every process, in every OCPP version of the run),
+    so that lazy imports and DB connections exist."""
+    for version in ocpp_versions(args):
+        opts = loadgen.Options(
+            url=server.url,
+            connections=10 * server.spec.processes,
+            id_prefix=version_prefix("WARM-", version),
+            client=args.client,
+            ocpp_version=version,
+        )
+        asyncio.run(loadgen.run_traffic("heartbeat", opts, 2.0, 0.5, quiet=True))
 
 
-def traffic_row(spec: ServerSpec, server: Server | None, n: int, report: dict) -> dict:
+def traffic_row(
+    spec: ServerSpec, server: Server | None, n: int, report: dict, ocpp_version: str | None = None
+) -> dict:
     cpu = report.get("cpu", {})
     latency = report["latency"]
     return {
         "server": spec.label,
+        "ocpp": ocpp_version,
         "database": spec.describe()["database"],
         "processes": spec.processes,
         "connections": n,
@@ -153,11 +178,14 @@ def traffic_row(spec: ServerSpec, server: Server | None, n: int, report: dict) -
 
 
 def add_ratios(rows: list[dict]) -> None:
-    """msgs/s as a share of the echo server's at the same count (closed loop only: at a
-    fixed rate every server that keeps up answers the same msgs/s)."""
-    echo = {r["connections"]: r["msgs_per_s"] for r in rows if r["server"] == "echo"}
+    """msgs/s as a share of the echo server's at the same count and OCPP version (closed
+    loop only: at a fixed rate every server that keeps up answers the same msgs/s)."""
+    echo = {
+        (r["connections"], r.get("ocpp")): r["msgs_per_s"] for r in rows if r["server"] == "echo"
+    }
     for row in rows:
-        reference = None if row.get("target_rate") else echo.get(row["connections"])
+        key = (row["connections"], row.get("ocpp"))
+        reference = None if row.get("target_rate") else echo.get(key)
         row["ratio_to_echo"] = (
             round(row["msgs_per_s"] / reference, 3) if reference and row["msgs_per_s"] else None
         )

@@ -8,7 +8,16 @@ import time
 from .. import loadgen
 from ..servers import Server, prepare_database, redis_cleanup
 from ..sysinfo import CpuMeter
-from .common import log, online_in_db, server_record, server_specs, traffic_options, warm_up
+from .common import (
+    log,
+    ocpp_versions,
+    online_in_db,
+    server_record,
+    server_specs,
+    traffic_options,
+    version_prefix,
+    warm_up,
+)
 
 
 def scenario_idle(args) -> dict:
@@ -82,7 +91,8 @@ def scenario_storm(args) -> dict:
                 async def hook(event: str, info: dict, config=config, env=env, checks=checks, n=n):
                     if event == "reconnected" and config != "echo":
                         await asyncio.sleep(3.0)  # let the old sockets' disconnects finish
-                        checks.update(await online_in_db(env, "STORM-", n))
+                        prefix = version_prefix("STORM-", ocpp_versions(args)[0])
+                        checks.update(await online_in_db(env, prefix, n))
 
                 opts = traffic_options(server, n, "STORM-", args)
                 opts.connect_concurrency = args.connect_concurrency

@@ -8,7 +8,16 @@ import time
 from .. import loadgen
 from ..servers import Server, prepare_database, redis_cleanup
 from ..sysinfo import CpuMeter
-from .common import log, online_in_db, server_record, server_specs, traffic_options, warm_up
+from .common import (
+    log,
+    ocpp_versions,
+    online_in_db,
+    server_record,
+    server_specs,
+    traffic_options,
+    version_prefix,
+    warm_up,
+)
 
 
 def scenario_soak(args) -> dict:
@@ -46,7 +55,8 @@ def scenario_soak(args) -> dict:
                         meter.stop()
                         seen["end"] = server.rss_kib()
                         if server.spec.config != "echo":
-                            seen["db"] = await online_in_db(env, "SOAK-", n)
+                            prefix = version_prefix("SOAK-", ocpp_versions(args)[0])
+                            seen["db"] = await online_in_db(env, prefix, n)
 
                 opts = traffic_options(server, n, "SOAK-", args)
                 report = asyncio.run(

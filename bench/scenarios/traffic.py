@@ -8,6 +8,7 @@ from .common import (
     log,
     measure_traffic,
     median_report,
+    ocpp_versions,
     server_record,
     server_specs,
     traffic_row,
@@ -29,7 +30,9 @@ def _progress_line(report: dict) -> str:
 
 def scenario_traffic(args, mode: str) -> dict:
     """heartbeat / durable: one CALL in flight per connection, back to back; with
-    --rate (heartbeat), Heartbeats at that fixed total rate instead."""
+    --rate (heartbeat), Heartbeats at that fixed total rate instead. Each OCPP
+    version of --ocpp-version is measured on the same server (rows per version,
+    each compared with the echo server speaking that version)."""
     rows, servers = [], []
     prefix = "HB-" if mode == "heartbeat" else "TX-"
     rate = args.rate if mode == "heartbeat" else None
@@ -38,13 +41,19 @@ def scenario_traffic(args, mode: str) -> dict:
         with Server(spec, log_name=mode) as server:
             log(f"{spec.label} up on {server.port} (pid {server.pid}): {' '.join(server.cmd)}")
             warm_up(server, args)
-            for n in args.connections:
-                reports = []
-                for attempt in range(args.repeat):
-                    log(f"{mode} {spec.label} {n} connections (run {attempt + 1}/{args.repeat})")
-                    reports.append(measure_traffic(server, mode, n, prefix, args, rate=rate))
-                    log(_progress_line(reports[-1]))
-                rows.append(traffic_row(spec, server, n, median_report(reports)))
+            for version in ocpp_versions(args):
+                for n in args.connections:
+                    reports = []
+                    for attempt in range(args.repeat):
+                        log(
+                            f"{mode} {spec.label} OCPP {version} {n} connections "
+                            f"(run {attempt + 1}/{args.repeat})"
+                        )
+                        reports.append(
+                            measure_traffic(server, mode, n, prefix, args, rate, version)
+                        )
+                        log(_progress_line(reports[-1]))
+                    rows.append(traffic_row(spec, server, n, median_report(reports), version))
             servers.append(server_record(spec, server, commit_probe=prepared.get("commit_probe")))
     if mode == "durable":
         redis_cleanup()
@@ -66,27 +75,36 @@ def scenario_halfpeak(args) -> dict:
         with Server(spec, log_name="halfpeak") as server:
             log(f"{spec.label} up on {server.port} (pid {server.pid}): {' '.join(server.cmd)}")
             warm_up(server, args)
-            for n in args.connections:
-                peaks = []
-                for attempt in range(args.repeat):
-                    log(f"halfpeak {spec.label} {n}: peak (run {attempt + 1}/{args.repeat})")
-                    peaks.append(measure_traffic(server, "heartbeat", n, "HB-", args))
-                    log(_progress_line(peaks[-1]))
-                peak = median_report(peaks)
-                half = round((peak["msgs_per_s"] or 0) / 2, 1)
-                if not half:
-                    log("  no peak measured: no fixed-rate run")
-                    continue
-                log(f"halfpeak {spec.label} {n}: {half} msgs/s fixed rate")
-                paced = measure_traffic(server, "heartbeat", n, "HB-", args, rate=half)
-                log(_progress_line(paced))
-                row = traffic_row(spec, server, n, paced)
-                row.update(
-                    peak_msgs_per_s=peak["msgs_per_s"],
-                    peak_p99_ms=peak["latency"].get("p99_ms"),
-                    peak_report=peak,
-                    loadgen_loop_lag_p99_ms=paced.get("loadgen_loop_lag", {}).get("p99_ms"),
-                )
-                rows.append(row)
+            for version in ocpp_versions(args):
+                for n in args.connections:
+                    row = _halfpeak_row(spec, server, n, args, version)
+                    if row is not None:
+                        rows.append(row)
             servers.append(server_record(spec, server, commit_probe=prepared.get("commit_probe")))
     return {"rows": rows, "servers": servers}
+
+
+def _halfpeak_row(spec, server, n: int, args, version: str) -> dict | None:
+    """The peak, then the fixed-rate run at half of it, for one server, count and version."""
+    label = f"halfpeak {spec.label} OCPP {version} {n}"
+    peaks = []
+    for attempt in range(args.repeat):
+        log(f"{label}: peak (run {attempt + 1}/{args.repeat})")
+        peaks.append(measure_traffic(server, "heartbeat", n, "HB-", args, ocpp_version=version))
+        log(_progress_line(peaks[-1]))
+    peak = median_report(peaks)
+    half = round((peak["msgs_per_s"] or 0) / 2, 1)
+    if not half:
+        log("  no peak measured: no fixed-rate run")
+        return None
+    log(f"{label}: {half} msgs/s fixed rate")
+    paced = measure_traffic(server, "heartbeat", n, "HB-", args, rate=half, ocpp_version=version)
+    log(_progress_line(paced))
+    row = traffic_row(spec, server, n, paced, version)
+    row.update(
+        peak_msgs_per_s=peak["msgs_per_s"],
+        peak_p99_ms=peak["latency"].get("p99_ms"),
+        peak_report=peak,
+        loadgen_loop_lag_p99_ms=paced.get("loadgen_loop_lag", {}).get("p99_ms"),
+    )
+    return row

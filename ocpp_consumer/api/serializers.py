@@ -33,15 +33,16 @@ class OcppPayloadField(serializers.JSONField):
 
 
 # The `status` of a command's answer whose OCPP answer carries none
-# (GetConfiguration, GetLocalListVersion, GetDiagnostics, UpdateFirmware...):
-# the charge point answered with a CALLRESULT, its data is in `response`.
+# (GetConfiguration, GetLocalListVersion, GetDiagnostics, 1.6 UpdateFirmware,
+# 2.0.1 GetVariables...): the charge point answered with a CALLRESULT, its
+# data is in `response`.
 ANSWERED = "Answered"
 ANSWER_STATUS_HELP = (
     "The charge point's verdict: the `status` of its answer (Accepted, Rejected, ...) "
     f"for the actions whose answer has one; `{ANSWERED}` for those whose answer has none "
-    "(GetConfiguration, GetLocalListVersion, GetDiagnostics, UpdateFirmware, ...): "
-    "it answered, and the data is in `response`. Never null: a CALLERROR or no answer "
-    "is an HTTP error (502, 504), not a 200."
+    "(GetConfiguration, GetLocalListVersion, GetDiagnostics, UpdateFirmware of OCPP 1.6, "
+    "GetVariables and SetVariables of OCPP 2.0.1, ...): it answered, and the data is in "
+    "`response`. Never null: a CALLERROR or no answer is an HTTP error (502, 504), not a 200."
 )
 
 

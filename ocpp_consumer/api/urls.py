@@ -1,8 +1,8 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from ..commands import CS_TO_CP_ACTIONS
 from . import views
+from .schemas import API_ACTIONS
 
 router = SimpleRouter()
 router.register("journal", views.JournalViewSet, basename="journalentry")
@@ -18,7 +18,7 @@ urlpatterns = [
             views.command_view_for(action).as_view(),
             name=f"chargepoint-command-{views.kebab_case(action)}",
         )
-        for action in sorted(CS_TO_CP_ACTIONS)
+        for action in sorted(API_ACTIONS)  # both versions: one URL per action
     ),
     re_path(f"{_CHARGE_POINT}(?P<command>[^/]+)/$", views.UnknownCommandView.as_view()),
 ]

@@ -2,8 +2,11 @@
 
 `POST charge-points/{id}/commands/{action}/` sends one OCPP command through
 `ocpp_consumer.commands` (the only way to reach a charge point) and answers
-with the charge point's reply. Operators need `stations.change_chargepoint`;
-drivers may start and stop their own charging (commands.policy decides).
+with the charge point's reply. One URL per action of either OCPP version:
+the charge point's version decides which schema the body must pass, and an
+action its version lacks is a 400 naming the version. Operators need
+`stations.change_chargepoint`; drivers may start and stop their own charging
+(commands.policy decides).
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from .payloads import field_errors, from_ocpp
 from .schemas import (
     ANSWER_EXAMPLES,
     DEFAULT_ANSWER_EXAMPLE,
-    REQUEST_EXAMPLES,
+    EXAMPLES_BY_VERSION,
+    START_ACTIONS,
+    action_versions,
     answer_schema,
-    request_schema,
+    command_request_schema,
 )
 from .serializers import (
     CommandRequestSerializer,
@@ -119,7 +124,10 @@ def _answer(command: Command) -> Response:
             }
         )
     response = command.response or {}
-    return Response({"status": answer_status(response), "response": from_ocpp(response)})
+    body = {"status": answer_status(response), "response": from_ocpp(response)}
+    if command.action in START_ACTIONS:
+        body["command_id"] = command.pk  # the caller follows its start with it
+    return Response(body)
 
 
 class CommandView(ApiViewMixin, APIView):
@@ -142,6 +150,8 @@ class CommandView(ApiViewMixin, APIView):
             )
         except commands.InvalidPayload as exc:
             raise ValidationError(field_errors(str(exc))) from exc
+        except commands.UnknownAction as exc:  # not a command of the charge point's version
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         except commands.ChargePointNotFound as exc:
             raise NotFound(str(exc)) from exc
         except commands.ChargePointOffline as exc:
@@ -167,13 +177,42 @@ _DRIVER_NOTES = {
         "charging profile."
     ),
     "RemoteStopTransaction": "Drivers may stop their own open transaction.",
+    "RequestStartTransaction": (
+        "Drivers may send it with one of their own Accepted id tokens, to an online "
+        "charge point with a free EVSE, without a charging profile."
+    ),
+    "RequestStopTransaction": "Drivers may stop their own open transaction.",
 }
+_OPERATORS_ONLY = "Operators only (`stations.change_chargepoint`)."
+_COMMAND_ID_NOTE = (
+    " The answer carries `command_id`, the id of the command's record (in the charge "
+    "point's command history)."
+)
 
 
-def command_view_for(action: str) -> type[CommandView]:
-    """The view of one action, documented with its OCPP request and answer schemas."""
-    name = kebab_case(action)
-    request_example = REQUEST_EXAMPLES.get(action)
+def _access_note(action: str) -> str:
+    """Who may send it, as the policy decides (the note follows the policy)."""
+    driver = Requester(is_driver=True)
+    if command_action_permitted(requester=driver, action=action) and action in _DRIVER_NOTES:
+        return _DRIVER_NOTES[action]
+    return _OPERATORS_ONLY
+
+
+def _version_note(action: str) -> str:
+    versions = action_versions(action)
+    if len(versions) == 1:
+        return (
+            f"An OCPP {versions[0]} command: a charge point speaking another version "
+            "answers 400, naming its version."
+        )
+    return (
+        "OCPP 1.6 and 2.0.1 both have this command, with different fields: the body "
+        "must be the request of the version the charge point speaks (see its "
+        "`ocpp_version`); the schema below shows both."
+    )
+
+
+def _examples(action: str) -> list[OpenApiExample]:
     examples = [
         OpenApiExample(
             "Answer",
@@ -182,20 +221,34 @@ def command_view_for(action: str) -> type[CommandView]:
             status_codes=["200"],
         )
     ]
-    if request_example is not None:
-        examples.append(OpenApiExample(action, value=request_example, request_only=True))
+    for version in action_versions(action):
+        request_example = EXAMPLES_BY_VERSION[version].get(action)
+        if request_example is not None:
+            examples.append(
+                OpenApiExample(f"OCPP {version}", value=request_example, request_only=True)
+            )
+    return examples
+
+
+def command_view_for(action: str) -> type[CommandView]:
+    """The view of one action, documented with its OCPP request and answer schemas."""
+    name = kebab_case(action)
+    versions = action_versions(action)
     view = type(f"{action}CommandView", (CommandView,), {"ocpp_action": action})
     return extend_schema_view(
         post=extend_schema(
             operation_id=f"charge_point_command_{name.replace('-', '_')}",
             tags=["commands"],
-            summary=f"Send {action}",
+            summary=f"Send {action} (OCPP {' and '.join(versions)})",
             description=(
-                f"Sends the OCPP 1.6 `{action}` request (fields in snake_case) and waits for "
+                f"Sends the OCPP `{action}` request (fields in snake_case) and waits for "
                 "the charge point's answer (`OCPP_CALL_TIMEOUT`). "
-                + _DRIVER_NOTES.get(action, "Operators only (`stations.change_chargepoint`).")
+                + _version_note(action)
+                + " "
+                + _access_note(action)
+                + (_COMMAND_ID_NOTE if action in START_ACTIONS else "")
             ),
-            request={"application/json": request_schema(action)},
+            request={"application/json": command_request_schema(action)},
             parameters=[IDEMPOTENCY_KEY_PARAMETER],
             responses={
                 200: OpenApiResponse(
@@ -225,7 +278,7 @@ def command_view_for(action: str) -> type[CommandView]:
                 ),
                 504: error("No answer in time", str(ChargePointTimeout.default_detail)),
             },
-            examples=examples,
+            examples=_examples(action),
         )
     )(view)
 

@@ -24,7 +24,9 @@ from stations.services.smart_charging import (
 )
 from stations.timestamps import parse_ocpp_datetime
 
+from ..framing import V16, V201
 from ..local_lists import local_list_version_answered, send_local_list_answered
+from .actions_201 import ANSWER_APPLIERS as ANSWER_APPLIERS_201
 from .profiles import charging_profile_from_ocpp, optional_datetime
 
 ACCEPTED = "Accepted"
@@ -135,9 +137,10 @@ ANSWER_APPLIERS: dict[str, AnswerApplier] = {
 
 
 def command_answer_apply(
-    *, charge_point_pk: int, action: str, request: dict, response: dict
+    *, charge_point_pk: int, action: str, request: dict, response: dict, version: str = V16
 ) -> None:
     """Record the effect of an answered command (a no-op for most actions)."""
-    applier = ANSWER_APPLIERS.get(action)
+    appliers = ANSWER_APPLIERS_201 if version == V201 else ANSWER_APPLIERS
+    applier = appliers.get(action)
     if applier is not None:
         applier(charge_point_pk=charge_point_pk, request=request, response=response)

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from drivers.choices import AuthorizationStatus
 from drivers.selectors import idtag_authorize_own
 from stations.selectors import connector_startable_exists, transaction_open_owned_exists
+from stations.services.transaction_events import transaction_pk_for_charger_id
 
 REMOTE_START = "RemoteStartTransaction"
 REMOTE_STOP = "RemoteStopTransaction"
-DRIVER_ACTIONS = frozenset({REMOTE_START, REMOTE_STOP})
+# OCPP 2.0.1's remote start and stop, under the same rules.
+REQUEST_START = "RequestStartTransaction"
+REQUEST_STOP = "RequestStopTransaction"
+DRIVER_ACTIONS = frozenset({REMOTE_START, REMOTE_STOP, REQUEST_START, REQUEST_STOP})
 
 
 @dataclass(frozen=True)
@@ -48,23 +52,31 @@ def command_refusal(
         return None
     if not command_action_permitted(requester=requester, action=action):
         return "Drivers may only start and stop charging."
-    if action == REMOTE_STOP:
-        if not transaction_open_owned_exists(
+    if action in (REMOTE_STOP, REQUEST_STOP):
+        # 1.6 names our transaction id; 2.0.1 the charger's own (a string).
+        transaction_pk = payload["transactionId"]
+        if action == REQUEST_STOP:
+            transaction_pk = transaction_pk_for_charger_id(
+                charge_point_pk=charge_point_pk, charger_transaction_id=transaction_pk
+            )
+        if transaction_pk is None or not transaction_open_owned_exists(
             user_id=requester.user_id,
-            transaction_pk=payload["transactionId"],
+            transaction_pk=transaction_pk,
             charge_point_pk=charge_point_pk,
         ):
             return "Not an open transaction of yours on this charge point."
         return None
     if "chargingProfile" in payload:
         return "Drivers cannot set a charging profile."
-    authorization = idtag_authorize_own(user_id=requester.user_id, id_tag=payload["idTag"])
+    # 1.6: idTag and connectorId; 2.0.1: idToken.idToken and evseId (the domain's connector).
+    start_2_0_1 = action == REQUEST_START
+    id_tag = payload["idToken"]["idToken"] if start_2_0_1 else payload["idTag"]
+    authorization = idtag_authorize_own(user_id=requester.user_id, id_tag=id_tag)
     if authorization is None:
         return "Use one of your own id tags."
     if authorization.status != AuthorizationStatus.ACCEPTED:
         return f"This id tag is {authorization.status}."
-    if not connector_startable_exists(
-        charge_point_pk=charge_point_pk, connector_id=payload.get("connectorId")
-    ):
+    connector_id = payload.get("evseId" if start_2_0_1 else "connectorId")
+    if not connector_startable_exists(charge_point_pk=charge_point_pk, connector_id=connector_id):
         return "No connector is free to start charging."
     return None

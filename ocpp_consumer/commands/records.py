@@ -6,6 +6,8 @@ whichever node each runs: the row, not a message, is the outcome.
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 
 from stations.models import ChargePoint
@@ -13,12 +15,44 @@ from stations.services.security import REDACTED, SECRET_CONFIGURATION_KEYS
 
 from ..models import Command, CommandStatus
 
+# OCPP 2.0.1 secrets: network profile passwords, and variables named like one
+# (SecurityCtrlr.BasicAuthPassword, keys, PINs).
+_NETWORK_SECRETS = {"apn": ("apnPassword", "simPin"), "vpn": ("password", "key")}
+_SECRET_VARIABLE = re.compile(r"password|key|secret|pin", re.IGNORECASE)
+
 
 def configuration_redacted(*, action: str, payload: dict) -> dict:
     """The payload as it may be stored or journaled: secret configuration values masked."""
     if action == "ChangeConfiguration" and payload.get("key") in SECRET_CONFIGURATION_KEYS:
         return {**payload, "value": REDACTED}
+    if action == "SetNetworkProfile" and isinstance(payload.get("connectionData"), dict):
+        return {**payload, "connectionData": network_profile_redacted(payload["connectionData"])}
+    if action == "SetVariables" and isinstance(payload.get("setVariableData"), list):
+        return {
+            **payload,
+            "setVariableData": [_variable_redacted(item) for item in payload["setVariableData"]],
+        }
     return payload
+
+
+def network_profile_redacted(connection_data: dict) -> dict:
+    """A 2.0.1 NetworkConnectionProfileType with its APN and VPN secrets masked."""
+    redacted = dict(connection_data)
+    for part, secrets in _NETWORK_SECRETS.items():
+        if isinstance(redacted.get(part), dict):
+            redacted[part] = {
+                name: (REDACTED if name in secrets else value)
+                for name, value in redacted[part].items()
+            }
+    return redacted
+
+
+def _variable_redacted(item):
+    variable = item.get("variable") if isinstance(item, dict) else None
+    name = variable.get("name", "") if isinstance(variable, dict) else ""
+    if isinstance(name, str) and _SECRET_VARIABLE.search(name) and "attributeValue" in item:
+        return {**item, "attributeValue": REDACTED}
+    return item
 
 
 def command_record(

@@ -3,8 +3,9 @@
 API views, admin actions, Celery tasks, management commands and handlers
 call it (or `command_send_sync` from synchronous code). Read top to bottom:
 
-1. validation, once: the action and its payload (validation.py);
-2. the charge point, and whether it is connected (checked here only);
+1. the charge point, and validation, once: the action and its payload in
+   the charge point's OCPP version (validation.py);
+2. whether it is connected (checked here only);
 3. the policy: may this requester send it there (policy.py);
 4. the record, then routing to the consumer holding the socket (delivery.py);
 5. the consumer sends it and applies the answer (call_queue.py, answers.py).
@@ -45,7 +46,6 @@ async def command_send(
     ChargePointOffline, CommandForbidden, CommandTimeout, or CommandsUnavailable
     (the channel layer is down: the command ended `failed`, retry later).
     """
-    command_validate(action=action, payload=payload)
     charge_point, command = await sync_to_async(_command_admit)(
         charge_point_id=charge_point_id,
         action=action,
@@ -65,10 +65,15 @@ command_send_sync = async_to_sync(command_send)
 def _command_admit(
     *, charge_point_id: str, action: str, payload: dict, requester: Requester, source: str
 ) -> tuple[ChargePoint, Command]:
-    """Steps 2-4 in one trip to the database thread: find, check, decide, record."""
+    """Steps 1-4 in one trip to the database thread: find, validate, check, decide, record.
+
+    Validation needs the charge point: its OCPP version says which actions
+    and schemas apply.
+    """
     charge_point = chargepoint_get(charge_point_id=charge_point_id)
     if charge_point is None:
         raise ChargePointNotFound(f"no charge point {charge_point_id!r}")
+    command_validate(action=action, payload=payload, version=charge_point.ocpp_version)
     record = {
         "charge_point": charge_point,
         "action": action,

@@ -20,6 +20,7 @@ from stations.services.smart_charging import (
 )
 
 from .. import errors, framing
+from .actions_201 import CSMS_ACTIONS as CSMS_ACTIONS_201
 from .exceptions import InvalidPayload, UnknownAction
 from .profiles import charging_profile_from_ocpp
 
@@ -63,14 +64,23 @@ CS_TO_CP_ACTIONS = frozenset(
 )
 
 
-def command_validate(*, action: str, payload: dict) -> None:
-    """Raise UnknownAction or InvalidPayload unless the CALL would be valid."""
-    if action not in CS_TO_CP_ACTIONS:
-        raise UnknownAction(f"{action} is not an OCPP 1.6 Central System command")
+def command_actions(version: str) -> frozenset[str]:
+    """The commands a CSMS may send a charge point speaking that OCPP version."""
+    return CSMS_ACTIONS_201 if version == framing.V201 else CS_TO_CP_ACTIONS
+
+
+def command_validate(*, action: str, payload: dict, version: str = framing.V16) -> None:
+    """Raise UnknownAction or InvalidPayload unless the CALL would be valid in that version."""
+    if action not in command_actions(version):
+        raise UnknownAction(
+            f"{action} is not an OCPP {version} command (the charge point speaks OCPP {version})"
+        )
     try:
-        framing.validate_request(action, payload)
+        framing.validate_request(action, payload, version)
     except errors.OCPPError as exc:
         raise InvalidPayload(exc.description) from exc
+    if version != framing.V16:
+        return
     problems = _profile_problems(action=action, payload=payload)
     problems += _authorization_key_problems(action=action, payload=payload)
     if problems:

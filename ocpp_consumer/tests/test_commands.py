@@ -266,3 +266,47 @@ async def cp_model(charge_point_id):
     from stations.models import ChargePoint
 
     return await ChargePoint.objects.aget(charge_point_id=charge_point_id)
+
+
+def test_201_secrets_are_masked_in_records_and_journal():
+    from ocpp_consumer.commands.records import configuration_redacted
+
+    profile = {
+        "configurationSlot": 1,
+        "connectionData": {
+            "ocppVersion": "OCPP20",
+            "apn": {"apn": "internet", "apnPassword": "s3cret", "apnAuthentication": "AUTO"},
+            "vpn": {
+                "server": "vpn",
+                "user": "u",
+                "password": "p4ss",
+                "key": "k3y",
+                "type": "IPSec",
+            },
+        },
+    }
+    masked = configuration_redacted(action="SetNetworkProfile", payload=profile)
+    assert masked["connectionData"]["apn"] == {
+        "apn": "internet",
+        "apnPassword": "********",
+        "apnAuthentication": "AUTO",
+    }
+    assert masked["connectionData"]["vpn"]["password"] == "********"
+    assert masked["connectionData"]["vpn"]["key"] == "********"
+    assert profile["connectionData"]["apn"]["apnPassword"] == "s3cret"  # the CALL keeps it
+    variables = {
+        "setVariableData": [
+            {
+                "attributeValue": "0123456789abcdef",
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "BasicAuthPassword"},
+            },
+            {
+                "attributeValue": "300",
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+            },
+        ]
+    }
+    masked = configuration_redacted(action="SetVariables", payload=variables)
+    assert [item["attributeValue"] for item in masked["setVariableData"]] == ["********", "300"]

@@ -49,15 +49,15 @@ async def answer(socket, action: str, payload: dict, unique_id: str = "msg-1") -
 # --- handshake and identity ---------------------------------------------------
 
 
-@pytest.mark.parametrize("subprotocols", [(), ("ocpp2.0.1",)])
-async def test_handshake_without_ocpp16_subprotocol_is_refused(handshake, subprotocols):
+@pytest.mark.parametrize("subprotocols", [(), ("ocpp2.0",), ("ocpp1.5", "ocpp2.1")])
+async def test_handshake_without_a_supported_subprotocol_is_refused(handshake, subprotocols):
     connected, _ = await handshake("/ocpp/CP1", subprotocols=subprotocols)
     assert connected is False
     assert not await ChargePoint.objects.filter(charge_point_id="CP1").aexists()
 
 
-async def test_handshake_negotiates_ocpp16_among_several(handshake):
-    connected, socket = await handshake("/ocpp/CP1", subprotocols=("ocpp2.0.1", "ocpp1.6"))
+async def test_handshake_negotiates_ocpp16_among_unsupported_ones(handshake):
+    connected, socket = await handshake("/ocpp/CP1", subprotocols=("ocpp2.1", "ocpp1.6"))
     assert socket.handshake_result == (True, "ocpp1.6")
     assert (await socket.boot())["status"] == "Accepted"
 

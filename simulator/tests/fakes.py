@@ -1,6 +1,7 @@
 """Fakes for the simulator tests: a scripted CSMS (websockets server) and helpers.
 
-The fake CSMS checks what it receives against the official OCPP 1.6 schemas
+The fake CSMS speaks OCPP 1.6 and 2.0.1 (the subprotocol a charge point
+offers) and checks what it receives against that version's official schemas
 straight from the `ocpp` package and jsonschema, not through the simulator's
 own checks (frames.py), so that a mistake there cannot hide one in a frame.
 """
@@ -39,9 +40,14 @@ def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or datetime.fromisoformat(value) is not None
 
 
-def schema_violation(message_type_id: int, action: str, payload: dict) -> str | None:
-    """What in a CALL (2) or CALLRESULT (3) payload breaks its 1.6 schema; None if nothing."""
-    schema = get_validator(message_type_id, action, "1.6").schema
+SUBPROTOCOLS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
+
+
+def schema_violation(
+    message_type_id: int, action: str, payload: dict, version: str = "1.6"
+) -> str | None:
+    """What in a CALL (2) or CALLRESULT (3) payload breaks its schema; None if nothing."""
+    schema = get_validator(message_type_id, action, version).schema
     decimals = json.loads(json.dumps(schema, default=float), parse_float=Decimal)
     validator = Draft4Validator(decimals, format_checker=_DATE_TIMES)
     payload = json.loads(json.dumps(payload), parse_float=Decimal)
@@ -51,6 +57,8 @@ def schema_violation(message_type_id: int, action: str, payload: dict) -> str | 
 
 def default_answer(charge_point_id: str, action: str, payload: dict, csms: FakeCsms):
     """What a well-behaved CSMS answers; None means: no answer at all."""
+    if csms.versions.get(charge_point_id) == "2.0.1":
+        return default_answer_201(charge_point_id, action, payload, csms)
     if action == "BootNotification":
         return {"status": "Accepted", "currentTime": now_z(), "interval": 300}
     if action == "Heartbeat":
@@ -60,6 +68,19 @@ def default_answer(charge_point_id: str, action: str, payload: dict, csms: FakeC
     if action == "StartTransaction":
         csms.next_transaction_id += 1
         return {"transactionId": csms.next_transaction_id, "idTagInfo": {"status": "Accepted"}}
+    return {}
+
+
+def default_answer_201(charge_point_id: str, action: str, payload: dict, csms: FakeCsms):
+    """What a well-behaved OCPP 2.0.1 CSMS answers."""
+    if action == "BootNotification":
+        return {"status": "Accepted", "currentTime": now_z(), "interval": 300}
+    if action == "Heartbeat":
+        return {"currentTime": now_z()}
+    if action == "Authorize":
+        return {"idTokenInfo": {"status": "Accepted"}}
+    if action == "TransactionEvent" and payload["eventType"] == "Started":
+        return {"idTokenInfo": {"status": "Accepted"}}
     return {}
 
 
@@ -79,6 +100,8 @@ class FakeCsms:
         self.in_flight: Counter = Counter()
         self.max_in_flight: Counter = Counter()
         self.next_transaction_id = 0
+        # The OCPP version each charge point's (last) connection speaks.
+        self.versions: dict[str, str] = {}
         self._replies: dict[str, asyncio.Future] = {}
         self._server = None
 
@@ -92,7 +115,7 @@ class FakeCsms:
             self._handle,
             "127.0.0.1",
             0,
-            subprotocols=["ocpp1.6"],
+            subprotocols=list(SUBPROTOCOLS),
             process_request=self._process_request,
             compression=None,
             ssl=self.ssl,
@@ -118,6 +141,7 @@ class FakeCsms:
         charge_point_id = unquote(websocket.request.path.rsplit("/", 1)[-1])
         self.connections[charge_point_id] = websocket
         self.connects[charge_point_id] += 1
+        self.versions[charge_point_id] = SUBPROTOCOLS[websocket.subprotocol]
         with contextlib.suppress(ConnectionClosed):
             async for text in websocket:
                 message = json.loads(text)
@@ -135,7 +159,8 @@ class FakeCsms:
         self.max_in_flight[charge_point_id] = max(
             self.max_in_flight[charge_point_id], self.in_flight[charge_point_id]
         )
-        violation = schema_violation(MessageType.Call, action, payload)
+        version = self.versions[charge_point_id]
+        violation = schema_violation(MessageType.Call, action, payload, version)
         if violation is not None:
             self.invalid.append((action, payload, violation))
         answer = self.answer(charge_point_id, action, payload, self)

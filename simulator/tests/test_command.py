@@ -87,6 +87,8 @@ BAD_OPTIONS = [
         ["--json", "/nonexistent-folder/report.json"],
         "--json: cannot write into /nonexistent-folder",
     ),
+    (["--mix", "0.3"], "--mix needs --ocpp-version mixed"),
+    (["--ocpp-version", "mixed", "--mix", "2"], "--mix must be between 0 and 1"),
 ]
 
 

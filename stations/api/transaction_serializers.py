@@ -21,6 +21,7 @@ class MeterSegmentSerializer(serializers.Serializer):
 # What drivers see of a session; operators see the dispute's details too.
 DRIVER_TRANSACTION_FIELDS = [
     "id",
+    "ocpp_transaction_id",
     "charge_point",
     "connector_id",
     "id_tag",
@@ -53,6 +54,7 @@ DISPUTE_FIELDS = [
             "Running session",
             value={
                 "id": 1234,
+                "ocpp_transaction_id": "",
                 "charge_point": "CP-0001",
                 "connector_id": 1,
                 "id_tag": "04A2B3C4D5",
@@ -87,6 +89,7 @@ DISPUTE_FIELDS = [
             "Corrected after a dispute",
             value={
                 "id": 1240,
+                "ocpp_transaction_id": "",
                 "charge_point": "CP-0001",
                 "connector_id": 2,
                 "id_tag": "04A2B3C4D5",
@@ -119,7 +122,13 @@ DISPUTE_FIELDS = [
 class TransactionSerializer(serializers.ModelSerializer):
     """A session as operators see it, the dispute and its resolution included."""
 
-    id = serializers.IntegerField(read_only=True, help_text="The OCPP transactionId.")
+    id = serializers.IntegerField(
+        read_only=True, help_text="The OCPP 1.6 transactionId (for 2.0.1 sessions, ours)."
+    )
+    ocpp_transaction_id = serializers.CharField(
+        read_only=True,
+        help_text="OCPP 2.0.1: the transactionId the charging station chose; empty for 1.6.",
+    )
     charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
     connector_id = serializers.IntegerField(source="connector.connector_id", read_only=True)
     energy_wh = serializers.SerializerMethodField(

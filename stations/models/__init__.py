@@ -13,6 +13,7 @@ from .charge_points import (
 from .reservations import Reservation, ReservationStatus
 from .security import CRITICAL_EVENT_TYPES, SecurityEvent, SecurityEventOrigin
 from .smart_charging import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule
+from .transaction_events import ID_TOKEN_MAX_LENGTH, TransactionEventLog, TransactionEventType
 from .transactions import MeterValue, OrphanStopTransaction, Transaction
 from .validators import (
     BASIC_AUTH_PROFILES,
@@ -51,4 +52,7 @@ __all__ = [
     "ReservationStatus",
     "Station",
     "Transaction",
+    "ID_TOKEN_MAX_LENGTH",
+    "TransactionEventLog",
+    "TransactionEventType",
 ]

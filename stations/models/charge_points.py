@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import ChargePointErrorCode, ConnectorStatus, RegistrationStatus
+from ..choices import ChargePointErrorCode, ConnectorStatus, OcppVersion, RegistrationStatus
 from .validators import (
     CHARGE_POINT_ID_MAX_LENGTH,
     validate_charge_point_id,
@@ -148,6 +148,23 @@ class ChargePoint(models.Model):
             "The charge point must connect with this profile, never a lower one. "
             "Profiles 1 and 2 sign in with the password; profile 3 with a client "
             "certificate. A password set here is required at any profile below 3."
+        ),
+    )
+    ocpp_version = models.CharField(
+        _("OCPP version"),
+        max_length=8,
+        choices=OcppVersion.choices,
+        default=OcppVersion.V16,
+        help_text=_("The version it spoke on its last connection (negotiated at the handshake)."),
+    )
+    ocpp_version_preferred = models.CharField(
+        _("preferred OCPP version"),
+        max_length=8,
+        choices=OcppVersion.choices,
+        blank=True,
+        help_text=_(
+            "Blank: the newest version the charge point offers. Set to keep a charger "
+            "that offers both on the one it works best with."
         ),
     )
     registration_status = models.CharField(
@@ -292,6 +309,15 @@ class Connector(models.Model):
             "What this connector can deliver at most; sessions reporting more energy than "
             "this power allows in their time are disputed. Empty: "
             "CONNECTOR_DEFAULT_MAX_POWER_W."
+        ),
+    )
+    evse_connector_statuses = models.JSONField(
+        _("statuses of its plugs (OCPP 2.0.1)"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "For an OCPP 2.0.1 EVSE (this connector's id is the EVSE id): the last status "
+            "of each of its connectors, by connector id. The EVSE's status is derived from them."
         ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

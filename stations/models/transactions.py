@@ -10,6 +10,10 @@ from drivers.models import ID_TAG_MAX_LENGTH
 from ..choices import DisputeResolution, EnergySource, SessionStatus, StopReason
 from .charge_points import ChargePoint, Connector
 
+# A session's id tag may be an OCPP 2.0.1 idToken (up to 36 characters; a
+# 1.6 idTag or a tag we know has at most 20): kept whole, never cut to match.
+ID_TOKEN_MAX_LENGTH = 36
+
 
 class Transaction(models.Model):
     """A charging session; its primary key is the OCPP transactionId."""
@@ -28,7 +32,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("connector"),
     )
-    id_tag = models.CharField(_("id tag"), max_length=ID_TAG_MAX_LENGTH)
+    id_tag = models.CharField(_("id tag"), max_length=ID_TOKEN_MAX_LENGTH)
     tag = models.ForeignKey(
         "drivers.IdTag",
         on_delete=models.SET_NULL,
@@ -42,6 +46,18 @@ class Transaction(models.Model):
     )
     start_auth_status = models.CharField(_("authorization at start"), max_length=16, blank=True)
     reservation_id = models.IntegerField(_("reservation id"), null=True, blank=True)
+    ocpp_transaction_id = models.CharField(
+        _("charger's transaction id"),
+        max_length=36,
+        blank=True,
+        help_text=_("OCPP 2.0.1: the transactionId the charging station chose."),
+    )
+    remote_start_id = models.IntegerField(
+        _("remote start id"),
+        null=True,
+        blank=True,
+        help_text=_("OCPP 2.0.1: the RequestStartTransaction that led to this session."),
+    )
     meter_start = models.BigIntegerField(_("meter start (Wh)"))
     start_timestamp = models.DateTimeField(_("start"))
     meter_stop = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
@@ -49,7 +65,7 @@ class Transaction(models.Model):
     stop_reason = models.CharField(
         _("stop reason"), max_length=16, choices=StopReason.choices, blank=True
     )
-    stop_id_tag = models.CharField(_("stop id tag"), max_length=ID_TAG_MAX_LENGTH, blank=True)
+    stop_id_tag = models.CharField(_("stop id tag"), max_length=ID_TOKEN_MAX_LENGTH, blank=True)
     energy_wh = models.BigIntegerField(_("energy (Wh)"), null=True, blank=True)
     energy_source = models.CharField(
         _("energy source"), max_length=16, choices=EnergySource.choices, blank=True
@@ -98,6 +114,12 @@ class Transaction(models.Model):
             models.UniqueConstraint(
                 fields=["connector", "id_tag", "start_timestamp", "meter_start"],
                 name="transaction_start_dedupe",
+            ),
+            # OCPP 2.0.1: the charger's transactionId names one session of it.
+            models.UniqueConstraint(
+                fields=["charge_point", "ocpp_transaction_id"],
+                condition=~models.Q(ocpp_transaction_id=""),
+                name="transaction_ocpp_id_unique_per_charge_point",
             ),
             # A connector runs one session at a time.
             models.UniqueConstraint(

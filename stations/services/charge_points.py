@@ -12,7 +12,7 @@ from django.utils import timezone
 from events.kinds import EventKind
 from events.services import event_record
 
-from ..choices import RegistrationStatus
+from ..choices import OcppVersion, RegistrationStatus
 from ..models import ChargePoint, Connector, ConnectorStatusLog
 
 
@@ -43,7 +43,11 @@ def chargepoint_create(
 
 
 def chargepoint_connect(
-    *, charge_point_id: str, channel_name: str, known: ChargePoint | None = None
+    *,
+    charge_point_id: str,
+    channel_name: str,
+    known: ChargePoint | None = None,
+    ocpp_version: str = OcppVersion.V16,
 ) -> ChargePoint:
     """Find (or, with OCPP_AUTO_REGISTER, create) a charge point and mark it online.
 
@@ -69,10 +73,15 @@ def chargepoint_connect(
                 raise ChargePointUnknown(charge_point_id) from None
     now = timezone.now()
     ChargePoint.objects.filter(pk=charge_point.pk).update(
-        is_online=True, connection_channel=channel_name, connected_at=now, last_seen=now
+        is_online=True,
+        connection_channel=channel_name,
+        connected_at=now,
+        last_seen=now,
+        ocpp_version=ocpp_version,
     )
     charge_point.is_online, charge_point.connection_channel = True, channel_name
     charge_point.connected_at = charge_point.last_seen = now
+    charge_point.ocpp_version = ocpp_version
     event_record(kind=EventKind.CHARGE_POINT_CONNECTED, payload={"charge_point": charge_point.pk})
     return charge_point
 

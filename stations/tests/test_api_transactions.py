@@ -47,6 +47,7 @@ def test_operator_sees_every_transaction_with_contract_fields(charge_point):
     body = client_for(make_operator(*VIEW)).get(f"{TRANSACTIONS}{stopped.pk}/").json()
     assert body == {
         "id": stopped.pk,
+        "ocpp_transaction_id": "",
         "charge_point": "CP1",
         "connector_id": 1,
         "id_tag": "TAG-1",

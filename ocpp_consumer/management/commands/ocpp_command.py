@@ -1,6 +1,10 @@
 """Send an OCPP command to a connected charge point from the shell.
 
-    manage.py ocpp_command CP-1 Reset '{"type": "Soft"}'
+    manage.py ocpp_command CP-1 Reset '{"type": "Soft"}'         (OCPP 1.6)
+    manage.py ocpp_command CP-2 Reset '{"type": "OnIdle"}'       (OCPP 2.0.1)
+
+The action and payload are those of the OCPP version the charge point
+speaks (its `ocpp_version`); another version's action is refused, naming it.
 
 The charge point may be connected to any server process: through Redis on a
 cluster (REDIS_URL set), through the database on the embedded default (the
@@ -21,12 +25,21 @@ from ocpp_consumer.models import CommandStatus
 
 
 class Command(BaseCommand):
-    help = "Send an OCPP 1.6 command (CALL) to a charge point and print its answer."
+    help = (
+        "Send an OCPP command (CALL) to a charge point and print its answer; the action "
+        "and payload are those of the charge point's OCPP version (1.6 or 2.0.1)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("charge_point_id")
-        parser.add_argument("action", help="OCPP action, e.g. Reset, GetConfiguration")
-        parser.add_argument("payload", nargs="?", default="{}", help="JSON payload (camelCase)")
+        parser.add_argument(
+            "action",
+            help="OCPP action of the charge point's version, e.g. Reset, GetConfiguration "
+            "(1.6), GetVariables, RequestStartTransaction (2.0.1)",
+        )
+        parser.add_argument(
+            "payload", nargs="?", default="{}", help="JSON payload (OCPP camelCase)"
+        )
         parser.add_argument("--timeout", type=float, default=None, help="seconds to wait")
 
     def handle(self, *args, charge_point_id, action, payload, timeout, **options):

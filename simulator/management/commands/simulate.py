@@ -1,4 +1,4 @@
-"""Simulate a fleet of OCPP 1.6J charge points against a CSMS (load tests).
+"""Simulate a fleet of OCPP 1.6J and/or 2.0.1 charge points against a CSMS (load tests).
 
     manage.py simulate --url ws://127.0.0.1:8000/ocpp/ --charge-points 500 --duration 600
 
@@ -25,8 +25,8 @@ DEFAULT_ID_TAG = "SIMTAG"
 
 class Command(BaseCommand):
     help = (
-        "Simulate OCPP 1.6J charge points against a CSMS and report throughput and latency "
-        "(docs/SIMULATE.md)."
+        "Simulate OCPP 1.6J or 2.0.1 charge points (or a mix) against a CSMS and report "
+        "throughput and latency (docs/SIMULATE.md)."
     )
     # A client of any CSMS: no system checks (they would need this project's database).
     requires_system_checks = []
@@ -49,6 +49,19 @@ class Command(BaseCommand):
             help="number of the first id (default 1)",
         )
         add("--connectors", type=int, default=2, metavar="N", help="per charge point (default 2)")
+        add(
+            "--ocpp-version",
+            default="1.6",
+            choices=["1.6", "2.0.1", "mixed"],
+            help="what the charge points speak (default 1.6); mixed: --mix of them 2.0.1",
+        )
+        add(
+            "--mix",
+            type=float,
+            metavar="SHARE",
+            help="with --ocpp-version mixed: share of 2.0.1 charge points, spread evenly "
+            "(default 0.5: every other one)",
+        )
         add(
             "--password",
             metavar="TEXT",
@@ -188,6 +201,8 @@ class Command(BaseCommand):
                 backoff_cap=options["backoff_cap"],
                 stop_timeout=options["stop_timeout"],
                 json_path=options["json_path"],
+                ocpp_version=options["ocpp_version"],
+                mix=options["mix"],
             ).validate()
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,4 +1,4 @@
-"""Answers to the CALLs a CSMS sends a simulated charge point.
+"""Answers to the OCPP 1.6 CALLs a CSMS sends a simulated charge point.
 
 Each answer is built at once and returned to the reader, which sends it; what
 the command sets in motion (a session, a reboot, the message a TriggerMessage
@@ -30,10 +30,11 @@ from ocpp.v16.enums import (
     UnlockStatus,
 )
 
-from . import sessions
-from .frames import KNOWN_ACTIONS, ErrorCode, OcppError, check_request
-from .protocol import Answer
-from .state import ChargePoint, Connector
+from .. import sessions
+from ..frames import KNOWN_ACTIONS, ErrorCode, OcppError, check_request
+from ..protocol import Answer
+from ..state import ChargePoint, Connector
+from .ocpp16_messages import meter_values_payload
 
 ACCEPTED = {"status": "Accepted"}
 # Answered Accepted and otherwise ignored: the simulator has no local cache,
@@ -99,7 +100,7 @@ def _remote_start(cp: ChargePoint, payload: dict) -> Answer:
 
     async def begin() -> None:
         if cp.can_start_session:
-            sessions.start(cp, connector, id_tag=payload["idTag"], remote=True)
+            sessions.start(cp, connector, id_tag=payload["idTag"], remote=payload)
         else:  # the run ended or a Reset came in between
             connector.busy = False
 
@@ -231,7 +232,7 @@ async def _send_status(cp: ChargePoint, connector_id) -> None:
 async def _send_meter_values(cp: ChargePoint, connector_id) -> None:
     for connector in cp.connectors:
         if connector_id in (None, 0, connector.connector_id):
-            payload = sessions.meter_values_payload(connector, context="Trigger")
+            payload = meter_values_payload(connector, context="Trigger")
             await cp.call(Action.meter_values, payload)
 
 
