@@ -113,8 +113,14 @@ def driver_invoices(base_url: str, token: str) -> list[dict]:
 
 
 def test_one_card_charges_on_both_versions_and_both_sessions_are_invoiced(tmp_path):
-    Tariff.objects.filter(is_default=True).update(
-        price_per_kwh=Decimal("0.3000"), vat_rate=Decimal("0")
+    # Its own tariff: a flushed test database may have lost the migrations' default.
+    Tariff.objects.create(
+        name="Mixed fleet",
+        currency="EUR",
+        price_per_kwh=Decimal("0.3000"),
+        vat_rate=Decimal("0"),
+        is_default=True,
+        priority=10,
     )
     user = User.objects.create_user("alice", email="alice@example.com", password="x" * 20)
     IdTag.objects.create(id_tag=CARD, driver=Driver.objects.create(user=user))
