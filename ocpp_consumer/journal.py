@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from operator import itemgetter
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -45,6 +46,10 @@ COLUMNS = (
 )
 
 
+# Times a batch is repeated after a deadlock before it counts as failed.
+TRANSIENT_RETRIES = 3
+
+
 def _write(rows: list[tuple]) -> int:
     """Insert buffered rows; return how many had to be dropped.
 
@@ -54,9 +59,13 @@ def _write(rows: list[tuple]) -> int:
     """
     # COPY escapes the payload while it serialises it anyway (_copy_row).
     with_payload = connection.vendor != "postgresql"
-    rows = [_storable_row(row, with_payload=with_payload) for row in rows]
+    # One charge point after the other: the foreign-key checks then take their
+    # row locks in the order other writers take them, which keeps deadlocks rare.
+    rows = sorted(
+        (_storable_row(row, with_payload=with_payload) for row in rows), key=itemgetter(0)
+    )
     try:
-        _insert(rows)
+        _insert_retrying(rows)
         return 0
     except (OperationalError, InterfaceError):
         raise  # the database is away: one row at a time would not help
@@ -73,6 +82,24 @@ def _write(rows: list[tuple]) -> int:
             logger.exception("journal row dropped: %s", _describe(row))
             dropped += 1
     return dropped
+
+
+def _insert_retrying(rows: list[tuple]) -> None:
+    """`_insert`, again when the database chose this batch as a deadlock's victim.
+
+    A deadlock or serialization failure (SQLSTATE class 40) is transient: the
+    other transaction goes on, so the same batch succeeds when repeated. It
+    is an OperationalError, which otherwise means "the database is away".
+    """
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            _insert(rows)
+            return
+        except OperationalError as exc:
+            sqlstate = str(getattr(exc.__cause__, "sqlstate", "") or "")
+            if not sqlstate.startswith("40") or attempt == TRANSIENT_RETRIES:
+                raise
+            logger.info("journal batch of %d rows hit %s: repeating it", len(rows), sqlstate)
 
 
 def _insert(rows: list[tuple]) -> None:

@@ -1,0 +1,49 @@
+"""A journal batch chosen as a deadlock's victim is repeated, not dropped."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+
+from ocpp_consumer import journal
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def _failing(times: int, sqlstate_error: type[Exception]):
+    calls = []
+
+    def insert(rows):
+        calls.append(len(rows))
+        if len(calls) <= times:
+            raise OperationalError("deadlock detected") from sqlstate_error()
+
+    return insert, calls
+
+
+def test_a_deadlocked_batch_is_repeated(monkeypatch):
+    insert, calls = _failing(2, _Deadlock)
+    monkeypatch.setattr(journal, "_insert", insert)
+    journal._insert_retrying([("row",)])
+    assert calls == [1, 1, 1]
+
+
+def test_an_unreachable_database_is_not_repeated(monkeypatch):
+    class _Unreachable(Exception):
+        sqlstate = "08006"
+
+    insert, calls = _failing(1, _Unreachable)
+    monkeypatch.setattr(journal, "_insert", insert)
+    with pytest.raises(OperationalError):
+        journal._insert_retrying([("row",)])
+    assert calls == [1]
+
+
+def test_a_deadlock_that_persists_gives_up(monkeypatch):
+    insert, calls = _failing(10, _Deadlock)
+    monkeypatch.setattr(journal, "_insert", insert)
+    with pytest.raises(OperationalError):
+        journal._insert_retrying([("row",)])
+    assert len(calls) == journal.TRANSIENT_RETRIES + 1
