@@ -9,7 +9,7 @@ import json
 from asgiref.sync import async_to_sync
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +22,7 @@ from stations.services.security import AUTHORIZATION_KEY, authorization_key_gene
 from . import commands
 from .forms import CommandForm, example_payloads
 from .framing import V16, V201
-from .models import Command, CommandStatus, JournalEntry
+from .models import Command, CommandStatus
 from .v201.security_answers import basic_auth_password_generate, basic_auth_password_payload
 
 RECENT_COMMANDS = 10
@@ -276,46 +276,5 @@ class CommandAdmin(HistoryAdmin):
     date_hierarchy = "created_at"
 
 
-def _journal_lines(queryset):
-    for entry in queryset.select_related("charge_point").order_by("timestamp", "id").iterator():
-        yield (
-            json.dumps(
-                {
-                    "charge_point_id": entry.charge_point.charge_point_id,
-                    "timestamp": entry.timestamp.isoformat(),
-                    "direction": entry.direction,
-                    "message_type": entry.message_type,
-                    "unique_id": entry.unique_id,
-                    "action": entry.action,
-                    "payload": entry.payload,
-                    "error_code": entry.error_code,
-                    "raw": entry.raw,
-                }
-            )
-            + "\n"
-        )
-
-
-@admin.action(description=_("Export as JSON lines"))
-def export_json_lines(modeladmin, request, queryset):
-    response = StreamingHttpResponse(_journal_lines(queryset), content_type="application/jsonl")
-    response["Content-Disposition"] = 'attachment; filename="ocpp-journal.jsonl"'
-    return response
-
-
-@admin.register(JournalEntry)
-class JournalEntryAdmin(HistoryAdmin):
-    list_display = (
-        "timestamp",
-        "charge_point",
-        "direction",
-        "message_type",
-        "action",
-        "unique_id",
-        "error_code",
-    )
-    list_filter = ("direction", "message_type", "action")
-    list_select_related = ("charge_point",)
-    search_fields = ("=charge_point__charge_point_id", "=unique_id")
-    date_hierarchy = "timestamp"
-    actions = [export_json_lines]
+# The journal's pages live in their own module; importing it registers them.
+from . import admin_journal  # noqa: E402, F401

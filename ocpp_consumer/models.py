@@ -42,13 +42,27 @@ class Command(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # The answer's own verdict ("Accepted", "Rejected", "Unlocked", ...): what
+    # an operator filters the history by. Empty while unanswered or when the
+    # answer carries no status.
+    outcome = models.CharField(_("outcome"), max_length=32, blank=True)
+    # The session a remote start produced, once the charger has started it.
+    transaction = models.ForeignKey(
+        "stations.Transaction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commands",
+        verbose_name=_("session started"),
+    )
 
     class Meta:
         verbose_name = _("command")
         verbose_name_plural = _("commands")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["charge_point", "-created_at"], name="command_cp_created_idx")
+            models.Index(fields=["charge_point", "-created_at"], name="command_cp_created_idx"),
+            models.Index(fields=["outcome", "-created_at"], name="command_outcome_created_idx"),
         ]
 
     def __str__(self):

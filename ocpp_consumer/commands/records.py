@@ -80,8 +80,15 @@ def command_mark(*, command_id: int, status: str, **fields) -> None:
 
 
 def command_outcome_fields(*, status: str, **fields) -> dict:
-    """The fields the consumer stores when a command ends."""
-    return {"status": status, "answered_at": timezone.now(), **fields}
+    """The fields the consumer stores when a command ends.
+
+    An answer's own status ("Accepted", "Rejected", "Unlocked", ...) is kept
+    as the outcome, so the history can show and filter by it.
+    """
+    response = fields.get("response")
+    verdict = response.get("status") if isinstance(response, dict) else None
+    outcome = verdict[:32] if isinstance(verdict, str) else ""
+    return {"status": status, "answered_at": timezone.now(), "outcome": outcome, **fields}
 
 
 def command_mark_timed_out_if_unanswered(*, command_id: int) -> Command:
