@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from django.conf import settings
 
 from csms_project.celery import app as celery_app
 
@@ -56,3 +57,14 @@ def _fresh_compatibility_profiles():
     relaxations_cache_clear()
     yield
     relaxations_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Start every test in the default language: a request's LocaleMiddleware
+    leaves its language active in the thread, which would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

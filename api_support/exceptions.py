@@ -33,6 +33,18 @@ class ServiceUnavailable(APIException):
         self.retry_after = retry_after
 
 
+class TooManyAttempts(APIException):
+    """Refused for a while (e.g. a sign-in lockout); the client may retry after `retry_after` s."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many attempts. Retry later.")
+    default_code = "too_many_attempts"
+
+    def __init__(self, detail=None, code=None, retry_after: int = RETRY_AFTER_SECONDS):
+        super().__init__(detail, code)
+        self.retry_after = retry_after
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, plus: values the database cannot hold are the client's 400.
 
@@ -51,6 +63,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         exc = ServiceUnavailable(_("Redis (channel layer or broker) is unreachable. Retry later."))
     response = exception_handler(exc, context)
-    if isinstance(exc, ServiceUnavailable) and response is not None:
-        response["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, ServiceUnavailable | TooManyAttempts) and response is not None:
+        response["Retry-After"] = str(retry_after)
     return response

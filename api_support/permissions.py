@@ -8,8 +8,9 @@ viewsets narrow those to the driver's own rows.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
 
 def is_operator(user) -> bool:
@@ -46,3 +47,21 @@ class OperatorOrDriverReadOnly(OperatorModelPermissions):
             self.message = _("Drivers cannot change this resource.")
             return False
         return super().has_permission(request, view)
+
+
+class AnonymousMapAllowed(BasePermission):
+    """Lets callers without a token read, while the API_ANONYMOUS_MAP setting allows it.
+
+    For what a map or a price shows before sign-in. It grants nothing to a
+    signed-in user, so combine it with the view's own rule:
+    `permission_classes = [AnonymousMapAllowed | OperatorOrDriverReadOnly]`.
+    With the setting off, anonymous calls get the other rule's 401.
+    """
+
+    def has_permission(self, request, view):
+        user = request.user
+        return (
+            request.method in SAFE_METHODS
+            and not (user and user.is_authenticated)
+            and bool(getattr(settings, "API_ANONYMOUS_MAP", False))
+        )

@@ -12,14 +12,24 @@ from rest_framework.views import APIView
 from .exceptions import ResourceInUse
 from .idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from .pagination import ApiPagination
-from .throttling import RoleRateThrottle
+from .throttling import PurposeRateThrottle, RoleRateThrottle, rate_limit_headers
 
 
 class ApiViewMixin:
-    """Mix into every API view (before the DRF class) for the house defaults."""
+    """Mix into every API view (before the DRF class) for the house defaults.
 
-    throttle_classes = [RoleRateThrottle]
+    Throttling per role (plus the view's `throttle_scope`, when it names
+    one), pagination, and the rate-limit headers on every answer.
+    """
+
+    throttle_classes = [RoleRateThrottle, PurposeRateThrottle]
     pagination_class = ApiPagination
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for header, value in rate_limit_headers(request, self).items():
+            response[header] = value
+        return response
 
 
 class IdempotentCreateMixin:

@@ -21,7 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
+from monitoring.admin_paginator import LargeTableAdminMixin, choices_filter
 
+from .admin_revenue import revenue_view
 from .csv_export import ExportForm, export_response
 from .models import (
     BillingFailure,
@@ -35,6 +37,7 @@ from .models import (
 )
 from .pdf import invoice_pdf_bytes
 from .pricing import Period, periods_overlap
+from .snapshot_display import tariff_snapshot_html
 from .tasks import invoice_create_for_transaction
 
 
@@ -147,7 +150,7 @@ class InvoiceLineInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyModelAdmin):
+class InvoiceAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
     inlines = (InvoiceLineInline,)
     list_display = (
         "number",
@@ -161,7 +164,17 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         "issued_at",
         "pdf_link",
     )
-    list_filter = ("currency", "tariff")
+    # The tariffs' currencies (a small table), not SELECT DISTINCT over every invoice.
+    list_filter = (
+        choices_filter(
+            "currency",
+            lambda: (
+                Tariff.objects.order_by("currency").values_list("currency", flat=True).distinct()
+            ),
+            title=_("currency"),
+        ),
+        "tariff",
+    )
     list_select_related = ("transaction__charge_point", "tariff")
     search_fields = (
         "number",
@@ -170,7 +183,8 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         "transaction__charge_point__charge_point_id",
     )
     date_hierarchy = "issued_at"
-    readonly_fields = ("transaction_link", "energy_kwh", "pdf_link")
+    sortable_by = ("number", "issued_at")  # indexed; another column sorts every invoice
+    readonly_fields = ("transaction_link", "energy_kwh", "pdf_link", "tariff_terms")
     actions = ("download_pdf",)
     change_list_template = "admin/billing/invoice/change_list.html"
 
@@ -179,6 +193,9 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         return [
             path("<int:pk>/pdf/", view(self.pdf_view), name="billing_invoice_pdf"),
             path("export/", view(self.export_view), name="billing_invoice_export"),
+            path(
+                "revenue/", view(self.revenue_view), name="billing_invoice_revenue"
+            ),  # the revenue report (billing.admin_revenue)
             *super().get_urls(),
         ]
 
@@ -192,6 +209,9 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
             pk=pk,
         )
         return _pdf_response(invoice)
+
+    def revenue_view(self, request):
+        return revenue_view(self, request)
 
     def export_view(self, request):
         """A form (kind, date range, station) answered with a CSV file."""
@@ -237,6 +257,15 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("energy (kWh)"), ordering="energy_wh")
     def energy_kwh(self, obj):
         return f"{Decimal(obj.energy_wh) / 1000:.3f}"
+
+    def get_fields(self, request, obj=None):
+        # The prices the invoice kept, as a table where the raw JSON would be.
+        fields = [name for name in super().get_fields(request, obj) if name != "tariff_terms"]
+        return ["tariff_terms" if name == "tariff_snapshot" else name for name in fields]
+
+    @admin.display(description=_("tariff snapshot"))
+    def tariff_terms(self, obj):
+        return tariff_snapshot_html(obj.tariff_snapshot)
 
 
 @admin.register(InvoiceLine)

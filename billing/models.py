@@ -265,6 +265,8 @@ class Invoice(models.Model):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["-issued_at", "-id"]
+        # Revenue of a day or a month (billing.reports) without reading every invoice.
+        indexes = [models.Index(fields=["issued_at"], name="invoice_issued_idx")]
 
     def __str__(self):
         return self.number

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from drivers.models import IdTag
+from stations.choices import RegistrationStatus
 from stations.models import ChargePoint, MeterValue, Transaction
 from stations.selectors import transaction_energy_so_far, transaction_list
 from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
@@ -20,7 +21,12 @@ from .models import Invoice, TagGroup, Tariff
 from .pricing import Bill, PricingError, SessionFacts, Terms, price_session
 
 
-def _specificity(tariff: Tariff) -> tuple:
+def tariff_specificity(tariff: Tariff) -> tuple:
+    """The order in which tariffs that all apply win: the greatest is the session's.
+
+    An id tag group, then a connector, a charge point, a station (the
+    default has none); then the priority, then the newest.
+    """
     return (
         tariff.tag_group_id is not None,
         tariff.connector_id is not None,
@@ -43,14 +49,21 @@ def _is_valid_at(tariff: Tariff, at: datetime) -> bool:
     )
 
 
-def _tariffs_for(*, transaction: Transaction, valid_at: Sequence[datetime]) -> QuerySet[Tariff]:
-    """The tariffs whose every scope matches the session, valid at one of the moments."""
-    member_tags = [pk for pk in (transaction.tag_id, _parent_tag_id(transaction)) if pk]
-    return tariff_candidates(
-        valid_at=valid_at,
-        tag_ids=member_tags,
-        charge_point_pk=transaction.charge_point_id,
-        connector_pk=transaction.connector_id,
+def tariff_tag_ids(*, tag_id: int | None, parent_id: int | None) -> list[int]:
+    """The id tags whose groups a session's tariff may be reserved for: its tag and parent."""
+    return [pk for pk in (tag_id, parent_id) if pk]
+
+
+def _session_tag_ids(transaction: Transaction) -> list[int]:
+    return tariff_tag_ids(tag_id=transaction.tag_id, parent_id=_parent_tag_id(transaction))
+
+
+def _most_specific(tariffs: Iterable[Tariff], *, at: datetime | None = None) -> Tariff | None:
+    """The tariff that wins among candidates (those valid at `at`, when given)."""
+    return max(
+        (tariff for tariff in tariffs if at is None or _is_valid_at(tariff, at)),
+        key=tariff_specificity,
+        default=None,
     )
 
 
@@ -68,7 +81,8 @@ def tariff_candidates(
     id tag group must hold one of `tag_ids` (a session's tag and its parent);
     its station, charge point and connector must be where the session runs.
     A location given as None is anywhere: the tariffs of every location
-    match. A tariff without any scope applies only as the default.
+    match. A tariff without any scope applies only as the default. An
+    empty `valid_at` asks for every validity (a driver's list filters it).
 
     The charge point's station is read in the query itself: a session just
     started has only the charge point's pk, and loading the row would cost
@@ -99,22 +113,33 @@ def tariff_candidates(
 
 
 def tariff_list_for_driver(*, user, now: datetime | None = None) -> QuerySet[Tariff]:
-    """The tariffs a driver may be charged now: valid now, public or of their groups.
+    """The tariffs a driver may be charged: valid now or later, public or of their groups.
 
     "Their groups": the id tag groups holding one of their tags or its
-    parent (as a session's group is found). Tariffs of every location are
-    listed; a group's tariff the driver is not in, one not valid now, and
-    one that can never apply are not.
+    parent (as a session's group is found). Tariffs of every location where
+    they can charge are listed: not those of a charge point (or its
+    connector, or a station without one) that is not in service (not
+    accepted by the operator), where no driver can start. A group's tariff
+    the driver is not in, an expired one, and one that can never apply are
+    not listed. A tariff valid only from a later date is: its prices apply
+    from `valid_from`.
     """
     if not user.is_authenticated:
         return Tariff.objects.none()
+    now = now or timezone.now()
     tags = IdTag.objects.filter(driver__user=user).values_list("pk", "parent_id")
     tag_ids = sorted({pk for pair in tags for pk in pair if pk is not None})
+    accepted = RegistrationStatus.ACCEPTED
+    station_in_service = Exists(
+        ChargePoint.objects.filter(station=OuterRef("station"), registration_status=accepted)
+    )
     return tariff_candidates(
-        valid_at=[now or timezone.now()],
-        tag_ids=tag_ids,
-        charge_point_pk=None,
-        connector_pk=None,
+        valid_at=[], tag_ids=tag_ids, charge_point_pk=None, connector_pk=None
+    ).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        Q(charge_point__isnull=True) | Q(charge_point__registration_status=accepted),
+        Q(connector__isnull=True) | Q(connector__charge_point__registration_status=accepted),
+        Q(station__isnull=True) | Q(station_in_service),
     )
 
 
@@ -125,30 +150,31 @@ def tariff_in_force(*, transaction: Transaction, at: datetime | None = None) -> 
     beats a station, which beats the default; among equals the highest
     priority (then the newest) wins. Every scope a tariff sets must match.
     """
-    return max(
-        _tariffs_for(transaction=transaction, valid_at=[at or transaction.start_timestamp]),
-        key=_specificity,
-        default=None,
+    return tariff_applicable(
+        tag_ids=_session_tag_ids(transaction),
+        charge_point_pk=transaction.charge_point_id,
+        connector_pk=transaction.connector_id,
+        at=at or transaction.start_timestamp,
     )
 
 
 def tariff_applicable(
     *, tag_ids: Sequence[int], charge_point_pk: int, connector_pk: int, at: datetime
 ) -> Tariff | None:
-    """The tariff a session of these id tags (a tag and its parent) there would get at `at`.
+    """The tariff a session of these id tags (a tag and its parent) there gets at `at`.
 
-    tariff_in_force's choice for a session that has not started (a price
-    quote): the same candidates, the same order of specificity.
+    The one choice of a session's tariff, from plain values: tariff_in_force
+    and tariff_at_start ask it for sessions, a price quote for a session
+    that has not started (billing.quotes). The same candidates, the same
+    order of specificity.
     """
-    return max(
+    return _most_specific(
         tariff_candidates(
             valid_at=[at],
             tag_ids=tag_ids,
             charge_point_pk=charge_point_pk,
             connector_pk=connector_pk,
-        ),
-        key=_specificity,
-        default=None,
+        )
     )
 
 
@@ -170,19 +196,18 @@ def tariff_at_start(*, transaction: Transaction, now: datetime) -> Tariff | None
         ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("created_at")
     )
     candidates = list(
-        _tariffs_for(transaction=transaction, valid_at=[start, now]).annotate(
-            charge_point_registered_at=Subquery(registered_at)
-        )
+        tariff_candidates(
+            valid_at=[start, now],
+            tag_ids=_session_tag_ids(transaction),
+            charge_point_pk=transaction.charge_point_id,
+            connector_pk=transaction.connector_id,
+        ).annotate(charge_point_registered_at=Subquery(registered_at))
     )
     if not candidates:  # none at either moment: nothing to choose between
         return None
     registered = candidates[0].charge_point_registered_at
     at = now if registered is not None and start < registered - skew else start
-    return max(
-        (tariff for tariff in candidates if _is_valid_at(tariff, at)),
-        key=_specificity,
-        default=None,
-    )
+    return _most_specific(candidates, at=at)
 
 
 def _parent_tag_id(transaction: Transaction) -> int | None:

@@ -36,7 +36,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin with the console's site (product name, pages by task).
+    "csms_project.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -174,6 +175,27 @@ PASSWORD_HASHERS = [
     "stations.hashers.ChargePointKeyHasher",
 ]
 
+# --- E-mail (password reset) ------------------------------------------------
+# EMAIL_URL as django-environ reads it: smtp+tls://user:password@host:587,
+# smtp+ssl://...:465, consolemail:// (printed to the log: a laptop's default).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update({name: value for name, value in EMAIL_CONFIG.items() if value is not None})
+# A backend class of its own (e.g. a mail provider's package) wins over EMAIL_URL's.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSMS <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The link a password reset e-mail carries: the app's deep link (or a web
+# page) with {uid} and {token}, which the app posts to
+# /api/v1/auth/password-reset/confirm/.
+PASSWORD_RESET_URL = env.str(
+    "PASSWORD_RESET_URL", default="csms://password-reset?uid={uid}&token={token}"
+)
+if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
+    raise ImproperlyConfigured("PASSWORD_RESET_URL must contain {uid} and {token}")
+# Seconds a reset link works (Django's default_token_generator); a used link,
+# or one issued before a password change or sign-in, never works again.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", "English"), ("th", "Thai")]
@@ -181,6 +203,11 @@ TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One calendar for every date the console shows, server- and browser-side
+# (monitoring/calendars.py): "gregorian" or "buddhist" (years + 543).
+CONSOLE_CALENDAR = env.str("CONSOLE_CALENDAR", default="gregorian")
+if CONSOLE_CALENDAR not in ("gregorian", "buddhist"):
+    raise ImproperlyConfigured("CONSOLE_CALENDAR must be gregorian or buddhist")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -272,18 +299,22 @@ CELERY_TIMEZONE = "UTC"
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`: per-device tokens, and the DRF tokens
+        # issued before them (drivers/api/authentication.py).
+        "drivers.api.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    # Strict: a filter or ordering value that cannot be applied is a 400 naming it.
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "api_support.filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "api_support.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Descriptions only from the view itself or extend_schema (no mixin docstrings).
+    "DEFAULT_SCHEMA_CLASS": "api_support.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api_support.exceptions.api_exception_handler",
     # Rates per scope; counters live in the cache (per process unless the
     # cache is shared).
@@ -291,8 +322,18 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "driver": env.str("API_THROTTLE_DRIVER", default="300/minute"),
         "operator": env.str("API_THROTTLE_OPERATOR", default="1200/minute"),
+        # On top of the above: password reset e-mails asked for, per address.
+        "password_reset": env.str("API_THROTTLE_PASSWORD_RESET", default="5/hour"),
     },
 }
+# API tokens are per device (drivers.DeviceToken): one expires this many days
+# after its last use (sliding); 0: never.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+if API_TOKEN_TTL_DAYS < 0:
+    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be 0 (never) or more")
+# Stations (the map) readable without a token: apps show chargers before
+# sign-in. Off: only signed-in users read them (api_support.permissions).
+API_ANONYMOUS_MAP = env.bool("API_ANONYMOUS_MAP", default=True)
 SPECTACULAR_SETTINGS = {
     # One name per OCPP enumeration shared by several fields.
     "ENUM_NAME_OVERRIDES": {
@@ -300,7 +341,16 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "stations.choices.SessionStatus",
         "DisputeResolutionEnum": "stations.choices.DisputeResolution",
         "VariableAttributeTypeEnum": "devicemodel.choices.AttributeType",
+        # OCPI 2.2.1 Locations (stations/models/location_data.py).
+        "ConnectorStandardEnum": "stations.models.location_data.ConnectorStandard",
+        "ConnectorFormatEnum": "stations.models.location_data.ConnectorFormat",
+        "CommandStatusEnum": "ocpp_consumer.models.CommandStatus",
     },
+    # Shared error answers, examples and rate-limit headers as components.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api_support.schema_errors.error_components_hook",
+    ],
     "TITLE": "CSMS API",
     "DESCRIPTION": (
         "OCPP 1.6J Central System: stations, charge points, charging sessions and billing."
@@ -325,6 +375,12 @@ if OCPP_DEFAULT_REGISTRATION_STATUS not in ("Accepted", "Pending", "Rejected"):
         "OCPP_DEFAULT_REGISTRATION_STATUS must be Accepted, Pending or Rejected"
     )
 OCPP_CALL_TIMEOUT = env.float("OCPP_CALL_TIMEOUT", default=30.0)
+# How long after a 1.6 remote start was answered Accepted the session it led
+# to may begin (the charger's ConnectionTimeOut: the driver plugs in meanwhile);
+# ocpp_consumer/commands/handles.py links the two within it.
+REMOTE_START_LINK_SECONDS = env.int("REMOTE_START_LINK_SECONDS", default=600)
+if REMOTE_START_LINK_SECONDS < 1:
+    raise ImproperlyConfigured("REMOTE_START_LINK_SECONDS must be at least 1")
 # What `manage.py simulate` calls to register its fleet here (simulator/prepare.py).
 SIMULATOR_PREPARE = "ocpp_consumer.simulation.simulation_prepare"
 # Threads that write batches of durable messages at once (ocpp_consumer/group_commit.py);
@@ -425,6 +481,8 @@ EVENT_SUBSCRIBERS = [
     "billing.subscribers.invoicing",
     "monitoring.subscribers.dashboards",
     "monitoring.subscribers.metrics",
+    "ocpp_consumer.commands.handles.remote_start_links",
+    "monitoring.driver_live.push.driver_live",
 ]
 EVENTS_RELAY_INTERVAL = env.int("EVENTS_RELAY_INTERVAL", default=10)
 EVENTS_RETRY_MAX_SECONDS = env.int("EVENTS_RETRY_MAX_SECONDS", default=600)
@@ -441,6 +499,22 @@ MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS
 MONITORING_NODE_DEAD_AFTER_SECONDS = env.float("MONITORING_NODE_DEAD_AFTER_SECONDS", default=30.0)
 # Invoicing events waiting longer than this raise the outbox_lag alarm (readyz: degraded).
 MONITORING_OUTBOX_LAG_ALARM_SECONDS = env.float("MONITORING_OUTBOX_LAG_ALARM_SECONDS", default=300)
+
+# --- Drivers' live channel (/ws/driver/, monitoring/driver_live) ---------------
+# Sockets one user may hold per server process; a new one closes the oldest.
+DRIVER_LIVE_MAX_CONNECTIONS_PER_USER = env.int("DRIVER_LIVE_MAX_CONNECTIONS_PER_USER", default=5)
+# How often each process reads its connected drivers' running sessions (one
+# query for all of them): the pace of session.updated, and how soon a lost
+# push is made good.
+DRIVER_LIVE_UPDATE_SECONDS = env.float("DRIVER_LIVE_UPDATE_SECONDS", default=5.0)
+# A {"type": "keepalive"} after this many seconds without a message (0: none).
+DRIVER_LIVE_KEEPALIVE_SECONDS = env.float("DRIVER_LIVE_KEEPALIVE_SECONDS", default=25.0)
+if DRIVER_LIVE_MAX_CONNECTIONS_PER_USER < 1:
+    raise ImproperlyConfigured("DRIVER_LIVE_MAX_CONNECTIONS_PER_USER must be at least 1")
+if DRIVER_LIVE_UPDATE_SECONDS < 1:
+    raise ImproperlyConfigured("DRIVER_LIVE_UPDATE_SECONDS must be at least 1")
+if DRIVER_LIVE_KEEPALIVE_SECONDS < 0:
+    raise ImproperlyConfigured("DRIVER_LIVE_KEEPALIVE_SECONDS must be 0 (off) or more")
 
 # --- Logging ------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # "plain" or "json"

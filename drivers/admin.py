@@ -15,9 +15,73 @@ from ocpp_consumer.local_lists import local_list_payloads
 from stations.models import ChargePoint
 
 from .choices import AuthorizationStatus
-from .models import ContractCertificate, Driver, IdTag, LocalAuthList, User
+from .models import ContractCertificate, DeviceToken, Driver, IdTag, LocalAuthList, User
+from .services import device_token_revoke
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, plus when a person deleted their account (API `DELETE me/`)."""
+
+    fieldsets = (*UserAdmin.fieldsets, (_("Account deletion"), {"fields": ("deleted_at",)}))
+    readonly_fields = ("deleted_at",)
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(admin.ModelAdmin):
+    """The devices signed in to each account: operators see them and sign one out.
+
+    Tokens are made by signing in; the console never sees a key, only its
+    first characters.
+    """
+
+    list_display = (
+        "name",
+        "user",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "key_prefix", "user__username", "user__email")
+    date_hierarchy = "created_at"
+    fields = (
+        "user",
+        "name",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    readonly_fields = (
+        "user",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    actions = ("revoke_selected",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Sign out the selected devices"), permissions=("change",))
+    def revoke_selected(self, request, queryset):
+        count = 0
+        for device in queryset.filter(revoked_at__isnull=True):
+            device_token_revoke(device=device)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d device signed out.", "%(count)d devices signed out.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 class IdTagInline(admin.TabularInline):

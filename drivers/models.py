@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
@@ -40,6 +42,16 @@ class User(AbstractUser):
     any number of accounts.
     """
 
+    deleted_at = models.DateTimeField(
+        _("account deleted at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the person deleted their account: the row stays, anonymised, "
+            "so that their sessions and invoices keep an owner."
+        ),
+    )
+
     objects = UserManager()
 
     class Meta(AbstractUser.Meta):
@@ -72,6 +84,54 @@ class User(AbstractUser):
                 for error in messages:
                     errors.setdefault(_CONSTRAINT_FIELDS.get(error.code, field), []).append(error)
             raise ValidationError(errors) from exc
+
+
+def device_token_hash(key: str) -> str:
+    """What is stored of an API token: its SHA-256 (keys are random, no salt needed)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# Characters of a key kept in clear, to tell devices apart in lists.
+DEVICE_TOKEN_PREFIX_LENGTH = 8
+
+
+class DeviceToken(models.Model):
+    """The API token of one signed-in device (a phone, a script) of a user.
+
+    Each sign-in creates one, so that signing out on one phone leaves the
+    others signed in. Only a hash of the key is stored: a copy of the database
+    signs no one in. A token expires `API_TOKEN_TTL_DAYS` after its last use
+    (sliding); one without `expires_at` (a token issued before device sign-in,
+    e.g. an operator's script token) never does. Revoked tokens are kept for
+    the record until the user's devices are listed without them.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="device_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("device name"), max_length=100)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(
+        _("key prefix"), max_length=DEVICE_TOKEN_PREFIX_LENGTH, editable=False
+    )
+    created_at = models.DateTimeField(_("signed in at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    expires_at = models.DateTimeField(
+        _("expires at"), null=True, blank=True, help_text=_("Empty: never expires.")
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.key_prefix}…)"
+
+    def is_usable(self, now) -> bool:
+        """Neither revoked nor expired at `now`."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 class Driver(models.Model):

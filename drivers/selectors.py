@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .choices import AuthorizationStatus
-from .models import Driver, IdTag
+from .models import DeviceToken, Driver, IdTag, User, device_token_hash
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,35 @@ def driver_list() -> QuerySet[Driver]:
         .prefetch_related(Prefetch("id_tags", queryset=IdTag.objects.order_by("id_tag")))
         .order_by("user__username")
     )
+
+
+# --- Accounts and devices --------------------------------------------------------
+
+
+def device_token_find(*, key: str) -> DeviceToken | None:
+    """The device token with this key (revoked or expired ones too), with its user."""
+    return (
+        DeviceToken.objects.select_related("user").filter(key_hash=device_token_hash(key)).first()
+    )
+
+
+def device_token_list(*, user, now: datetime | None = None) -> QuerySet[DeviceToken]:
+    """The devices signed in as `user`: not revoked, not expired; most recently used first."""
+    now = now or timezone.now()
+    return (
+        DeviceToken.objects.filter(user=user, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-last_used_at", "-created_at", "-pk")
+    )
+
+
+def user_password_reset_targets(*, email: str) -> list[User]:
+    """The active accounts a password reset for `email` goes to (none or one, in practice).
+
+    Addresses are unique ignoring case (User's constraint); an installation
+    from before that may hold two, and both owners may reset.
+    """
+    email = email.strip()
+    if not email:
+        return []
+    return list(User.objects.filter(email__iexact=email, is_active=True))

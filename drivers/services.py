@@ -5,14 +5,31 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy
 
-from .models import Driver, IdTag, LocalAuthList, User
+from .choices import AuthorizationStatus
+from .models import (
+    DEVICE_TOKEN_PREFIX_LENGTH,
+    ContractCertificate,
+    ContractCertificateStatus,
+    DeviceToken,
+    Driver,
+    IdTag,
+    LocalAuthList,
+    User,
+    device_token_hash,
+)
 from .selectors import Authorization
 
 # 10 random bytes: 20 uppercase hex characters, the length of a CiString20 id tag.
@@ -106,6 +123,185 @@ def user_profile_update(*, user: User, **fields) -> User:
         driver.phone = fields["phone"]
         driver.full_clean()
         driver.save(update_fields=["phone"])
+    return user
+
+
+# --- Device tokens ---------------------------------------------------------------
+# One API token per signed-in device. The key is shown once, at sign-in;
+# only its hash is kept.
+
+# 32 random bytes: 43 URL-safe characters. Never 40 hexadecimal characters,
+# the format of DRF's tokens: the format tells which table holds a key.
+DEVICE_TOKEN_BYTES = 32
+# last_used_at (and with it a sliding expiry) is written at most this often:
+# not one write per request.
+DEVICE_TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+# Revoked and expired tokens stay visible in the console this long.
+DEVICE_TOKEN_KEEP_DEAD = timedelta(days=30)
+DEVICE_NAME_MAX_LENGTH = 100
+
+
+def _device_token_lifetime() -> timedelta | None:
+    days = settings.API_TOKEN_TTL_DAYS
+    return timedelta(days=days) if days else None
+
+
+def device_name_clean(name: str | None, *, fallback: str) -> str:
+    """A printable device name of at most 100 characters (user agents can be long)."""
+    name = " ".join((name or "").split())[:DEVICE_NAME_MAX_LENGTH]
+    return name or fallback
+
+
+@transaction.atomic
+def device_token_issue(
+    *, user: User, name: str, key: str | None = None, expires: bool = True
+) -> tuple[DeviceToken, str]:
+    """A new token for one device of `user`; returns (record, key).
+
+    `key` adopts an existing key (a token issued before devices); `expires`
+    False gives a token that never expires (such adopted tokens keep their
+    old behaviour). Also deletes this user's tokens that died long ago.
+    """
+    now = timezone.now()
+    key = key or secrets.token_urlsafe(DEVICE_TOKEN_BYTES)
+    lifetime = _device_token_lifetime()
+    DeviceToken.objects.filter(user=user).filter(
+        Q(revoked_at__lt=now - DEVICE_TOKEN_KEEP_DEAD)
+        | Q(expires_at__lt=now - DEVICE_TOKEN_KEEP_DEAD)
+    ).delete()
+    device = DeviceToken.objects.create(
+        user=user,
+        name=device_name_clean(name, fallback="API"),
+        key_hash=device_token_hash(key),
+        key_prefix=key[:DEVICE_TOKEN_PREFIX_LENGTH],
+        last_used_at=now,
+        expires_at=now + lifetime if expires and lifetime else None,
+    )
+    return device, key
+
+
+def device_token_touch(*, device: DeviceToken, now: datetime | None = None) -> None:
+    """Note a use of the token; renews a sliding expiry. At most one write per interval."""
+    now = now or timezone.now()
+    if device.last_used_at is not None and now - device.last_used_at < DEVICE_TOKEN_TOUCH_INTERVAL:
+        return
+    changes = {"last_used_at": now}
+    lifetime = _device_token_lifetime()
+    if device.expires_at is not None and lifetime:
+        changes["expires_at"] = now + lifetime
+    # A conditional update: a revocation committed meanwhile is not undone.
+    DeviceToken.objects.filter(pk=device.pk, revoked_at__isnull=True).update(**changes)
+    for field, value in changes.items():
+        setattr(device, field, value)
+
+
+def device_token_rename(*, device: DeviceToken, name: str) -> DeviceToken:
+    device.name = device_name_clean(name, fallback=device.name)
+    device.save(update_fields=["name"])
+    return device
+
+
+def device_token_revoke(*, device: DeviceToken) -> None:
+    """Sign one device out: its token stops working at once."""
+    DeviceToken.objects.filter(pk=device.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def device_tokens_revoke(*, user: User, keep: DeviceToken | None = None) -> int:
+    """Sign out every device of `user` (but `keep`); returns how many were signed out."""
+    tokens = DeviceToken.objects.filter(user=user, revoked_at__isnull=True)
+    if keep is not None:
+        tokens = tokens.exclude(pk=keep.pk)
+    return tokens.update(revoked_at=timezone.now())
+
+
+# --- Passwords and account deletion ---------------------------------------------------
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str) -> User:
+    """Give `user` a new password (checked by AUTH_PASSWORD_VALIDATORS).
+
+    Every device is signed out: whoever knew the old password may hold a
+    token. Raises ValidationError under `password`.
+    """
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    device_tokens_revoke(user=user)
+    return user
+
+
+# The largest primary key a reset link can name (a BigAutoField).
+_MAX_PK = 2**63 - 1
+
+
+def user_password_reset_token(*, user: User) -> tuple[str, str]:
+    """(uid, token) for a reset link (Django's default_token_generator).
+
+    The token stops working after PASSWORD_RESET_TIMEOUT seconds, and once
+    the password, the e-mail address or the last sign-in changes (a used
+    link never works twice).
+    """
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+
+def user_password_reset(*, uid: str, token: str, password: str) -> User:
+    """Set a new password with a reset link's uid and token.
+
+    Raises ValidationError under `token` for a link that is wrong, used or
+    expired, under `password` for a password the validators refuse.
+    """
+    user = None
+    try:
+        pk = int(urlsafe_base64_decode(uid).decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        pk = None
+    if pk is not None and 0 < pk <= _MAX_PK:
+        user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationError(
+            {"token": [gettext_lazy("This link is invalid, used or expired: ask for a new one.")]}
+        )
+    return user_password_set(user=user, password=password)
+
+
+@transaction.atomic
+def account_delete(*, user: User) -> User:
+    """Erase what identifies a person; keep what money and history need.
+
+    Kept, for the operator's books and the charge points' history: the user
+    and driver rows (anonymised, inactive), their id tags (Blocked, so that a
+    lost card or an app tag can never start a session again), and through
+    those tags the sessions and invoices. Erased: username (a random
+    placeholder), e-mail, names, phone, password. Every device is signed out
+    and Plug & Charge contracts are cancelled.
+    """
+    now = timezone.now()
+    user.username = f"deleted-{secrets.token_hex(8)}"
+    user.email = ""
+    user.first_name = ""
+    user.last_name = ""
+    user.set_unusable_password()
+    user.is_active = False
+    user.last_login = None
+    user.deleted_at = now
+    user.save()
+    driver = Driver.objects.filter(user=user).first()
+    if driver is not None:
+        driver.phone = ""
+        driver.save(update_fields=["phone"])
+        IdTag.objects.filter(driver=driver).update(
+            status=AuthorizationStatus.BLOCKED, note="", updated_at=now
+        )
+        ContractCertificate.objects.filter(driver=driver).update(
+            status=ContractCertificateStatus.CANCELLED
+        )
+    device_tokens_revoke(user=user)
     return user
 
 

@@ -8,6 +8,13 @@ without pulling in another app's console.
 
 from django.contrib import admin
 
+# submit_row's switches (django.contrib.admin.templatetags.admin_modify).
+NO_SAVE_BUTTONS = {
+    "show_save": False,
+    "show_save_and_continue": False,
+    "show_save_and_add_another": False,
+}
+
 
 def all_field_names(model) -> tuple[str, ...]:
     return tuple(field.name for field in model._meta.concrete_fields)
@@ -21,6 +28,7 @@ class ReadOnlyAdminMixin:
     """
 
     deletable = False
+    save_as = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -30,6 +38,13 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self.deletable and super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Django hides Save when nothing is editable, but shows it again as
+        # soon as one inline counts as editable: on a page nobody edits, no
+        # "Save", "Save and continue editing" or "Save and add another", ever.
+        extra_context = {**(extra_context or {}), **NO_SAVE_BUTTONS}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
 
 
 class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

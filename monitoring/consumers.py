@@ -1,10 +1,15 @@
 """The live dashboard's WebSocket (/ws/dashboard/): staff only, server push.
 
-On connect it sends a snapshot; then it forwards the changes that
-monitoring.live pushes to the "dashboard" group, recounts the totals at most
-every SUMMARY_DELAY seconds while changes arrive, and sends a fresh
-snapshot every REFRESH_SECONDS (and once shortly after connecting, when
-every process has noticed the new watcher), so that a lost push heals.
+The socket's query string is the page's (search, filters, page number of
+the grid: monitoring.grid.GridForm). On connect it sends a snapshot; then
+it forwards, of the changes that monitoring.live pushes to the "dashboard"
+group, the cards its page shows or gains (monitoring.grid.GridView), reads
+its page again at most every GRID_DELAY seconds when a change moved cards
+across the page's edges, recounts the totals and problems at most every
+SUMMARY_DELAY seconds while changes arrive, the money and running sessions
+at most every MONEY_DELAY seconds while sessions start and end, and sends
+a fresh snapshot every REFRESH_SECONDS (and once shortly after connecting,
+when every process has noticed the new watcher), so that a lost push heals.
 
 Without the channel layer (Redis down) the dashboard stays open: it says
 {"type": "live", "state": "degraded"} (live updates paused; the periodic
@@ -21,20 +26,30 @@ from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import QueryDict
 
 from . import nodes
 from .channel_health import ResilientChannelReceiveMixin, health, layer_call, layer_unreachable
+from .grid import GridQuery, GridView
 from .live import DASHBOARD_GROUP, WATCH_CACHE_SECONDS, forget_watchers
-from .selectors import dashboard_faults, dashboard_snapshot, dashboard_summary
+from .selectors import (
+    dashboard_grid,
+    dashboard_live_counts,
+    dashboard_money_and_sessions,
+    dashboard_snapshot,
+)
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_DELAY = 0.5
+GRID_DELAY = 2.0
+MONEY_DELAY = 5.0
 REFRESH_SECONDS = 30.0
 
 
-def _summary_and_faults() -> dict:
-    return {"summary": dashboard_summary(), "faults": dashboard_faults()}
+def _grid_query(scope) -> GridQuery:
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    return GridQuery.from_params(QueryDict(query_string))
 
 
 class DashboardConsumer(ResilientChannelReceiveMixin, AsyncJsonWebsocketConsumer):
@@ -43,12 +58,16 @@ class DashboardConsumer(ResilientChannelReceiveMixin, AsyncJsonWebsocketConsumer
     _live_state = "live"  # what the browser assumes once the socket opens
     _refresher: asyncio.Task | None = None
     _summary_task: asyncio.Task | None = None
+    _grid_task: asyncio.Task | None = None
+    _money_task: asyncio.Task | None = None
+    view: GridView
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_active or not user.is_staff:
             await self.close()  # refused: Daphne answers the handshake with 403
             return
+        self.view = GridView(query=await database_sync_to_async(_grid_query)(self.scope))
         await self._join_group()
         await nodes.watchers_changed(+1, channel_name=self.channel_name)
         forget_watchers()
@@ -63,7 +82,7 @@ class DashboardConsumer(ResilientChannelReceiveMixin, AsyncJsonWebsocketConsumer
         if not self.watching:
             return
         self.watching = False
-        for task in (self._refresher, self._summary_task):
+        for task in (self._refresher, self._summary_task, self._grid_task, self._money_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -86,11 +105,22 @@ class DashboardConsumer(ResilientChannelReceiveMixin, AsyncJsonWebsocketConsumer
     # --- group events (monitoring.live) ---------------------------------------
 
     async def dashboard_charge_points(self, event):
-        await self.send_json({"type": "charge_points", "charge_points": event["charge_points"]})
-        self._summary_soon()
+        forward, reload = self.view.accept(event["charge_points"])
+        if forward:
+            await self.send_json({"type": "charge_points", "charge_points": forward})
+        if reload:
+            self._grid_task = self._soon(self._grid_task, self._send_grid)
+        self._summary_task = self._soon(self._summary_task, self._send_summary)
+
+    async def dashboard_resync(self, event):
+        """Too many charge points changed at once to push them: read the page again."""
+        self._grid_task = self._soon(self._grid_task, self._send_grid)
+        self._summary_task = self._soon(self._summary_task, self._send_summary)
 
     async def dashboard_summary(self, event):
-        self._summary_soon()
+        """A session started, ended or was disputed: counts now, money a little later."""
+        self._summary_task = self._soon(self._summary_task, self._send_summary)
+        self._money_task = self._soon(self._money_task, self._send_money)
 
     # --- the channel layer's outages (channel_health) -------------------------
 
@@ -126,17 +156,32 @@ class DashboardConsumer(ResilientChannelReceiveMixin, AsyncJsonWebsocketConsumer
             self._live_state = state
             await self.send_json({"type": "live", "state": state})
 
-    def _summary_soon(self) -> None:
-        if self._summary_task is None or self._summary_task.done():
-            self._summary_task = asyncio.get_running_loop().create_task(self._send_summary())
+    @staticmethod
+    def _soon(task: asyncio.Task | None, send) -> asyncio.Task:
+        """Run `send` unless it is already waiting to run (what it reads is read then)."""
+        if task is None or task.done():
+            return asyncio.get_running_loop().create_task(send())
+        return task
 
     async def _send_summary(self) -> None:
         await asyncio.sleep(SUMMARY_DELAY)
-        data = await database_sync_to_async(_summary_and_faults)()
+        data = await database_sync_to_async(dashboard_live_counts)()
         await self.send_json({"type": "summary", **data})
 
+    async def _send_grid(self) -> None:
+        await asyncio.sleep(GRID_DELAY)
+        data = await database_sync_to_async(dashboard_grid)(query=self.view.query)
+        self.view.show(data["charge_points"], data["grid"])
+        await self.send_json({"type": "grid", **data})
+
+    async def _send_money(self) -> None:
+        await asyncio.sleep(MONEY_DELAY)
+        data = await database_sync_to_async(dashboard_money_and_sessions)()
+        await self.send_json({"type": "money", **data})
+
     async def _send_snapshot(self) -> None:
-        data = await database_sync_to_async(dashboard_snapshot)()
+        data = await database_sync_to_async(dashboard_snapshot)(grid=self.view.query)
+        self.view.show(data["charge_points"], data["grid"])
         await self.send_json({"type": "snapshot", **data})
 
     async def _refresh_forever(self) -> None:

@@ -15,6 +15,13 @@ down pushes are dropped and counted (`csms_dashboard_pushes_total`, result
 fresh snapshot when the layer is back, so nothing dropped stays missing.
 A push that cannot even be built (the database failed) raises, and the
 outbox retries it.
+
+A push carries the cards of the charge points that changed, read once
+for every dashboard (a few queries, whatever the size of the network);
+each dashboard's consumer forwards only the cards its page shows
+(monitoring.grid.GridView). A batch larger than PUSH_CARDS_MAX (a node
+died, the heartbeat sweep took many charge points offline) is not worth
+sending card by card: dashboards are told to read their page again.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from .selectors import chargepoint_cards, dashboard_watched
 DASHBOARD_GROUP = "dashboard"
 # How long a process trusts its last "is anyone watching?" answer.
 WATCH_CACHE_SECONDS = 1.0
+# More changed charge points than this in one event: dashboards resync instead.
+PUSH_CARDS_MAX = 200
 
 _watch_cache = {"until": 0.0, "watched": False}
 SESSION_KINDS = frozenset(
@@ -63,7 +72,9 @@ def dashboard_watched_cached() -> bool:
 
 
 def _charge_points_message(pks: list[int]) -> dict | None:
-    cards = chargepoint_cards(charge_point_pks=pks, limit=len(pks))
+    if len(pks) > PUSH_CARDS_MAX:
+        return {"type": "dashboard.resync", "changed": len(pks)}
+    cards = chargepoint_cards(charge_point_pks=pks)
     return {"type": "dashboard.charge_points", "charge_points": cards} if cards else None
 
 

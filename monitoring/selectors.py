@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import BillingFailure
+from billing.reports import energy_delivered_wh, period_today
 from devicemodel.models import DeviceEvent
 from events.selectors import outbox_backlog
 from events.subscribers import subscribers
-from stations.choices import ChargePointErrorCode, ConnectorStatus, DisputeResolution, SessionStatus
+from stations.choices import ConnectorStatus, SessionStatus
 from stations.models import ChargePoint, Connector, SecurityEvent, Transaction
-from stations.selectors import transaction_disputed_q, transaction_energy_so_far, transaction_list
 
+from .grid import GridQuery, card_rank, connector_problem_q, grid_page, grid_queryset
 from .models import Node, NodeKind, alive_cutoff
+from .money import dashboard_money, dashboard_sessions, operator_zone
+from .problems import attention_counts, attention_links, dashboard_problems
 
-GRID_LIMIT = 500
 FAULT_LIMIT = 20
 DEFAULT_OUTBOX_LAG_ALARM_SECONDS = 300.0
 
@@ -91,84 +92,71 @@ def connector_card(connector: Connector) -> dict:
 
 
 def chargepoint_card(charge_point: ChargePoint, nodes: dict[str, Node]) -> dict:
-    """What the dashboard grid shows of a charge point (JSON-ready)."""
+    """What the dashboard grid shows of a charge point (JSON-ready).
+
+    `rank` (monitoring.grid.RANK_*) places it on the grid; the charge point
+    comes annotated by grid.attention_annotations.
+    """
     node = nodes.get(channel_client_prefix(charge_point.connection_channel))
-    return {
+    card = {
         "pk": charge_point.pk,
         "id": charge_point.charge_point_id,
         "url": reverse("admin:stations_chargepoint_change", args=[charge_point.pk]),
         "station": charge_point.station.name if charge_point.station else "",
+        "station_id": charge_point.station_id,
         "online": charge_point.is_online,
+        "running": bool(getattr(charge_point, "has_running_session", False)),
         "last_heartbeat": iso(charge_point.last_heartbeat),
         "node": str(node) if node and charge_point.is_online else "",
         "connectors": [connector_card(c) for c in charge_point.connectors.all()],
     }
+    card["rank"] = card_rank(card)
+    return card
 
 
-def _chargepoints_with_connectors() -> QuerySet[ChargePoint]:
-    return ChargePoint.objects.select_related("station").prefetch_related(
+def _with_connectors(queryset: QuerySet[ChargePoint]) -> QuerySet[ChargePoint]:
+    return queryset.prefetch_related(
         Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
     )
 
 
-def chargepoint_cards(
-    *, charge_point_pks: Iterable[int] | None = None, limit: int = GRID_LIMIT
-) -> list[dict]:
-    """Cards of the given charge points, or of the first `limit` by id."""
-    queryset = _chargepoints_with_connectors().order_by("charge_point_id")
-    if charge_point_pks is not None:
-        queryset = queryset.filter(pk__in=list(charge_point_pks))
+def chargepoint_cards(*, charge_point_pks: Iterable[int]) -> list[dict]:
+    """Cards of the given charge points (a push), in grid order; three queries."""
+    queryset = grid_queryset(GridQuery()).filter(pk__in=list(charge_point_pks))
     nodes = node_by_prefix()
-    return [chargepoint_card(cp, nodes) for cp in queryset[:limit]]
+    return [chargepoint_card(cp, nodes) for cp in _with_connectors(queryset)]
+
+
+def dashboard_grid(*, query: GridQuery | None = None) -> dict:
+    """One page of the grid: its cards and where it is (four queries, whatever the page)."""
+    page = grid_page(query or GridQuery())
+    nodes = node_by_prefix()
+    charge_points = page.charge_points
+    prefetch_related_objects(
+        charge_points, Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+    )
+    return {
+        "charge_points": [chargepoint_card(cp, nodes) for cp in charge_points],
+        "grid": page.as_json(),
+    }
 
 
 def energy_today_wh(*, now: datetime | None = None) -> int:
     """Energy of the sessions finished today plus what running sessions delivered so far.
 
-    "Today" starts at midnight in the console's time zone. A running session
-    that began before midnight counts whole: splitting it would read every
-    meter value of every session at each refresh. Figures in doubt are left
-    out: a session waiting for a decision on its dispute, or voided.
+    "Today" starts at midnight in the console's time zone; see
+    billing.reports.energy_delivered_wh for what counts.
     """
-    now = now or timezone.now()
-    midnight = timezone.make_aware(
-        datetime.combine(timezone.localdate(now), time.min), timezone.get_current_timezone()
-    )
-    in_doubt = transaction_disputed_q() | Q(dispute_resolution=DisputeResolution.VOIDED)
-    finished = (
-        Transaction.objects.filter(stop_timestamp__gte=midnight)
-        .exclude(status__in=(SessionStatus.RUNNING, SessionStatus.REFUSED))
-        .exclude(in_doubt)
-        .aggregate(total=Sum("energy_wh"))["total"]
-    )
-    running = transaction_list().filter(status=SessionStatus.RUNNING).exclude(in_doubt)
-    so_far = sum(transaction_energy_so_far(transaction=t) or 0 for t in running)
-    return int(finished or 0) + so_far
-
-
-def attention_counts() -> dict:
-    """What waits for an operator: disputed sessions, sessions without their invoice."""
-    return {
-        "disputed_sessions": Transaction.objects.filter(transaction_disputed_q()).count(),
-        "billing_failures_unresolved": BillingFailure.objects.filter(
-            resolved_at__isnull=True
-        ).count(),
-    }
-
-
-def attention_links() -> dict:
-    """The console lists behind the dashboard's counts, filtered as counted."""
-    return {
-        "running_sessions": reverse("admin:stations_transaction_changelist")
-        + f"?status__exact={SessionStatus.RUNNING}",
-        "disputed_sessions": reverse("admin:stations_transaction_changelist") + "?disputed=waiting",
-        "billing_failures_unresolved": reverse("admin:billing_billingfailure_changelist")
-        + "?resolved_at__isempty=1",
-    }
+    start, _end = period_today(now=now or timezone.now(), zone=operator_zone())
+    return energy_delivered_wh(since=start)
 
 
 def dashboard_summary(*, now: datetime | None = None) -> dict:
-    """The counts at the top of the dashboard (a handful of aggregate queries)."""
+    """The counts at the top of the dashboard (a handful of aggregate queries).
+
+    Energy and money are not recounted with every change (they move with
+    meter values, not events): dashboard_money has them.
+    """
     charge_points = ChargePoint.objects.aggregate(
         total=Count("pk"), online=Count("pk", filter=Q(is_online=True))
     )
@@ -194,7 +182,6 @@ def dashboard_summary(*, now: datetime | None = None) -> dict:
         "connectors": by_status,
         "open_transactions": Transaction.objects.filter(status=SessionStatus.RUNNING).count(),
         **attention_counts(),
-        "energy_today_wh": energy_today_wh(now=now),
         "nodes": {"alive": nodes["alive"], "dead": nodes["total"] - nodes["alive"]},
     }
 
@@ -202,12 +189,9 @@ def dashboard_summary(*, now: datetime | None = None) -> dict:
 def dashboard_faults(*, limit: int = FAULT_LIMIT) -> list[dict]:
     """Connectors now Faulted or reporting an error code, newest first."""
     faulted = (
-        Connector.objects.filter(
-            Q(status=ConnectorStatus.FAULTED)
-            | ~Q(error_code__in=[ChargePointErrorCode.NO_ERROR, ""])
-        )
+        Connector.objects.filter(connector_problem_q())
         .select_related("charge_point")
-        .order_by("-status_timestamp", "-pk")[:limit]
+        .order_by(F("status_timestamp").desc(nulls_last=True), "-pk")[:limit]
     )
     return [
         {
@@ -224,16 +208,34 @@ def dashboard_faults(*, limit: int = FAULT_LIMIT) -> list[dict]:
     ]
 
 
-def dashboard_snapshot() -> dict:
-    """Everything the dashboard shows, in one JSON-ready dict."""
+def dashboard_live_counts(*, now: datetime | None = None) -> dict:
+    """What a change of a charge point or a session may change: counts, problems, faults."""
     return {
-        "summary": dashboard_summary(),
-        "alarms": system_alarms(),
-        "charge_points": chargepoint_cards(),
+        "summary": dashboard_summary(now=now),
+        "problems": dashboard_problems(),
         "faults": dashboard_faults(),
-        "grid_limit": GRID_LIMIT,
+    }
+
+
+def dashboard_money_and_sessions(*, now: datetime | None = None) -> dict:
+    """What moves with meter values and invoices: refreshed less often than the counts."""
+    now = now or timezone.now()
+    return {"money": dashboard_money(now=now), "sessions": dashboard_sessions(now=now)}
+
+
+def dashboard_snapshot(*, grid: GridQuery | None = None, now: datetime | None = None) -> dict:
+    """Everything the dashboard shows, in one JSON-ready dict (a bounded number of queries)."""
+    now = now or timezone.now()
+    snapshot = {
+        **dashboard_live_counts(now=now),
+        "alarms": system_alarms(now=now),
+        **dashboard_grid(query=grid),
+        **dashboard_money_and_sessions(now=now),
         "links": attention_links(),
     }
+    # The tile of old: today's energy, also in the summary.
+    snapshot["summary"]["energy_today_wh"] = snapshot["money"]["energy"]["today_wh"]
+    return snapshot
 
 
 # --- Alarms: what keeps invoicing from happening ----------------------------------

@@ -1,17 +1,22 @@
-"""Console pages for commands and the message journal, and the command buttons
-that the charge point admin mixes in (ChargePointCommandsMixin)."""
+"""Console pages for commands, and the command buttons that the charge point admin
+mixes in (ChargePointCommandsMixin).
+
+- admin_command_page.py: the "Send command" page (typed form, expert JSON);
+- admin_quick.py: quick actions (one POST per button) and the id tag search;
+- admin_outcomes.py: the verdict of a command, its badge and filter;
+- admin_sending.py: sending as an operator and the coloured message
+  (`command_run`, `send_each`, `report_outcome`, used by other apps' admins).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from asgiref.sync import async_to_sync
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import BLANK_CHOICE_DASH
 from django.http import Http404
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -19,67 +24,37 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.admin_base import ReadOnlyAdminMixin
 from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
-from . import commands
-from .forms import CommandForm, example_payloads
+from .admin_command_page import command_page
+from .admin_outcomes import OutcomeFilter, outcome_badge
+from .admin_quick import idtag_search_view, quick_action_view
+from .admin_sending import command_outcome_text, command_run, report_outcome, send_each
+from .console_forms import GROUP_LABELS
+from .console_forms.groups import AVAILABILITY, CONFIGURATION, DIAGNOSTICS, OTHER, SECURITY
 from .framing import V16, V201
-from .models import Command, CommandStatus
+from .models import Command
 from .v201.security_answers import basic_auth_password_generate, basic_auth_password_payload
 
+__all__ = [
+    "ChargePointCommandsMixin",
+    "CommandAdmin",
+    "HistoryAdmin",
+    "command_outcome_text",
+    "command_run",
+    "report_outcome",
+    "send_each",
+]
+
 RECENT_COMMANDS = 10
+CONSOLE_CSS = "ocpp_consumer/console_commands.css"
 
 
-def command_outcome_text(command: Command) -> str:
-    if command.status == CommandStatus.ANSWERED:
-        return f"{command.action}: {json.dumps(command.response)}"
-    detail = " ".join(filter(None, [command.error_code, command.error_description]))
-    return f"{command.action}: {command.get_status_display()} {detail}".strip()
-
-
-def command_run(
-    request, *, charge_point_id: str, action: str, payload: dict
-) -> Command | commands.CommandError:
-    """Send one command: its record, or the CommandError that stopped it."""
-    [(_, outcome)] = async_to_sync(send_each)([(charge_point_id, action, payload)], request.user.pk)
-    return outcome
-
-
-async def send_each(jobs, user_id):
-    """Send (charge_point_id, action, payload) jobs concurrently; pair ids with outcomes.
-
-    The console is for operators: `user_id` sends as one.
-    """
-    requester = commands.Requester(user_id=user_id)
-
-    async def one(charge_point_id, action, payload):
-        try:
-            return charge_point_id, await commands.command_send(
-                charge_point_id=charge_point_id,
-                action=action,
-                payload=payload,
-                requester=requester,
-                source="admin",
-            )
-        except commands.CommandError as exc:
-            return charge_point_id, exc
-
-    return await asyncio.gather(*(one(*job) for job in jobs))
-
-
-def report_outcome(request, charge_point_id: str, outcome) -> None:
-    """An admin message for a command's record, or for the error that stopped it."""
-    if isinstance(outcome, Exception):
-        messages.error(request, f"{charge_point_id}: {outcome}")
-        return
-    level = messages.SUCCESS if outcome.status == CommandStatus.ANSWERED else messages.WARNING
-    messages.add_message(request, level, f"{charge_point_id}: {command_outcome_text(outcome)}")
-
-
-def _bulk_action(name: str, action: str, payload: dict, description, v201=None):
+def _bulk_action(name: str, action: str, payload: dict, description, group: str, v201=None):
     """An admin action sending one command to each selected charge point.
 
     `v201` is the (action, payload) doing the same on an OCPP 2.0.1 charge
     point; without it, such a charge point is told the command is not one of
-    its version (by command_send, like any other refusal).
+    its version (by command_send, like any other refusal). `group` places it
+    in the action menu (security apart from resets).
     """
     per_version = {V16: (action, payload), V201: v201 or (action, payload)}
 
@@ -94,6 +69,7 @@ def _bulk_action(name: str, action: str, payload: dict, description, v201=None):
     run.__name__ = name
     run.short_description = description
     run.allowed_permissions = ("change",)
+    run.console_group = group
     return run
 
 
@@ -123,12 +99,25 @@ def rotate_authorization_key(modeladmin, request, queryset):
 
 
 rotate_authorization_key.allowed_permissions = ("change",)
+rotate_authorization_key.console_group = SECURITY
+
+REGISTRATION_GROUP = "registration"
+# Other apps' actions on charge points, by name: where the menu lists them.
+ACTION_GROUP_BY_NAME = {
+    "accept_selected": REGISTRATION_GROUP,
+    "reject_selected": REGISTRATION_GROUP,
+    "update_firmware_latest": DIAGNOSTICS,
+    "request_diagnostics_upload": DIAGNOSTICS,
+}
+ACTION_GROUP_LABELS = {REGISTRATION_GROUP: _("Registration"), **GROUP_LABELS}
 
 
 class ChargePointCommandsMixin:
     """Command buttons for the charge point admin: bulk actions and a form page."""
 
-    change_form_template = "admin/stations/chargepoint/change_form.html"
+    # Extends the charge point's own template (registration buttons) with the
+    # forms the connector rows' quick buttons submit.
+    change_form_template = "admin/ocpp_consumer/chargepoint_change_form.html"
     actions = [
         # 2.0.1 Reset: OnIdle waits for running sessions to end, like a 1.6 soft reset.
         _bulk_action(
@@ -136,6 +125,7 @@ class ChargePointCommandsMixin:
             "Reset",
             {"type": "Soft"},
             _("Reset (soft)"),
+            AVAILABILITY,
             v201=("Reset", {"type": "OnIdle"}),
         ),
         _bulk_action(
@@ -143,27 +133,15 @@ class ChargePointCommandsMixin:
             "Reset",
             {"type": "Hard"},
             _("Reset (hard)"),
+            AVAILABILITY,
             v201=("Reset", {"type": "Immediate"}),
-        ),
-        _bulk_action("send_get_configuration", "GetConfiguration", {}, _("Get configuration")),
-        _bulk_action("send_clear_cache", "ClearCache", {}, _("Clear authorization cache")),
-        _bulk_action(
-            "send_trigger_status",
-            "TriggerMessage",
-            {"requestedMessage": "StatusNotification"},
-            _("Trigger status"),
-        ),
-        _bulk_action(
-            "send_trigger_boot",
-            "TriggerMessage",
-            {"requestedMessage": "BootNotification"},
-            _("Trigger boot"),
         ),
         _bulk_action(
             "send_make_operative",
             "ChangeAvailability",
             {"connectorId": 0, "type": "Operative"},
             _("Make available (operative)"),
+            AVAILABILITY,
             v201=("ChangeAvailability", {"operationalStatus": "Operative"}),
         ),
         _bulk_action(
@@ -171,10 +149,49 @@ class ChargePointCommandsMixin:
             "ChangeAvailability",
             {"connectorId": 0, "type": "Inoperative"},
             _("Make unavailable (inoperative)"),
+            AVAILABILITY,
             v201=("ChangeAvailability", {"operationalStatus": "Inoperative"}),
+        ),
+        _bulk_action(
+            "send_trigger_status",
+            "TriggerMessage",
+            {"requestedMessage": "StatusNotification"},
+            _("Trigger status"),
+            AVAILABILITY,
+        ),
+        _bulk_action(
+            "send_trigger_boot",
+            "TriggerMessage",
+            {"requestedMessage": "BootNotification"},
+            _("Trigger boot"),
+            AVAILABILITY,
+        ),
+        _bulk_action(
+            "send_get_configuration", "GetConfiguration", {}, _("Get configuration"), CONFIGURATION
+        ),
+        _bulk_action(
+            "send_clear_cache", "ClearCache", {}, _("Clear authorization cache"), CONFIGURATION
         ),
         rotate_authorization_key,
     ]
+
+    def get_action_choices(self, request, default_choices=BLANK_CHOICE_DASH):
+        """The action menu in groups (<optgroup>): security apart from resets."""
+        choices = super().get_action_choices(request, default_choices)
+        blank = [choice for choice in choices if not choice[0]]
+        grouped: dict[str, list] = {group: [] for group in ACTION_GROUP_LABELS}
+        actions = self.get_actions(request)
+        for name, description in choices:
+            if not name:
+                continue
+            func = actions[name][0] if name in actions else None
+            group = ACTION_GROUP_BY_NAME.get(name) or getattr(func, "console_group", OTHER)
+            grouped.setdefault(group, []).append((name, description))
+        return blank + [
+            (ACTION_GROUP_LABELS.get(group, group), members)
+            for group, members in grouped.items()
+            if members
+        ]
 
     def get_urls(self):
         urls = [
@@ -192,36 +209,7 @@ class ChargePointCommandsMixin:
             raise Http404
         if not self.has_change_permission(request, charge_point):
             raise PermissionDenied
-        # The charge point's version decides the actions offered and their examples.
-        version = charge_point.ocpp_version
-        examples = example_payloads(version)
-        action = request.GET.get("action", "Reset")
-        initial = {"action": action, "payload": examples.get(action, {})}
-        form = CommandForm(request.POST or None, initial=initial, version=version)
-        if request.method == "POST" and form.is_valid():
-            outcome = command_run(
-                request,
-                charge_point_id=charge_point.charge_point_id,
-                action=form.cleaned_data["action"],
-                payload=form.cleaned_data["payload"],
-            )
-            if isinstance(outcome, commands.InvalidPayload | commands.UnknownAction):
-                form.add_error("payload", str(outcome))  # nothing was recorded or sent
-            else:
-                report_outcome(request, charge_point.charge_point_id, outcome)
-                return redirect(
-                    reverse("admin:stations_chargepoint_change", args=[charge_point.pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": charge_point,
-            "title": _("Send a command to %(id)s") % {"id": charge_point.charge_point_id},
-            "form": form,
-            "examples": examples,
-            "ocpp_version": version,
-        }
-        return TemplateResponse(request, "admin/ocpp_consumer/send_command.html", context)
+        return command_page(self, request, charge_point)
 
     @admin.display(description=_("recent commands"))
     def recent_commands(self, obj):
@@ -232,7 +220,7 @@ class ChargePointCommandsMixin:
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             (
-                (c.created_at.strftime("%Y-%m-%d %H:%M:%S"), c.action, c.get_status_display(),
+                (c.created_at.strftime("%Y-%m-%d %H:%M:%S"), c.action, outcome_badge(c),
                  json.dumps(c.response) if c.response is not None else c.error_description)
                 for c in rows
             ),
@@ -241,10 +229,14 @@ class ChargePointCommandsMixin:
             reverse("admin:ocpp_consumer_command_changelist") + f"?charge_point__id__exact={obj.pk}"
         )
         head = format_html_join(
-            "", "<th>{}</th>", ((t,) for t in (_("when"), _("action"), _("status"), _("answer")))
+            "", "<th>{}</th>", ((t,) for t in (_("when"), _("action"), _("outcome"), _("answer")))
         )
         return format_html(
-            '<table><tr>{}</tr>{}</table><a href="{}">{}</a>', head, body, link, _("all commands")
+            '<table class="recent-commands"><tr>{}</tr>{}</table><a href="{}">{}</a>',
+            head,
+            body,
+            link,
+            _("all commands"),
         )
 
     @admin.display(description=_("known configuration"))
@@ -269,11 +261,42 @@ class HistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Command)
 class CommandAdmin(HistoryAdmin):
-    list_display = ("created_at", "charge_point", "action", "status", "source", "requested_by")
-    list_filter = ("status", "action", "source")
+    list_display = (
+        "created_at",
+        "charge_point",
+        "action",
+        "outcome_column",
+        "source",
+        "requested_by",
+    )
+    list_filter = (OutcomeFilter, "action", "source")
     list_select_related = ("charge_point", "requested_by")
     search_fields = ("charge_point__charge_point_id", "action", "unique_id")
     date_hierarchy = "created_at"
+    readonly_fields = ("outcome_column",)
+
+    class Media:
+        css = {"all": (CONSOLE_CSS,)}
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_column(self, obj):
+        return outcome_badge(obj)
+
+    def get_urls(self):
+        # Before the model's own URLs: "<path:object_id>/" would take these.
+        return [
+            path(
+                "quick/",
+                self.admin_site.admin_view(quick_action_view),
+                name="ocpp_consumer_command_quick",
+            ),
+            path(
+                "id-tags/",
+                self.admin_site.admin_view(idtag_search_view),
+                name="ocpp_consumer_command_idtags",
+            ),
+            *super().get_urls(),
+        ]
 
 
 # The journal's pages live in their own module; importing it registers them.

@@ -74,31 +74,64 @@ class Direction(models.TextChoices):
     OUT = "out", _("CSMS → charge point")
 
 
+class MessageType(models.IntegerChoices):
+    """The OCPP-J message type: the first number of every frame."""
+
+    CALL = 2, _("CALL")
+    CALLRESULT = 3, _("CALLRESULT")
+    CALLERROR = 4, _("CALLERROR")
+
+
 class JournalEntry(models.Model):
-    """One OCPP-J frame as it crossed the socket (the message journal)."""
+    """One OCPP-J frame as it crossed the socket (the message journal).
+
+    The largest table by far (millions of rows a day on a large network), so
+    each way the console and the API read it has its index: the newest
+    first, a charge point's, an action's, the errors, a message id's. The
+    charge point's key has no index of its own: journal_cp_time_idx starts
+    with it.
+    """
 
     charge_point = models.ForeignKey(
         "stations.ChargePoint",
         on_delete=models.CASCADE,
         related_name="journal",
         verbose_name=_("charge point"),
+        db_index=False,
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
-    message_type = models.PositiveSmallIntegerField(_("message type"), null=True, blank=True)
+    message_type = models.PositiveSmallIntegerField(
+        _("message type"),
+        choices=MessageType.choices,
+        null=True,
+        blank=True,
+        help_text=_("Empty for a frame that did not parse."),
+    )
     unique_id = models.CharField(_("message id"), max_length=100, blank=True)
     action = models.CharField(_("action"), max_length=50, blank=True)
     payload = models.JSONField(_("payload"), null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
     raw = models.TextField(_("raw frame"), blank=True, help_text=_("Frames that did not parse."))
-    timestamp = models.DateTimeField(_("timestamp"), db_index=True)
+    timestamp = models.DateTimeField(_("timestamp"))
 
     class Meta:
         verbose_name = _("journal entry")
         verbose_name_plural = _("message journal")
         ordering = ["-timestamp", "-id"]
         indexes = [
+            # The default order (read backwards), date ranges, the retention prune.
+            models.Index(fields=["timestamp", "id"], name="journal_time_idx"),
             models.Index(fields=["charge_point", "-timestamp"], name="journal_cp_time_idx"),
-            models.Index(fields=["charge_point", "unique_id"], name="journal_cp_uid_idx"),
+            # A message id, alone (the console's search) or with its charge point.
+            models.Index(fields=["unique_id", "charge_point"], name="journal_uid_cp_idx"),
+            models.Index(fields=["action", "-timestamp"], name="journal_action_time_idx"),
+            # CALLERRORs and frames that did not parse: rare, so a small index of their own.
+            models.Index(
+                fields=["message_type", "-timestamp"],
+                condition=models.Q(message_type=MessageType.CALLERROR)
+                | models.Q(message_type__isnull=True),
+                name="journal_errors_time_idx",
+            ),
         ]
 
     def __str__(self):

@@ -7,7 +7,14 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from api_support.permissions import is_operator
+
 from .choices import ConnectorStatus, RegistrationStatus, SessionStatus, StopReason
+from .locations import (
+    station_filter_available_now,
+    station_filter_min_power,
+    station_filter_standards,
+)
 from .models import (
     ChargePoint,
     ChargingProfile,
@@ -18,6 +25,7 @@ from .models import (
     Station,
     Transaction,
 )
+from .models.location_data import ConnectorStandard
 from .selectors import (
     station_annotate_distance,
     station_filter_available,
@@ -25,6 +33,31 @@ from .selectors import (
 )
 
 DEFAULT_RADIUS_KM = 10
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0, any case); anything else is an error, not "no filter"."""
+
+    default_error_messages = {"invalid": _("Give true or false.")}
+    TRUE, FALSE = ("true", "1"), ("false", "0")
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IntegerFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
 
 
 class StationSearchForm(forms.Form):
@@ -54,9 +87,27 @@ class StationFilterSet(filters.FilterSet):
         max_value=20_000,
         label=_("with latitude/longitude: only stations within this many km (default 10)"),
     )
-    available = filters.BooleanFilter(
+    available = StrictBooleanFilter(
         method="filter_available",
         label=_("true: only stations with a free connector on an online charge point"),
+    )
+    available_now = StrictBooleanFilter(
+        method="filter_available_now",
+        label=_(
+            "true: only stations with an EVSE AVAILABLE now (a connector Available on an "
+            "online, accepted charge point)"
+        ),
+    )
+    standard = filters.MultipleChoiceFilter(
+        method="filter_standard",
+        choices=ConnectorStandard.choices,
+        label=_("only stations with a plug of this OCPI ConnectorType (repeat for any of several)"),
+    )
+    min_power_w = IntegerFilter(
+        method="filter_min_power",
+        min_value=1,
+        max_value=100_000_000,
+        label=_("only stations with a plug delivering at least this many watts"),
     )
 
     class Meta:
@@ -69,6 +120,25 @@ class StationFilterSet(filters.FilterSet):
 
     def filter_available(self, queryset, name, value):
         return station_filter_available(queryset) if value else queryset
+
+    def filter_available_now(self, queryset, name, value):
+        return station_filter_available_now(queryset) if value else queryset
+
+    def filter_standard(self, queryset, name, value):
+        if not value:
+            return queryset
+        return station_filter_standards(
+            queryset, standards=value, accepted_only=self._accepted_only()
+        )
+
+    def filter_min_power(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return station_filter_min_power(queryset, watts=value, accepted_only=self._accepted_only())
+
+    def _accepted_only(self) -> bool:
+        """Drivers and the public see the plugs of accepted charge points only."""
+        return not is_operator(getattr(self.request, "user", None))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

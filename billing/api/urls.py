@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import quotes, views
 
 router = SimpleRouter()
 router.register("tariffs", views.TariffViewSet, basename="tariff")
@@ -11,4 +11,10 @@ router.register("billing-failures", views.BillingFailureViewSet, basename="billi
 urlpatterns = [
     *router.urls,
     path("me/invoices/", views.MyInvoiceList.as_view(), name="me-invoices"),
+    # Charge point ids may hold anything but a slash (as stations.api reads them).
+    re_path(
+        r"^charge-points/(?P<charge_point_id>[^/]+)/connectors/(?P<connector_id>[0-9]{1,9})/quote/$",
+        quotes.ChargePointQuoteView.as_view(),
+        name="chargepoint-connector-quote",
+    ),
 ]

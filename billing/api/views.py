@@ -1,7 +1,8 @@
 """Tariffs, invoices and billing failures over the API.
 
-A driver sees only their own invoices and the tariffs they may be charged
-now; billing failures are for operators.
+A driver sees only their own invoices and the tariffs that can apply to
+them; billing failures are for operators. The price quote of a connector is
+in quotes.py.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def invoice_list(*, user=None):
         list_description=(
             "Price lists. The most specific tariff in force when a session starts applies "
             "(id tag group, connector, charge point, station, then the default). Operators "
-            "see every tariff; a driver sees those valid now that are public or reserved "
-            "for an id tag group holding one of their tags."
+            "see every tariff; a driver sees those that can apply to them: valid now or "
+            "from a later `valid_from`, public or reserved for an id tag group holding one "
+            "of their tags (or its parent), at charge points in service. What a session "
+            "would cost at one connector: `charge-points/{id}/connectors/{n}/quote/`."
         ),
         invalid_example={"currency": ["Use the ISO 4217 code, e.g. EUR."]},
     )
@@ -69,7 +72,7 @@ class TariffViewSet(
         user = self.request.user
         if is_operator(user):
             return Tariff.objects.select_related("charge_point").prefetch_related("periods")
-        # A driver: only what they may be charged now (not another group's prices).
+        # A driver: only what can apply to them (not another group's prices).
         return tariff_list_for_driver(user=user).select_related("charge_point")
 
 
@@ -85,6 +88,10 @@ class TariffViewSet(
     pdf=extend_schema(
         tags=["invoices"],
         summary="Download an invoice as PDF",
+        description=(
+            "The invoice as a printable PDF (the same lines and totals as the JSON). A "
+            "driver gets only their own; 404 otherwise."
+        ),
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF"),
             **READ_ERRORS,
@@ -118,6 +125,10 @@ class InvoiceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema(
     tags=["me"],
     summary="My invoices",
+    description=(
+        "The signed-in driver's invoices, newest first: one per finished, billed session "
+        "of their id tags. Filters as for `invoices/`."
+    ),
     responses={200: InvoiceSerializer(many=True), **COMMON_ERRORS},
 )
 class MyInvoiceList(ApiViewMixin, generics.ListAPIView):

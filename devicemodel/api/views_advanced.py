@@ -136,6 +136,11 @@ class _ChargePointRows(ChargePointChildView, generics.ListAPIView):
 @extend_schema(
     tags=["device model"],
     summary="List a charge point's variable monitors (OCPP 2.0.1)",
+    description=(
+        "The monitors set on the charge point's variables (SetVariableMonitoring, or "
+        "reported), with their type, threshold, severity and whether the charger accepted "
+        "them. Operators only; 404 for an unknown charge point."
+    ),
     responses={200: VariableMonitorSerializer(many=True), **READ_ERRORS},
 )
 class VariableMonitorList(_ChargePointRows):
@@ -147,6 +152,11 @@ class VariableMonitorList(_ChargePointRows):
 @extend_schema(
     tags=["device model"],
     summary="List the events a charge point reported (OCPP 2.0.1 NotifyEvent)",
+    description=(
+        "What the charger's monitors noticed: the variable, trigger, actual value and "
+        "severity, and whether a problem is still open (`?open_problem=true`, "
+        "`?trigger=`). Operators only; 404 for an unknown charge point."
+    ),
     responses={200: DeviceEventSerializer(many=True), **READ_ERRORS},
 )
 class DeviceEventList(_ChargePointRows):
@@ -159,6 +169,11 @@ class DeviceEventList(_ChargePointRows):
 @extend_schema(
     tags=["device model"],
     summary="List a charge point's display messages (OCPP 2.0.1)",
+    description=(
+        "The messages set on (or reported by) the charger's display: priority, state, "
+        "validity, language and content, and whether the charger accepted them. Operators "
+        "only; 404 for an unknown charge point."
+    ),
     responses={200: DisplayMessageSerializer(many=True), **READ_ERRORS},
 )
 class DisplayMessageList(_ChargePointRows):
@@ -169,6 +184,11 @@ class DisplayMessageList(_ChargePointRows):
 @extend_schema(
     tags=["device model"],
     summary="List the customer information a charge point sent (OCPP 2.0.1)",
+    description=(
+        "The answers to CustomerInformation requests: which customer, whether a report or "
+        "a clearing was asked, the status, and the data the charger sent. Operators only; "
+        "404 for an unknown charge point."
+    ),
     responses={200: CustomerInformationSerializer(many=True), **READ_ERRORS},
 )
 class CustomerInformationList(_ChargePointRows):

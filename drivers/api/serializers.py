@@ -12,6 +12,7 @@ from rest_framework.validators import UniqueValidator
 from ..choices import AuthorizationStatus
 from ..models import Driver, IdTag, User, validate_idtag_parent
 from ..services import driver_create, driver_update, user_profile_update
+from .account_serializers import DeviceFieldsOptional, DeviceNameField
 
 # Early and under its field: "ALICE" is taken when "alice" is (User's constraint
 # says the same, and also guards the e-mail address).
@@ -231,6 +232,7 @@ class SignupSerializer(serializers.Serializer):
     first_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     phone = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+    device_name = DeviceNameField(required=False, allow_blank=True, default="")
 
 
 @extend_schema_serializer(
@@ -317,11 +319,15 @@ class ProfileSerializer(serializers.ModelSerializer):
         )
     ]
 )
-class SignupResultSerializer(serializers.Serializer):
+class SignupResultSerializer(DeviceFieldsOptional):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     profile = ProfileSerializer()
     id_tags = DriverIdTagSerializer(many=True)
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    device_id = serializers.IntegerField(
+        required=False, help_text="Only when `device_name` was sent: this device's id."
+    )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Only when `device_name` was sent: when the token expires unless used.",
+    )

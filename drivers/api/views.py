@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +19,7 @@ from api_support.views import ApiViewMixin, IdempotentCreateMixin
 
 from ..filtersets import DriverFilterSet, IdTagFilterSet
 from ..selectors import driver_list, idtag_list
+from .account_views import ACCOUNT_DELETE_SCHEMA, account_delete_view
 from .serializers import (
     DriverIdTagSerializer,
     DriverSerializer,
@@ -28,10 +27,9 @@ from .serializers import (
     ProfileSerializer,
     SignupResultSerializer,
     SignupSerializer,
-    TokenSerializer,
     call_service,
 )
-from .tokens import auth_token_revoke, driver_signup
+from .tokens import driver_signup
 
 
 @extend_schema_view(
@@ -112,51 +110,13 @@ class DriverViewSet(
 
 @extend_schema(
     tags=["auth"],
-    summary="Sign in: get an API token",
-    auth=[],
-    description="Send the token as `Authorization: Token <token>` with every request.",
-    request=AuthTokenSerializer,
-    responses={
-        200: TokenSerializer,
-        400: invalid({"non_field_errors": ["Unable to log in with provided credentials."]}),
-        429: THROTTLED,
-    },
-    examples=[
-        OpenApiExample(
-            "Credentials",
-            value={"username": "alice", "password": "a-long-passphrase-42"},
-            request_only=True,
-        ),
-        OpenApiExample(
-            "Token",
-            value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
-            response_only=True,
-        ),
-    ],
-)
-class TokenObtainView(ApiViewMixin, ObtainAuthToken):
-    pass
-
-
-@extend_schema(
-    tags=["auth"],
-    summary="Sign out: revoke the API token",
-    request=None,
-    responses={204: None, **COMMON_ERRORS},
-)
-class LogoutView(ApiViewMixin, APIView):
-    def post(self, request):
-        auth_token_revoke(user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema(
-    tags=["auth"],
     summary="Sign up as a driver",
     auth=[],
     description=(
         "Creates the account with one virtual id tag (20 hexadecimal characters) for "
-        "starting sessions from the app, and returns an API token."
+        "starting sessions from the app, and returns an API token. With `device_name` "
+        "the token is that device's (listed under `auth/devices/`) and the answer also "
+        "carries `device_id` and `expires_at`."
     ),
     request=SignupSerializer,
     responses={
@@ -166,29 +126,38 @@ class LogoutView(ApiViewMixin, APIView):
     },
 )
 class SignupView(ApiViewMixin, APIView):
+    authentication_classes: list = []  # a stale token sent along must not stop a sign-up
     permission_classes = [AllowAny]
 
     def post(self, request):
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        driver, token = call_service(driver_signup, **serializer.validated_data)
-        result = SignupResultSerializer(
-            {
-                "token": token,
-                "profile": driver.user,
-                "id_tags": idtag_list(user=driver.user),
-            }
-        )
-        return Response(result.data, status=status.HTTP_201_CREATED)
+        driver, issued = call_service(driver_signup, **serializer.validated_data)
+        result = {
+            "token": issued.key,
+            "profile": driver.user,
+            "id_tags": idtag_list(user=driver.user),
+        }
+        if issued.device is not None:
+            result["device_id"] = issued.device.pk
+            result["expires_at"] = issued.device.expires_at
+        return Response(SignupResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["me"], summary="My profile", responses={200: ProfileSerializer, **COMMON_ERRORS}
+        tags=["me"],
+        summary="My profile",
+        description="The signed-in user's account: names, e-mail, phone, role.",
+        responses={200: ProfileSerializer, **COMMON_ERRORS},
     ),
     patch=extend_schema(
         tags=["me"],
         summary="Update my profile",
+        description=(
+            "Changes the fields sent (e-mail, names; phone for drivers). The username "
+            "cannot change; an e-mail address another account has is a 400."
+        ),
         responses={
             200: ProfileSerializer,
             400: invalid({"email": ["Enter a valid email address."]}),
@@ -198,15 +167,23 @@ class SignupView(ApiViewMixin, APIView):
 )
 class MeView(ApiViewMixin, generics.RetrieveUpdateAPIView):
     serializer_class = ProfileSerializer
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_object(self):
         return self.request.user
+
+    @ACCOUNT_DELETE_SCHEMA
+    def delete(self, request):
+        return account_delete_view(request)
 
 
 @extend_schema(
     tags=["me"],
     summary="My id tags",
+    description=(
+        "The signed-in driver's RFID cards and app tags with their status (Accepted, "
+        "Blocked, ...) and expiry."
+    ),
     responses={200: DriverIdTagSerializer(many=True), **COMMON_ERRORS},
 )
 class MyIdTagList(ApiViewMixin, generics.ListAPIView):

@@ -15,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
+from selenium.webdriver.support.ui import Select
 
 from csms_project import testing
 from stations.models import ChargePoint, Connector, Station, Transaction
@@ -161,12 +162,11 @@ def test_reset_from_the_charge_point_page_shows_the_answer(operator, server, cha
     operator.get(f"{server}/admin/stations/chargepoint/{charge_point.pk}/change/")
     assert "badge-online" in operator.page_source
     operator.find_element("css selector", '.object-tools a[href$="/command/"]').click()
-    wait_for(lambda: operator.find_elements("id", "send-command"))
-    assert operator.find_element("id", "id_action").get_attribute("value") == "Reset"
-    payload = operator.find_element("id", "id_payload")
-    payload.clear()
-    payload.send_keys('{"type": "Soft"}')
-    operator.find_element("css selector", "#send-command input[type=submit]").click()
+    # The typed form of the action the page opened with: Reset, its type a choice.
+    typed = wait_for(lambda: operator.find_elements("id", "send-command-typed"))[0]
+    assert typed.get_attribute("data-action") == "Reset"
+    Select(operator.find_element("id", "typed_type")).select_by_value("Soft")
+    operator.find_element("css selector", "#send-command-typed input[type=submit]").click()
     message = wait_for(
         lambda: operator.find_elements("css selector", ".messagelist li.success"), timeout=20
     )[0]

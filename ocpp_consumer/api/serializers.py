@@ -72,6 +72,48 @@ class CommandSerializer(serializers.ModelSerializer):
             "requested_by",
             "source",
             "unique_id",
+            "outcome",
+            "transaction",
+            "created_at",
+            "sent_at",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class CommandHandleSerializer(serializers.ModelSerializer):
+    """One command followed by its id: how it ended and, for a start, the session it began."""
+
+    charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
+    payload = OcppPayloadField(read_only=True, help_text="The request as sent, snake_case.")
+    response = OcppPayloadField(
+        read_only=True, allow_null=True, help_text="The charge point's answer, snake_case."
+    )
+    outcome = serializers.CharField(
+        read_only=True,
+        help_text="The answer's own status (Accepted, Rejected, ...); empty while "
+        "unanswered or when the answer has none.",
+    )
+    transaction = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="A remote start: the session the charger started for it (transactions/"
+        "{id}/); null until then, and for other commands.",
+    )
+
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "action",
+            "charge_point",
+            "status",
+            "outcome",
+            "payload",
+            "response",
+            "error_code",
+            "error_description",
+            "transaction",
             "created_at",
             "sent_at",
             "answered_at",

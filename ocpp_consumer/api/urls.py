@@ -12,6 +12,11 @@ _CHARGE_POINT = r"^charge-points/(?P<charge_point_id>[^/]+)/commands/"
 urlpatterns = [
     *router.urls,
     re_path(f"{_CHARGE_POINT}$", views.CommandList.as_view(), name="chargepoint-commands"),
+    re_path(
+        r"^commands/(?P<command_id>[0-9]{1,18})/$",
+        views.CommandDetail.as_view(),
+        name="command-detail",
+    ),
     *(
         re_path(
             f"{_CHARGE_POINT}{views.kebab_case(action)}/$",

@@ -6,11 +6,14 @@ with the charge point's reply. One URL per action of either OCPP version:
 the charge point's version decides which schema the body must pass, and an
 action its version lacks is a 400 naming the version. Operators need
 `stations.change_chargepoint`; drivers may start and stop their own charging
-(commands.policy decides).
+(commands.policy decides). A start's answer carries `command_id`, and
+`GET commands/{command_id}/` follows it to the session the charger started
+(commands.handles links them).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 
 from django.shortcuts import get_object_or_404
@@ -30,12 +33,17 @@ from rest_framework.views import APIView
 
 from api_support.exceptions import ServiceUnavailable
 from api_support.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, idempotent
-from api_support.permissions import OperatorModelPermissions, is_operator
+from api_support.permissions import (
+    OperatorModelPermissions,
+    OperatorOrDriverReadOnly,
+    is_operator,
+)
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, error, invalid
 from api_support.views import ApiViewMixin
 from stations.models import ChargePoint
 
 from .. import commands
+from ..commands.handles import remote_start_command_transaction
 from ..commands.policy import Requester, command_action_permitted
 from ..filtersets import CommandFilterSet, JournalEntryFilterSet
 from ..models import Command, CommandStatus, JournalEntry
@@ -50,6 +58,7 @@ from .schemas import (
     command_request_schema,
 )
 from .serializers import (
+    CommandHandleSerializer,
     CommandRequestSerializer,
     CommandSerializer,
     JournalEntrySerializer,
@@ -186,8 +195,26 @@ _DRIVER_NOTES = {
 _OPERATORS_ONLY = "Operators only (`stations.change_chargepoint`)."
 _COMMAND_ID_NOTE = (
     " The answer carries `command_id`, the id of the command's record (in the charge "
-    "point's command history)."
+    "point's command history): `GET /api/v1/commands/{command_id}/` follows it until "
+    "the charger has started the session (`transaction`)."
 )
+_REMOTE_START_ID_NOTE = (
+    "Optional here: without it the command's own id is sent as `remoteStartId`, which "
+    "the charger repeats in the session it starts (how `GET /api/v1/commands/{id}/` "
+    "finds that session)."
+)
+
+
+def _api_request_schema(action: str) -> dict:
+    """The documented body: the OCPP request, with remote_start_id optional (we fill it in)."""
+    schema = command_request_schema(action)
+    if action != "RequestStartTransaction" or "remote_start_id" not in schema.get("properties", {}):
+        return schema
+    schema = copy.deepcopy(schema)
+    schema["required"] = [name for name in schema["required"] if name != "remote_start_id"]
+    field = schema["properties"]["remote_start_id"]
+    field["description"] = f"{field.get('description', '')} {_REMOTE_START_ID_NOTE}".strip()
+    return schema
 
 
 def _access_note(action: str) -> str:
@@ -248,7 +275,7 @@ def command_view_for(action: str) -> type[CommandView]:
                 + _access_note(action)
                 + (_COMMAND_ID_NOTE if action in START_ACTIONS else "")
             ),
-            request={"application/json": command_request_schema(action)},
+            request={"application/json": _api_request_schema(action)},
             parameters=[IDEMPOTENCY_KEY_PARAMETER],
             responses={
                 200: OpenApiResponse(
@@ -321,6 +348,78 @@ class CommandList(ApiViewMixin, generics.ListAPIView):
         if self.charge_point is None:  # permission checks and the schema
             return commands_.none()
         return commands_.filter(charge_point=self.charge_point)
+
+
+def commands_visible_to(user):
+    """Every command for operators; a driver's own (those they requested) for drivers."""
+    commands_ = Command.objects.select_related("charge_point")
+    if is_operator(user):
+        return commands_
+    if not (user and user.is_authenticated):
+        return commands_.none()
+    return commands_.filter(requested_by=user)
+
+
+COMMAND_HANDLE_EXAMPLE = {
+    "id": 9041,
+    "action": "RemoteStartTransaction",
+    "charge_point": "CP-0001",
+    "status": "answered",
+    "outcome": "Accepted",
+    "payload": {"connector_id": 1, "id_tag": "3F2A9C0B7D1E4A6B8C9D"},
+    "response": {"status": "Accepted"},
+    "error_code": "",
+    "error_description": "",
+    "transaction": 1234,
+    "created_at": "2026-11-26T10:00:00Z",
+    "sent_at": "2026-11-26T10:00:00.120000Z",
+    "answered_at": "2026-11-26T10:00:00.480000Z",
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="command_retrieve",
+        tags=["commands"],
+        summary="Follow a command (e.g. a remote start) by its id",
+        description=(
+            "One command as recorded: `status` (pending, sent, answered, failed, timed_out, "
+            "offline), the charge point's verdict `outcome` (Accepted, Rejected, ...), its "
+            "answer, and the times it was created, sent and answered. For a remote start "
+            "(RemoteStartTransaction, RequestStartTransaction) `transaction` is the session "
+            "the charger started for it, once it has (null until then): OCPP 2.0.1 sessions "
+            "are found by their `remoteStartId`, 1.6 ones by the id tag starting on that "
+            "charge point (and connector) within `REMOTE_START_LINK_SECONDS` after the start "
+            "was accepted. Drivers see the commands they sent; operators (with "
+            "`ocpp_consumer.view_command`) every command."
+        ),
+        responses={
+            200: OpenApiResponse(
+                CommandHandleSerializer,
+                description="The command",
+                examples=[
+                    OpenApiExample("A remote start that began a session", COMMAND_HANDLE_EXAMPLE)
+                ],
+            ),
+            **READ_ERRORS,
+        },
+    )
+)
+class CommandDetail(ApiViewMixin, generics.RetrieveAPIView):
+    """A command by its id: the caller's own (drivers) or any (operators)."""
+
+    serializer_class = CommandHandleSerializer
+    permission_classes = [OperatorOrDriverReadOnly]
+    lookup_url_kwarg = "command_id"
+
+    def get_queryset(self):
+        return commands_visible_to(self.request.user)
+
+    def get_object(self):
+        command = super().get_object()
+        # The session of a start whose link was not made when it began.
+        remote_start_command_transaction(command=command)
+        return command
 
 
 @extend_schema_view(

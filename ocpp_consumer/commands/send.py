@@ -26,6 +26,7 @@ from stations.selectors import chargepoint_get
 from ..models import Command, CommandStatus
 from .delivery import command_deliver
 from .exceptions import ChargePointNotFound, ChargePointOffline, CommandForbidden
+from .handles import REMOTE_START_ID_PENDING, remote_start_id_assign, remote_start_id_missing
 from .policy import SYSTEM, Requester, command_refusal
 from .records import command_record
 from .validation import command_validate
@@ -46,7 +47,7 @@ async def command_send(
     ChargePointOffline, CommandForbidden, CommandTimeout, or CommandsUnavailable
     (the channel layer is down: the command ended `failed`, retry later).
     """
-    charge_point, command = await sync_to_async(_command_admit)(
+    charge_point, command, payload = await sync_to_async(_command_admit)(
         charge_point_id=charge_point_id,
         action=action,
         payload=payload,
@@ -64,16 +65,23 @@ command_send_sync = async_to_sync(command_send)
 
 def _command_admit(
     *, charge_point_id: str, action: str, payload: dict, requester: Requester, source: str
-) -> tuple[ChargePoint, Command]:
+) -> tuple[ChargePoint, Command, dict]:
     """Steps 1-4 in one trip to the database thread: find, validate, check, decide, record.
 
     Validation needs the charge point: its OCPP version says which actions
-    and schemas apply.
+    and schemas apply. Returns the payload to send: a RequestStartTransaction
+    without a remoteStartId gets the command's id (handles.py follows it).
     """
     charge_point = chargepoint_get(charge_point_id=charge_point_id)
     if charge_point is None:
         raise ChargePointNotFound(f"no charge point {charge_point_id!r}")
-    command_validate(action=action, payload=payload, version=charge_point.ocpp_version)
+    # A RequestStartTransaction without remoteStartId is checked with a stand-in:
+    # the command's id, sent instead, exists only once it is recorded.
+    assign_remote_start_id = remote_start_id_missing(action=action, payload=payload)
+    checked = (
+        {**payload, "remoteStartId": REMOTE_START_ID_PENDING} if assign_remote_start_id else payload
+    )
+    command_validate(action=action, payload=checked, version=charge_point.ocpp_version)
     record = {
         "charge_point": charge_point,
         "action": action,
@@ -94,4 +102,7 @@ def _command_admit(
     )
     if refusal is not None:
         raise CommandForbidden(refusal)
-    return charge_point, command_record(**record)
+    command = command_record(**record)
+    if assign_remote_start_id:
+        payload = remote_start_id_assign(command=command, payload=payload)
+    return charge_point, command, payload

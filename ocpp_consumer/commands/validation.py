@@ -80,6 +80,9 @@ def command_validate(*, action: str, payload: dict, version: str = framing.V16) 
         framing.validate_request(action, payload, version)
     except errors.OCPPError as exc:
         raise InvalidPayload(exc.description) from exc
+    blank = _blank_id_token_problems(action=action, payload=payload)
+    if blank:
+        raise InvalidPayload("; ".join(blank))
     if version != framing.V16:
         problems_201 = set_charging_profile_problems(payload) if action == SET_PROFILE else []
         if problems_201:
@@ -89,6 +92,30 @@ def command_validate(*, action: str, payload: dict, version: str = framing.V16) 
     problems += _authorization_key_problems(action=action, payload=payload)
     if problems:
         raise InvalidPayload("; ".join(problems))
+
+
+# The requests that name the driver's id tag: a blank one passes the schema
+# but starts (or reserves for) nobody. 1.6 has an idTag, 2.0.1 an idToken.
+_ID_TAG_ACTIONS = frozenset({"RemoteStartTransaction", "ReserveNow"})
+_ID_TOKEN_ACTIONS = frozenset({"RequestStartTransaction", "ReserveNow"})
+# OCPP 2.0.1 IdTokenEnumType: with NoAuthorization the idToken is left empty.
+_NO_AUTHORIZATION = "NoAuthorization"
+
+
+def _blank_id_token_problems(*, action: str, payload: dict) -> list[str]:
+    """Refuse an empty or all-blank idTag / idToken.idToken (after the schema passed)."""
+    id_tag = payload.get("idTag") if action in _ID_TAG_ACTIONS else None
+    if isinstance(id_tag, str) and not id_tag.strip():
+        return ["idTag: This field may not be blank."]
+    token = payload.get("idToken") if action in _ID_TOKEN_ACTIONS else None
+    if (
+        isinstance(token, dict)
+        and isinstance(token.get("idToken"), str)
+        and not token["idToken"].strip()
+        and token.get("type") != _NO_AUTHORIZATION
+    ):
+        return ["idToken/idToken: This field may not be blank."]
+    return []
 
 
 def _authorization_key_problems(*, action: str, payload: dict) -> list[str]:

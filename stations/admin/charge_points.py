@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from firmware.admin_actions import CHARGE_POINT_FILE_ACTIONS
 from monitoring import console
 from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
+from monitoring.admin_paginator import LargeTableAdminMixin, related_key_filter
 from ocpp_consumer.admin import ChargePointCommandsMixin
+from ocpp_consumer.admin_quick import ConnectorCommandsMixin
 
 from ..models import (
     CHARGE_POINT_PASSWORD_MAX_LENGTH,
@@ -23,6 +25,13 @@ from ..models import (
 )
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from .base import _changelist_link
+from .charge_point_list import (
+    ConnectionFilter,
+    ConnectorStatusFilter,
+    connector_status_badges,
+    connectors_prefetch,
+)
+from .locations import CONNECTOR_PLUG_FIELDS, STATION_FIELDSETS, StationForm
 from .registration import ChargePointRegistrationMixin, accept_selected, reject_selected
 
 # --- Stations and charge points -------------------------------------------
@@ -30,8 +39,18 @@ from .registration import ChargePointRegistrationMixin, accept_selected, reject_
 
 @admin.register(Station)
 class StationAdmin(admin.ModelAdmin):
-    list_display = ("name", "city", "postal_code", "country", "time_zone", "charge_point_count")
-    list_filter = ("country", "time_zone")
+    form = StationForm
+    fieldsets = STATION_FIELDSETS
+    list_display = (
+        "name",
+        "city",
+        "postal_code",
+        "country",
+        "time_zone",
+        "publish",
+        "charge_point_count",
+    )
+    list_filter = ("country", "time_zone", "publish", "parking_type")
     search_fields = ("name", "address", "city", "postal_code")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at",)
@@ -164,6 +183,7 @@ class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, a
         "station",
         "registration",
         "is_online",
+        "connector_statuses",
         "has_password",
         "vendor",
         "model",
@@ -171,7 +191,14 @@ class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, a
         "last_heartbeat",
         "last_seen",
     )
-    list_filter = ("registration_status", "is_online", "station", "vendor")
+    list_filter = (
+        "registration_status",
+        ConnectorStatusFilter,
+        ConnectionFilter,
+        # Set by the links from a station; never lists every station of the network.
+        related_key_filter("station", title=_("station")),
+        "vendor",
+    )
     list_select_related = ("station",)
     search_fields = (
         "charge_point_id",
@@ -201,6 +228,13 @@ class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, a
         (_("Configuration"), {"fields": ("known_configuration",), "classes": ("collapse",)}),
     )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(connectors_prefetch())
+
+    @admin.display(description=_("connectors"))
+    def connector_statuses(self, obj):
+        return connector_status_badges(obj)
+
     @admin.display(description=_("has password"), boolean=True)
     def has_password(self, obj):
         return bool(obj.password)
@@ -215,7 +249,7 @@ class ChargePointAdmin(ChargePointRegistrationMixin, ChargePointCommandsMixin, a
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(ConnectorCommandsMixin, admin.ModelAdmin):
     # Not __str__: it shows the charge point's primary key, not its OCPP id.
     list_display = (
         "charge_point",
@@ -226,9 +260,32 @@ class ConnectorAdmin(admin.ModelAdmin):
         "status_timestamp",
     )
     list_display_links = ("charge_point", "connector_id")
-    list_filter = ("status", "error_code")
+    list_filter = ("status", "error_code", "standard", "power_type")
     list_select_related = ("charge_point",)
-    search_fields = ("charge_point__charge_point_id", "info", "vendor_error_code")
+    search_fields = ("charge_point__charge_point_id", "info", "vendor_error_code", "evse_id")
+    fieldsets = (
+        (None, {"fields": ("charge_point", "connector_id")}),
+        (
+            _("Plug (shown on the map and to roaming partners)"),
+            {"fields": CONNECTOR_PLUG_FIELDS},
+        ),
+        (
+            _("Status"),
+            {
+                "fields": (
+                    "status",
+                    "error_code",
+                    "info",
+                    "vendor_id",
+                    "vendor_error_code",
+                    "status_timestamp",
+                    "evse_connector_statuses",
+                    "updated_at",
+                    "status_history",
+                )
+            },
+        ),
+    )
     date_hierarchy = "status_timestamp"
     autocomplete_fields = ("charge_point",)
     readonly_fields = (
@@ -257,7 +314,7 @@ class ConnectorAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConnectorStatusLog)
-class ConnectorStatusLogAdmin(ReadOnlyModelAdmin):
+class ConnectorStatusLogAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
     list_display = (
         "received_at",
         "charge_point",

@@ -6,14 +6,20 @@ from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from ocpp.v16 import enums as v16
+from ocpp.v201 import enums as v201
 
+from billing.reports import transaction_cost_estimate
 from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
+from monitoring.admin_paginator import LargeTableAdminMixin, choices_filter, related_key_filter
 from monitoring.charts import transaction_chart_svg
+from ocpp_consumer.admin_quick import SessionStopColumnMixin
 
-from ..choices import DisputeResolution
+from ..choices import DisputeResolution, SessionStatus
 from ..models import (
     DataTransferRecord,
     MeterValue,
@@ -115,6 +121,28 @@ def tariff_snapshot_html(snapshot) -> str:
     )
 
 
+def duration_text(seconds: float) -> str:
+    """H:MM:SS, hours counting on past a day (as the dashboard writes durations)."""
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ChargePointConnectionFilter(admin.SimpleListFilter):
+    """Sessions by whether their charge point is connected now (the dashboard links
+    "running sessions on offline charge points" here)."""
+
+    title = _("charge point connection")
+    parameter_name = "cp_online"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("online")), ("no", _("offline")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(charge_point__is_online=self.value() == "yes")
+        return queryset
+
+
 class LatestMeterValuesFormSet(BaseInlineFormSet):
     """Keep a long session's page small: show only its latest meter values."""
 
@@ -143,7 +171,9 @@ class MeterValueInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(TransactionDisputeMixin, ReadOnlyModelAdmin):
+class TransactionAdmin(
+    LargeTableAdminMixin, SessionStopColumnMixin, TransactionDisputeMixin, ReadOnlyModelAdmin
+):
     inlines = (MeterValueInline,)
     list_display = (
         "id",
@@ -154,14 +184,25 @@ class TransactionAdmin(TransactionDisputeMixin, ReadOnlyModelAdmin):
         "start_timestamp",
         "stop_timestamp",
         "energy_kwh",
+        "duration_column",
+        "cost_column",
         "stop_reason",
         "dispute_column",
         "invoice_link",
     )
-    list_filter = ("status", DisputeFilter, "stop_reason", "charge_point")
-    list_select_related = ("charge_point", "connector", "invoice")
+    list_filter = (
+        "status",
+        DisputeFilter,
+        ChargePointConnectionFilter,
+        "stop_reason",
+        # Set by the links from a charge point; never lists all 10,000 charge points.
+        related_key_filter("charge_point", title=_("charge point")),
+    )
+    list_select_related = ("charge_point__station", "connector", "invoice")
     search_fields = ("id__exact", "id_tag", "charge_point__charge_point_id")
     date_hierarchy = "start_timestamp"
+    # The orders an index serves; any other column would sort every session.
+    sortable_by = ("id", "start_timestamp")
     readonly_fields = (
         "energy_kwh",
         "meter_segments_table",
@@ -235,8 +276,9 @@ class TransactionAdmin(TransactionDisputeMixin, ReadOnlyModelAdmin):
 
     def get_queryset(self, request):
         # With the latest register reading of each row: a running session's
-        # energy so far without a query per row (transaction_energy_so_far).
-        queryset = transaction_list().select_related("invoice")
+        # energy and cost so far without a query per row (transaction_energy_so_far,
+        # billing.reports.transaction_cost_estimate: the station's time zone).
+        queryset = transaction_list().select_related("invoice", "charge_point__station")
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
 
@@ -260,6 +302,31 @@ class TransactionAdmin(TransactionDisputeMixin, ReadOnlyModelAdmin):
             return EMPTY
         kwh = f"{Decimal(energy_wh) / 1000:.3f}"
         return format_html("{} ({})", kwh, _("so far")) if obj.is_open else kwh
+
+    @admin.display(description=_("duration"))
+    def duration_column(self, obj):
+        if obj.is_open:
+            seconds = (timezone.now() - obj.start_timestamp).total_seconds()
+            return format_html("{} ({})", duration_text(seconds), _("so far"))
+        if obj.stop_timestamp is None or obj.status == SessionStatus.REFUSED:
+            return EMPTY
+        return duration_text((obj.stop_timestamp - obj.start_timestamp).total_seconds())
+
+    @admin.display(description=_("cost"), ordering="invoice__total")
+    def cost_column(self, obj):
+        """The invoice's gross total; for a running session what it costs so far."""
+        try:
+            invoice = obj.invoice
+        except ObjectDoesNotExist:
+            invoice = None
+        if invoice is not None:
+            return f"{invoice.total} {invoice.currency}"
+        if not obj.is_open:
+            return EMPTY  # not invoiced (yet): disputed, refused, free or failed
+        bill = transaction_cost_estimate(transaction=obj, at=timezone.now())
+        if bill is None:
+            return EMPTY
+        return format_html("{} {} ({})", bill.total, bill.currency, _("so far"))
 
     @admin.display(description=_("invoice"))
     def invoice_link(self, obj):
@@ -328,7 +395,7 @@ def _local(moment) -> str:
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(ReadOnlyModelAdmin):
+class MeterValueAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
     list_display = (
         "timestamp",
         "charge_point",
@@ -341,7 +408,19 @@ class MeterValueAdmin(ReadOnlyModelAdmin):
         "context",
         "location",
     )
-    list_filter = ("measurand", "unit", "context", "location", "phase")
+    # OCPP's vocabularies, not SELECT DISTINCT over millions of readings (one per filter).
+    list_filter = (
+        choices_filter("measurand", (v16.Measurand, v201.MeasurandEnumType), title=_("measurand")),
+        choices_filter(
+            "unit", (v16.UnitOfMeasure, v201.StandardizedUnitsOfMeasureType), title=_("unit")
+        ),
+        choices_filter(
+            "context", (v16.ReadingContext, v201.ReadingContextEnumType), title=_("context")
+        ),
+        choices_filter("location", (v16.Location, v201.LocationEnumType), title=_("location")),
+        choices_filter("phase", (v16.Phase, v201.PhaseEnumType), title=_("phase")),
+    )
+    sortable_by = ("timestamp",)
     list_select_related = ("charge_point", "connector", "transaction")
     search_fields = ("charge_point__charge_point_id", "transaction__id__exact", "measurand")
     date_hierarchy = "timestamp"

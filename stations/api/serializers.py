@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import zoneinfo
 
@@ -10,6 +11,8 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from ..choices import RegistrationStatus
+from ..locations import connector_max_power
 from ..models import (
     CHARGE_POINT_PASSWORD_MAX_LENGTH,
     CHARGE_POINT_PASSWORD_MIN_LENGTH,
@@ -25,6 +28,16 @@ from ..models import (
 from ..models.charge_points import REPORTED_BY_CHARGE_POINT
 from ..services import chargepoint_create
 from ..services.registration import chargepoint_registration_set
+from .location_serializers import LocationFieldsMixin, LocationOperatorSerializer
+
+# What Station.clean() puts in canonical form (opening times sorted, codes upper case).
+STATION_CLEANED_FIELDS = (
+    "opening_times",
+    "facilities",
+    "images",
+    "party_country_code",
+    "party_id",
+)
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -39,6 +52,9 @@ class ConnectorDetailSerializer(serializers.ModelSerializer):
 
     charge_point = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
     is_online = serializers.BooleanField(source="charge_point.is_online", read_only=True)
+    max_electric_power = serializers.SerializerMethodField(
+        help_text="Watt: as set, else what voltage, current and phases allow; null if unknown."
+    )
 
     class Meta:
         model = Connector
@@ -54,8 +70,23 @@ class ConnectorDetailSerializer(serializers.ModelSerializer):
             "status_timestamp",
             "is_online",
             "updated_at",
+            # The plug, as the map shows it (OCPI Connector).
+            "standard",
+            "format",
+            "power_type",
+            "max_voltage",
+            "max_amperage",
+            "max_electric_power",
         ]
         read_only_fields = fields
+
+    def get_max_electric_power(self, connector) -> int | None:
+        return connector_max_power(
+            max_power_w=connector.max_power_w,
+            power_type=connector.power_type,
+            max_voltage=connector.max_voltage,
+            max_amperage=connector.max_amperage,
+        )
 
 
 class StationChargePointSerializer(serializers.ModelSerializer):
@@ -92,16 +123,83 @@ class StationChargePointSerializer(serializers.ModelSerializer):
                         ],
                     }
                 ],
+                "publish": True,
+                "opening_times": {
+                    "twentyfourseven": False,
+                    "regular_hours": [
+                        {"weekday": day, "period_begin": "07:00", "period_end": "22:00"}
+                        for day in range(1, 8)
+                    ],
+                    "exceptional_openings": [],
+                    "exceptional_closings": [
+                        {
+                            "period_begin": "2026-12-24T17:00:00Z",
+                            "period_end": "2026-12-26T07:00:00Z",
+                        }
+                    ],
+                },
+                "charging_when_closed": True,
+                "facilities": ["CAFE", "TRAIN_STATION"],
+                "parking_type": "PARKING_LOT",
+                "images": [
+                    {
+                        "url": "https://example.com/market-square.jpg",
+                        "category": "LOCATION",
+                        "type": "jpeg",
+                        "width": 800,
+                        "height": 600,
+                    }
+                ],
+                "directions": "Behind the town hall, level -1.",
+                "operator": {
+                    "name": "City Charging",
+                    "website": "https://example.com",
+                    "phone": "+31 30 123 4567",
+                    "email": "help@example.com",
+                },
+                "party_country_code": "NL",
+                "party_id": "CCH",
+                "evses": [
+                    {
+                        "uid": "42",
+                        "evse_id": "NL*CCH*ECP0001*1",
+                        "status": "AVAILABLE",
+                        "charge_point_id": "CP-0001",
+                        "connector_id": 1,
+                        "connectors": [
+                            {
+                                "id": "1",
+                                "standard": "IEC_62196_T2",
+                                "format": "SOCKET",
+                                "power_type": "AC_3_PHASE",
+                                "max_voltage": 230,
+                                "max_amperage": 32,
+                                "max_electric_power": 22080,
+                                "last_updated": "2026-01-05T09:30:00Z",
+                            }
+                        ],
+                        "last_updated": "2026-01-05T09:30:00Z",
+                    }
+                ],
+                "updated_at": "2026-01-05T09:00:00Z",
+                "last_updated": "2026-01-05T09:30:00Z",
             },
             response_only=True,
         )
     ]
 )
-class StationSerializer(serializers.ModelSerializer):
-    charge_points = StationChargePointSerializer(many=True, read_only=True)
+class StationSerializer(LocationFieldsMixin, serializers.ModelSerializer):
+    """A site with its charge points and, shaped after OCPI Locations, its EVSEs.
+
+    With `include_unaccepted` False in the context (drivers, the public),
+    charge points the operator has not accepted are left out.
+    """
+
+    charge_points = serializers.SerializerMethodField()
     distance_km = serializers.SerializerMethodField(
         help_text="Distance from the searched point (only with ?latitude=&longitude=)."
     )
+    operator = LocationOperatorSerializer(source="*", required=False)
 
     class Meta:
         model = Station
@@ -118,17 +216,55 @@ class StationSerializer(serializers.ModelSerializer):
             "created_at",
             "distance_km",
             "charge_points",
+            # Location data (OCPI 2.2.1 Locations).
+            "publish",
+            "opening_times",
+            "charging_when_closed",
+            "facilities",
+            "parking_type",
+            "images",
+            "directions",
+            "operator",
+            "party_country_code",
+            "party_id",
+            "evses",
+            "updated_at",
+            "last_updated",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
             "latitude": {"min_value": -90, "max_value": 90},
             "longitude": {"min_value": -180, "max_value": 180},
         }
 
+    @extend_schema_field(StationChargePointSerializer(many=True))
+    def get_charge_points(self, station) -> list[dict]:
+        charge_points = station.charge_points.all()
+        if not self.context.get("include_unaccepted", True):
+            charge_points = [
+                cp for cp in charge_points if cp.registration_status == RegistrationStatus.ACCEPTED
+            ]
+        return StationChargePointSerializer(charge_points, many=True).data
+
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_distance_km(self, station) -> float | None:
         distance = getattr(station, "distance_km", None)
         return None if distance is None else round(distance, 3)
+
+    def validate(self, attrs):
+        """Station.clean() checks the location data and puts it in canonical form."""
+        attrs = super().validate(attrs)
+        candidate = copy.copy(self.instance) if self.instance is not None else Station()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        for name in STATION_CLEANED_FIELDS:
+            if name in attrs:
+                attrs[name] = getattr(candidate, name)
+        return attrs
 
     def validate_country(self, value: str) -> str:
         if value and not re.fullmatch(r"[A-Za-z]{2}", value):

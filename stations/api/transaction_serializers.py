@@ -69,6 +69,7 @@ DISPUTE_FIELDS = [
                 "is_open": True,
                 "is_disputed": False,
                 "tariff_snapshot": {
+                    "id": 12,
                     "name": "Market Square",
                     "currency": "EUR",
                     "price_per_kwh": "0.3900",
@@ -158,10 +159,14 @@ class TransactionSerializer(serializers.ModelSerializer):
     tariff_snapshot = serializers.JSONField(
         read_only=True,
         allow_null=True,
-        help_text="The prices fixed when the session started (name, currency, prices, "
-        "time-of-day periods); null when none applied.",
+        help_text="The prices fixed when the session started (the tariff's id and name, "
+        "currency, prices, time-of-day periods, VAT rate): what its invoice is priced "
+        "with, whatever the tariff says now; null when none applied.",
     )
-    invoice = serializers.SerializerMethodField(help_text="The invoice's id; null: not billed.")
+    invoice = serializers.SerializerMethodField(
+        help_text="The invoice's id (invoices/{id}/); null: not billed (yet: a session is "
+        "invoiced shortly after it ends)."
+    )
     dispute_reason = serializers.CharField(
         read_only=True, help_text="Why the session is disputed, one reason per line."
     )

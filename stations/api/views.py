@@ -19,7 +19,12 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from api_support.permissions import OperatorModelPermissions, OperatorOrDriverReadOnly, is_operator
+from api_support.permissions import (
+    AnonymousMapAllowed,
+    OperatorModelPermissions,
+    OperatorOrDriverReadOnly,
+    is_operator,
+)
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema, error, invalid
 from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
 
@@ -33,6 +38,7 @@ from ..filtersets import (
     StationFilterSet,
     TransactionFilterSet,
 )
+from ..locations import station_visible_q
 from ..models import MeterValue
 from ..selectors import (
     chargepoint_list,
@@ -67,31 +73,54 @@ from .transaction_serializers import (
 CHARGE_POINT_ID_REGEX = r"[^/]+"
 
 
+STATION_DOCS = crud_schema(
+    tag="stations",
+    serializer=StationSerializer,
+    noun="station",
+    plural="stations",
+    list_description=(
+        "Sites with their charge points and the live status of each connector, and "
+        "their location data shaped after OCPI 2.2.1 (opening times, facilities, "
+        "`evses` with their plugs). Readable without a token while API_ANONYMOUS_MAP "
+        "is on; drivers and anonymous callers see published stations only. "
+        "`?latitude=&longitude=&radius_km=` finds stations nearby, nearest first "
+        "(`distance_km`); `?available=true` keeps those where a connector is free, "
+        "`?available_now=true` those with an EVSE AVAILABLE now; `?standard=` (OCPI "
+        "ConnectorType, repeatable) and `?min_power_w=` those with such a plug."
+    ),
+    invalid_example={"latitude": ["Ensure this value is less than or equal to 90."]},
+)
+# The map answers without a token too (API_ANONYMOUS_MAP): spectacular cannot
+# read that from an OR of permission classes.
+MAP_AUTH = extend_schema(auth=[{"tokenAuth": []}, {"cookieAuth": []}, {}])
+
+
 @extend_schema_view(
-    **crud_schema(
-        tag="stations",
-        serializer=StationSerializer,
-        noun="station",
-        plural="stations",
-        list_description=(
-            "Sites with their charge points and the live status of each connector. "
-            "`?latitude=&longitude=&radius_km=` finds stations nearby, nearest first "
-            "(`distance_km`); `?available=true` keeps those where a connector is free."
-        ),
-        invalid_example={"latitude": ["Ensure this value is less than or equal to 90."]},
-    )
+    **{
+        **STATION_DOCS,
+        "list": [STATION_DOCS["list"], MAP_AUTH],
+        "retrieve": [STATION_DOCS["retrieve"], MAP_AUTH],
+    }
 )
 class StationViewSet(
     ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin, viewsets.ModelViewSet
 ):
     serializer_class = StationSerializer
-    permission_classes = [OperatorOrDriverReadOnly]
+    permission_classes = [AnonymousMapAllowed | OperatorOrDriverReadOnly]
     filterset_class = StationFilterSet
     search_fields = ["name", "address", "city", "postal_code"]
     ordering_fields = ["name", "city", "country", "created_at"]
 
     def get_queryset(self):
-        return station_list()
+        return station_list().filter(station_visible_q(operator=self._is_operator()))
+
+    def get_serializer_context(self):
+        # Charge points waiting for the operator's decision are the operator's business.
+        return {**super().get_serializer_context(), "include_unaccepted": self._is_operator()}
+
+    def _is_operator(self) -> bool:
+        request = getattr(self, "request", None)
+        return request is not None and is_operator(request.user)
 
 
 @extend_schema_view(
@@ -255,6 +284,11 @@ class TransactionChildView(ApiViewMixin, generics.GenericAPIView):
 @extend_schema(
     tags=["transactions"],
     summary="List a transaction's meter values",
+    description=(
+        "Every sample the charge point sent for the session (MeterValues and the start and "
+        "stop readings), oldest first; filter by `measurand`, `phase`, `context`, `after`, "
+        "`before`. A driver sees only their own sessions' values."
+    ),
     responses={200: MeterValueSerializer(many=True), **READ_ERRORS},
 )
 class TransactionMeterValueList(TransactionChildView, generics.ListAPIView):
@@ -266,6 +300,11 @@ class TransactionMeterValueList(TransactionChildView, generics.ListAPIView):
 @extend_schema(
     tags=["transactions"],
     summary="One measurand of a transaction over time, for a chart",
+    description=(
+        "The session's values of one measurand (default: the energy register) and phase "
+        "as `{timestamp, value}` points with their unit, not paginated. A driver sees only "
+        "their own sessions."
+    ),
     parameters=[
         OpenApiParameter(
             "measurand",
@@ -307,6 +346,10 @@ class TransactionTimeSeries(TransactionChildView):
 @extend_schema(
     tags=["me"],
     summary="My transactions",
+    description=(
+        "The signed-in driver's charging sessions (those of their id tags), running and "
+        "ended, with energy, cost snapshot and invoice. Filters as for `transactions/`."
+    ),
     responses={200: DriverTransactionSerializer(many=True), **COMMON_ERRORS},
 )
 class MyTransactionList(ApiViewMixin, generics.ListAPIView):
@@ -348,6 +391,10 @@ class ReservationViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema(
     tags=["me"],
     summary="My reservations",
+    description=(
+        "The signed-in driver's reservations (those made with their id tags or by them), "
+        "newest first, with their status."
+    ),
     responses={200: ReservationSerializer(many=True), **COMMON_ERRORS},
 )
 class MyReservationList(ApiViewMixin, generics.ListAPIView):

@@ -2,11 +2,33 @@
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import ChargePointErrorCode, ConnectorStatus, OcppVersion, RegistrationStatus
+from .location_data import (
+    AC_ONLY_STANDARDS,
+    COUNTRY_CODE,
+    DC_ONLY_STANDARDS,
+    EVSE_ID,
+    EVSE_ID_MAX_LENGTH,
+    IMAGES_HELP,
+    MAX_AMPERAGE,
+    MAX_VOLTAGE,
+    OPENING_TIMES_HELP,
+    PARTY_ID,
+    ConnectorFormat,
+    ConnectorStandard,
+    Facility,
+    ParkingType,
+    PowerType,
+    facilities_clean,
+    images_clean,
+    opening_times_clean,
+)
 from .validators import (
     CHARGE_POINT_ID_MAX_LENGTH,
     validate_charge_point_id,
@@ -50,7 +72,74 @@ class Station(models.Model):
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # What a driver needs to find and use the site, as OCPI Locations carry it.
+    publish = models.BooleanField(
+        _("published"),
+        default=True,
+        help_text=_(
+            "Shown on the map to everyone, drivers and apps signed in or not (OCPI publish). "
+            "Off: only operators see the station."
+        ),
+    )
+    opening_times = models.JSONField(
+        _("opening times"), null=True, blank=True, help_text=OPENING_TIMES_HELP
+    )
+    charging_when_closed = models.BooleanField(
+        _("charging when closed"),
+        default=True,
+        help_text=_("Sessions go on outside the opening times (e.g. a garage closed at night)."),
+    )
+    facilities = models.JSONField(
+        _("facilities"),
+        default=list,
+        blank=True,
+        help_text=format_lazy(
+            "{} {}",
+            _('OCPI Facility values as a JSON list, e.g. ["CAFE", "WIFI"]. Allowed:'),
+            ", ".join(Facility.values),
+        ),
+    )
+    parking_type = models.CharField(
+        _("parking type"), max_length=20, choices=ParkingType.choices, blank=True
+    )
+    images = models.JSONField(_("images"), default=list, blank=True, help_text=IMAGES_HELP)
+    directions = models.CharField(
+        _("directions"),
+        max_length=512,
+        blank=True,
+        help_text=_("How to reach the chargers from the address, as plain text."),
+    )
+    operator_name = models.CharField(
+        _("operator name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Who runs the site, as drivers should read it."),
+    )
+    operator_website = models.URLField(_("operator website"), blank=True)
+    operator_phone = models.CharField(
+        _("support phone"),
+        max_length=32,
+        blank=True,
+        help_text=_("Where a driver calls for help at this site, e.g. +31 30 123 4567."),
+    )
+    operator_email = models.EmailField(_("support e-mail"), blank=True)
+    party_country_code = models.CharField(
+        _("operator country code"),
+        max_length=2,
+        blank=True,
+        help_text=_(
+            "ISO 3166-1 alpha-2 country of the operator id (OCPI country_code), e.g. NL. "
+            "With the party id it makes the EVSE ids (NL*ABC*E...)."
+        ),
+    )
+    party_id = models.CharField(
+        _("operator party id"),
+        max_length=3,
+        blank=True,
+        help_text=_("The operator's 3-character id (OCPI party_id, eMI3 operator id), e.g. ABC."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("station")
@@ -59,6 +148,34 @@ class Station(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """Check the location data and store it in canonical form (one place: console and API)."""
+        super().clean()
+        errors: dict[str, list] = {}
+        for name, cleaner in (
+            ("opening_times", opening_times_clean),
+            ("facilities", facilities_clean),
+            ("images", images_clean),
+        ):
+            try:
+                setattr(self, name, cleaner(getattr(self, name)))
+            except ValidationError as exc:
+                errors[name] = exc.error_list
+        self.party_country_code = (self.party_country_code or "").upper()
+        self.party_id = (self.party_id or "").upper()
+        if self.party_country_code and not COUNTRY_CODE.fullmatch(self.party_country_code):
+            errors["party_country_code"] = [_("Use the ISO 3166-1 alpha-2 code, e.g. NL.")]
+        if self.party_id and not PARTY_ID.fullmatch(self.party_id):
+            errors["party_id"] = [_("Use 3 letters or digits, e.g. ABC.")]
+        if bool(self.party_country_code) != bool(self.party_id) and not errors.keys() & {
+            "party_country_code",
+            "party_id",
+        }:
+            missing = "party_id" if self.party_country_code else "party_country_code"
+            errors[missing] = [_("Give both the operator country code and the party id.")]
+        if errors:
+            raise ValidationError(errors)
 
 
 class CompatibilityProfile(models.Model):
@@ -320,6 +437,43 @@ class Connector(models.Model):
             "of each of its connectors, by connector id. The EVSE's status is derived from them."
         ),
     )
+    # What the plug is, as OCPI Connectors carry it (for a 2.0.1 EVSE: its plug).
+    standard = models.CharField(
+        _("plug standard"),
+        max_length=24,
+        choices=ConnectorStandard.choices,
+        blank=True,
+        help_text=_("OCPI ConnectorType, e.g. IEC_62196_T2 (Type 2) or IEC_62196_T2_COMBO (CCS)."),
+    )
+    format = models.CharField(
+        _("plug format"), max_length=8, choices=ConnectorFormat.choices, blank=True
+    )
+    power_type = models.CharField(
+        _("power type"), max_length=16, choices=PowerType.choices, blank=True
+    )
+    max_voltage = models.PositiveIntegerField(
+        _("maximum voltage (V)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_VOLTAGE)],
+        help_text=_("Line to neutral for three-phase AC."),
+    )
+    max_amperage = models.PositiveIntegerField(
+        _("maximum current (A)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_AMPERAGE)],
+    )
+    evse_id = models.CharField(
+        _("EVSE id"),
+        max_length=EVSE_ID_MAX_LENGTH,
+        blank=True,
+        help_text=_(
+            "The eMI3 EVSE id printed on the charger, e.g. NL*ABC*E12345*1. Empty: made "
+            "from the station's operator country code and party id, the charge point id "
+            "and the connector id."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -335,6 +489,30 @@ class Connector(models.Model):
 
     def __str__(self):
         return f"{self.charge_point.charge_point_id}/{self.connector_id}"
+
+    def clean(self):
+        """Check the plug description: an EVSE id eMI3 accepts, a standard's power type."""
+        super().clean()
+        errors: dict[str, list] = {}
+        self.evse_id = (self.evse_id or "").upper()
+        if self.evse_id and not EVSE_ID.fullmatch(self.evse_id):
+            errors["evse_id"] = [
+                _("Use an eMI3 EVSE id: country, operator id, E and the outlet id, e.g. NL*ABC*E1.")
+            ]
+        if self.standard and self.power_type:
+            dc_only = self.standard in DC_ONLY_STANDARDS
+            if dc_only != (self.power_type == PowerType.DC) and (
+                dc_only or self.standard in AC_ONLY_STANDARDS
+            ):
+                errors["power_type"] = [
+                    _("A %(standard)s plug delivers %(current)s only.")
+                    % {
+                        "standard": ConnectorStandard(self.standard).label,
+                        "current": "DC" if dc_only else "AC",
+                    }
+                ]
+        if errors:
+            raise ValidationError(errors)
 
 
 class ConnectorStatusLog(models.Model):

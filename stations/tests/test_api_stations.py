@@ -39,13 +39,21 @@ def amsterdam():
 # --- stations ------------------------------------------------------------------
 
 
-def test_anonymous_gets_401_everywhere():
+def test_anonymous_gets_401_everywhere_when_the_map_is_private(settings):
+    settings.API_ANONYMOUS_MAP = False
     client = client_for()
     assert client.get(STATIONS).status_code == 401
     assert client.get(CHARGE_POINTS).status_code == 401
     response = client.post(STATIONS, {"name": "X"}, format="json")
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_anonymous_reads_the_map_but_never_writes_nor_sees_charge_points():
+    client = client_for()
+    assert client.get(STATIONS).status_code == 200
+    assert client.get(CHARGE_POINTS).status_code == 401
+    assert client.post(STATIONS, {"name": "X"}, format="json").status_code == 401
 
 
 def test_operator_lists_stations_with_charge_points_and_connectors(utrecht):

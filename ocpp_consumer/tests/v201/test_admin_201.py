@@ -43,7 +43,8 @@ def test_the_page_offers_the_201_actions_with_201_examples(admin_client):
     response = admin_client.get(command_url(charge_point) + "?action=UnlockConnector")
     assert response.status_code == 200
     form = response.context["form"]
-    offered = {value for value, _ in form.fields["action"].choices}
+    # The actions come in groups (<optgroup>): Sessions, Availability & reset, ...
+    offered = {value for _group, choices in form.fields["action"].choices for value, _ in choices}
     assert {"RequestStartTransaction", "GetVariables", "Reset", "UnlockConnector"} <= offered
     assert not offered & {"RemoteStartTransaction", "GetConfiguration", "ChangeConfiguration"}
     assert form.initial["payload"] == {"evseId": 1, "connectorId": 1}

@@ -1,8 +1,10 @@
-from django import forms
-from django.utils.translation import gettext_lazy as _
+"""A valid starting payload per command: the typed form's initial values and
+the expert mode's JSON.
 
-from .commands.validation import command_actions
-from .framing import V16, V201
+Empty strings are the operator's to fill (the typed form leaves them empty).
+"""
+
+from ..framing import V16, V201
 
 # A valid example payload per action: the form starts from it (OCPP 1.6).
 EXAMPLE_PAYLOADS = {
@@ -77,7 +79,6 @@ EXAMPLE_PAYLOADS_201 = {
     },
     "RequestStartTransaction": {
         "evseId": 1,
-        "remoteStartId": 1,
         "idToken": {"idToken": "", "type": "ISO14443"},
     },
     "RequestStopTransaction": {"transactionId": ""},
@@ -202,30 +203,3 @@ EXAMPLES_BY_VERSION = {V16: EXAMPLE_PAYLOADS, V201: EXAMPLE_PAYLOADS_201}
 def example_payloads(version: str) -> dict[str, dict]:
     """The example payloads of the commands of that OCPP version."""
     return EXAMPLES_BY_VERSION.get(version, EXAMPLE_PAYLOADS)
-
-
-class CommandForm(forms.Form):
-    """Any command of the charge point's OCPP version; sending checks it against its schema."""
-
-    action = forms.ChoiceField(label=_("action"))
-    payload = forms.JSONField(
-        label=_("payload (OCPP JSON)"),
-        initial=dict,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}),
-    )
-
-    def __init__(self, *args, version: str = V16, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Only the version's actions: another version's action is not offered at all.
-        self.fields["action"].choices = [(a, a) for a in sorted(command_actions(version))]
-
-    def clean(self):
-        """Only the payload's shape: sending validates it (the view shows its error here)."""
-        cleaned = super().clean()
-        payload = cleaned.get("payload")
-        if payload is None:
-            payload = cleaned["payload"] = {}
-        if not isinstance(payload, dict):
-            self.add_error("payload", _("The payload must be a JSON object."))
-        return cleaned
