@@ -42,6 +42,23 @@ from .browser import (
     start_chromium,
     wait_for,
 )
+from .browser_pages import (
+    DASHBOARD,
+    alert_shown,
+    click,
+    fault,
+    faulted_count,
+    idtag_suggestions,
+    open_dashboard,
+    outcome,
+    outcome_class,
+    present,
+    running,
+    steady,
+    text_at,
+    text_of,
+    wait_live,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,10 +69,8 @@ pytestmark = [
 ]
 
 PASSWORD = "console-flows-pw-1"
-DASHBOARD = "/admin/dashboard/"
-# The outcome messages of the console (the dashboard's alarms are a messagelist too).
-MESSAGES = "ul.messagelist:not(#alarms) > li"
-ANSWER_SECONDS = 20  # a command waits for the charger's answer
+# The charge points of the 10,000 that went offline with a faulted connector.
+FAULTED_AT_SCALE = (17, 2_500, 5_001, 7_777, 9_998)
 
 
 @pytest.fixture
@@ -147,94 +162,6 @@ def fleet(station):
     return central_1, central_2
 
 
-# --- Reading and clicking a live page ------------------------------------------------------
-# The dashboard redraws its problems and sessions with every push: an element
-# found a moment ago may have been replaced. Read and click by selector, again
-# until it holds.
-
-
-def steady(read):
-    """`read` as a wait_for predicate: None (try again) while the page redraws."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-
-    def attempt():
-        try:
-            return read()
-        except (NoSuchElementException, StaleElementReferenceException):
-            return None
-
-    return attempt
-
-
-def click(browser, css: str) -> None:
-    def attempt():
-        browser.find_element("css selector", css).click()
-        return True
-
-    wait_for(steady(attempt))
-
-
-def present(browser, css: str) -> bool:
-    return bool(browser.find_elements("css selector", css))
-
-
-def text_of(browser, element_id: str) -> str | None:
-    """The element's text; None while it is not there (a new page loads)."""
-    return steady(lambda: browser.find_element("id", element_id).text)()
-
-
-def text_at(browser, css: str) -> str:
-    """The text of the element `css` selects, read once the page holds still."""
-    return wait_for(steady(lambda: (browser.find_element("css selector", css).text,)))[0]
-
-
-def outcome(browser) -> str:
-    """The text of the console's (first) outcome message, once shown."""
-    return wait_for(
-        steady(lambda: browser.find_element("css selector", MESSAGES).text), ANSWER_SECONDS
-    )
-
-
-def outcome_class(browser) -> str:
-    return browser.find_element("css selector", MESSAGES).get_attribute("class")
-
-
-def wait_live(browser) -> None:
-    """Until the dashboard's socket is open (what it shows is then kept current)."""
-    wait_for(
-        steady(
-            lambda: browser.find_element("id", "live-state").get_attribute("data-state") == "live"
-        )
-    )
-
-
-def open_dashboard(browser, server: str, query: str = "") -> None:
-    browser.get(server + DASHBOARD + query)
-    wait_live(browser)
-
-
-def fault(charge_point_id: str, connector_id: int) -> str:
-    """The selector of a connector's row in the problems panel's faulted list."""
-    return (
-        f'[data-problem="faulted"] .problem-row[data-charge-point="{charge_point_id}"]'
-        f'[data-connector="{connector_id}"]'
-    )
-
-
-def faulted_count(browser) -> int | None:
-    return steady(
-        lambda: int(
-            browser.find_element("css selector", '[data-problem="faulted"]').get_attribute(
-                "data-count"
-            )
-        )
-    )()
-
-
-def running(transaction_id: int) -> str:
-    return f'#running-sessions tr[data-transaction="{transaction_id}"]'
-
-
 # --- 1. A faulted connector, found on the dashboard and unlocked -------------------------
 
 
@@ -319,7 +246,7 @@ def test_a_running_session_is_stopped_from_the_dashboard(operator, server, fleet
     assert cost.endswith(" THB") and Decimal(cost.split()[0].replace(",", "")) > 0
 
     click(operator, running(session.pk) + ' form[data-quick="stop"] button')  # click 1
-    alert = wait_for(lambda: _alert(operator))
+    alert = wait_for(lambda: alert_shown(operator))
     assert alert.text == "Stop this session?"
     alert.accept()  # click 2
     assert outcome(operator) == (
@@ -336,15 +263,6 @@ def test_a_running_session_is_stopped_from_the_dashboard(operator, server, fleet
     wait_for(lambda: text_of(operator, "sessions-count") == "1")
     operator.get(f"{server}/admin/stations/transaction/{session.pk}/change/")
     assert "Remote" in operator.find_element("id", "content").text
-
-
-def _alert(browser):
-    from selenium.common.exceptions import NoAlertPresentException
-
-    try:
-        return browser.switch_to.alert
-    except NoAlertPresentException:
-        return None
 
 
 # --- 3. A remote start with a picked id tag, from the typed form ---------------------------
@@ -394,12 +312,12 @@ def test_a_session_is_started_with_a_picked_id_tag(operator, server, station):
     Select(operator.find_element("id", "typed_connectorId")).select_by_value("2")
     tag = operator.find_element("id", "typed_idTag")
     tag.send_keys("anna")
-    wait_for(lambda: _suggestions(operator) == ["VISITOR-9"])
+    wait_for(lambda: idtag_suggestions(operator) == ["VISITOR-9"])
     tag.clear()
     tag.send_keys("fleet")
-    wait_for(lambda: _suggestions(operator) == ["FLEET-0042", "FLEET-0043"])
+    wait_for(lambda: idtag_suggestions(operator) == ["FLEET-0042", "FLEET-0043"])
     tag.clear()
-    tag.send_keys(_suggestions(operator)[1])  # picked from the suggestions
+    tag.send_keys(idtag_suggestions(operator)[1])  # picked from the suggestions
     assert not operator.find_elements("css selector", "#send-command-typed .errorlist")
     save_screenshot(screenshot_down_to(operator, "#expert-mode"), "typed-command.png")
     operator.find_element("css selector", "#send-command-typed input[type=submit]").click()
@@ -446,12 +364,6 @@ def test_a_session_is_started_with_a_picked_id_tag(operator, server, station):
         ("accepted", "Accepted"),
     ]
     save_screenshot(screenshot_down_to(operator, "#changelist"), "command-history.png")
-
-
-def _suggestions(browser) -> list[str]:
-    return browser.execute_script(
-        "return [...document.getElementById('console-idtag-options').options].map(o => o.value)"
-    )
 
 
 # --- 4. The revenue tile adds up the invoices -------------------------------------------------
@@ -514,7 +426,7 @@ def test_the_revenue_tile_is_the_sum_of_todays_invoices(operator, server, statio
 def test_at_ten_thousand_charge_points_a_fault_is_unlocked_in_two_clicks(operator, server, station):
     network.worker_alive()
     network.id_tags(("FLEET-0042", "car 42"))
-    ids = network.grid_of(10_000, faulted=(17, 2_500, 5_001, 7_777, 9_998))
+    ids = network.grid_of(10_000, faulted=FAULTED_AT_SCALE)
     assert ChargePoint.objects.count() == 10_000
     network.registered_long_ago()
     live = ids[4_321]  # online, charging on #2, then its cable lock fails on #1
@@ -548,3 +460,10 @@ def test_at_ten_thousand_charge_points_a_fault_is_unlocked_in_two_clicks(operato
     wait_for(lambda: text_of(operator, "grid-count") == "1")
     cards = operator.find_elements("css selector", "#grid [data-cp]")
     assert [card.get_attribute("data-id") for card in cards] == [live]
+
+    # The faulted charge points that are left, listed from the panel: the offline five.
+    click(operator, '[data-problem="faulted"] a[data-role="charge-points"]')
+    wait_for(lambda: "connector_status=Faulted" in operator.current_url)
+    listed = operator.find_elements("css selector", "#result_list tbody tr th a")
+    faulted = [ids[index] for index in FAULTED_AT_SCALE]
+    assert sorted(link.text for link in listed) == faulted
