@@ -96,6 +96,9 @@ def fill(path: str, world) -> str:
             path = path.replace("{id}", str(value))
     path = path.replace("{charge_point_id}", "CP1").replace("{id_tag}", BOB_TAG)
     path = path.replace("{reservation_id}", "77")
+    # Bob's remote start; connector 2 is the one Bob charged at.
+    bobs_command = Command.objects.get(requested_by=bob)
+    path = path.replace("{command_id}", str(bobs_command.pk)).replace("{connector_id}", "2")
     assert not re.search(r"{\w+}", path), f"no value for a parameter of {path}"
     return path
 

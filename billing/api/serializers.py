@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
@@ -60,7 +61,7 @@ class TariffSerializer(serializers.ModelSerializer):
 
     def validate_currency(self, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z]{3}", value):
-            raise serializers.ValidationError("Use the ISO 4217 code, e.g. EUR.")
+            raise serializers.ValidationError(_("Use the ISO 4217 code, e.g. EUR."))
         return value.upper()
 
     def create(self, validated_data):

@@ -8,6 +8,7 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -268,12 +269,12 @@ class StationSerializer(LocationFieldsMixin, serializers.ModelSerializer):
 
     def validate_country(self, value: str) -> str:
         if value and not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise serializers.ValidationError("Use the ISO 3166-1 alpha-2 code, e.g. NL.")
+            raise serializers.ValidationError(_("Use the ISO 3166-1 alpha-2 code, e.g. NL."))
         return value.upper()
 
     def validate_time_zone(self, value: str) -> str:
         if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError("Unknown time zone; use an IANA name.")
+            raise serializers.ValidationError(_("Unknown time zone; use an IANA name."))
         return value
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.kinds import EventKind
 from events.services import event_record
@@ -64,12 +65,12 @@ def transaction_dispute_resolve(
     """
     session = Transaction.objects.select_for_update().get(pk=transaction_pk)
     if not session.is_disputed:
-        raise ValidationError("This session is not waiting for a decision.")
+        raise ValidationError(_("This session is not waiting for a decision."))
     if session.is_open:
-        raise ValidationError("The session is still running: decide once it has ended.")
+        raise ValidationError(_("The session is still running: decide once it has ended."))
     if resolution == DisputeResolution.CORRECTED:
         if energy_wh is None or energy_wh < 0:
-            raise ValidationError({"energy_wh": "Give the corrected energy in Wh (0 or more)."})
+            raise ValidationError({"energy_wh": _("Give the corrected energy in Wh (0 or more).")})
         if session.energy_wh_reported is None:
             session.energy_wh_reported = session.energy_wh
         session.energy_wh = energy_wh
