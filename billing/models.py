@@ -266,7 +266,7 @@ class Invoice(models.Model):
         verbose_name_plural = _("invoices")
         ordering = ["-issued_at", "-id"]
         # Revenue of a day or a month (billing.reports) without reading every invoice.
-        indexes = [models.Index(fields=["issued_at"], name="invoice_issued_idx")]
+        indexes = [models.Index(fields=["-issued_at", "-id"], name="invoice_issued_id_idx")]
 
     def __str__(self):
         return self.number

@@ -98,7 +98,7 @@ class CurrencyTotal:
 def invoice_list_issued(
     *, start: datetime, end: datetime, station_id: int | None = None
 ) -> QuerySet[Invoice]:
-    """Invoices issued in [start, end), at one station if given (index invoice_issued_idx)."""
+    """Invoices issued in [start, end), at one station if given (index invoice_issued_id_idx)."""
     invoices = Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end)
     if station_id is not None:
         invoices = invoices.filter(transaction__charge_point__station_id=station_id)

@@ -286,6 +286,14 @@ def call_soon(
         else:
             asyncio.run_coroutine_threadsafe(run(), loop)
         return
+    if loop is not None:
+        # A server process whose loop has stopped (shutting down): the layer's
+        # connections belonged to that loop, and a commit finishing in a worker
+        # thread now must not block the shutdown waiting on them.
+        with _in_flight_lock:
+            _in_flight -= 1
+        outcome("dropped")
+        return
     async_to_sync(run)()
 
 

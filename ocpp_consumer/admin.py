@@ -22,9 +22,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.admin_base import ReadOnlyAdminMixin
+from monitoring.admin_paginator import LargeTableAdminMixin, related_key_filter
 from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
 from .admin_command_page import command_page
+from .admin_journal import ActionFilter
 from .admin_outcomes import OutcomeFilter, outcome_badge
 from .admin_quick import idtag_search_view, quick_action_view
 from .admin_sending import command_outcome_text, command_run, report_outcome, send_each
@@ -260,7 +262,7 @@ class HistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Command)
-class CommandAdmin(HistoryAdmin):
+class CommandAdmin(LargeTableAdminMixin, HistoryAdmin):
     list_display = (
         "created_at",
         "charge_point",
@@ -269,10 +271,20 @@ class CommandAdmin(HistoryAdmin):
         "source",
         "requested_by",
     )
-    list_filter = (OutcomeFilter, "action", "source")
+    # Fixed choices and the one charge point of the page's link: no DISTINCT over the history.
+    list_filter = (
+        OutcomeFilter,
+        ActionFilter,
+        "source",
+        related_key_filter("charge_point", title=_("charge point")),
+    )
     list_select_related = ("charge_point", "requested_by")
-    search_fields = ("charge_point__charge_point_id", "action", "unique_id")
+    # Exact ids, served by indexes (a substring search would read every command).
+    search_fields = ("=charge_point__charge_point_id", "=unique_id")
+    search_help_text = _("A charge point id, or the id of a message.")
     date_hierarchy = "created_at"
+    # Sorting on another column would sort the whole history.
+    sortable_by = ("created_at",)
     readonly_fields = ("outcome_column",)
 
     class Media:
@@ -297,7 +309,3 @@ class CommandAdmin(HistoryAdmin):
             ),
             *super().get_urls(),
         ]
-
-
-# The journal's pages live in their own module; importing it registers them.
-from . import admin_journal  # noqa: E402, F401

@@ -63,6 +63,7 @@ class Command(models.Model):
         indexes = [
             models.Index(fields=["charge_point", "-created_at"], name="command_cp_created_idx"),
             models.Index(fields=["outcome", "-created_at"], name="command_outcome_created_idx"),
+            models.Index(fields=["-created_at", "-id"], name="command_created_id_idx"),
         ]
 
     def __str__(self):

@@ -153,7 +153,7 @@ def test_dashboard_shows_a_connector_start_charging_without_reloading(operator, 
     )
     assert operator.find_element("id", "count-online").text == "5"
     time.sleep(0.3)  # let the badge colours settle for the picture
-    save_screenshot(operator.get_screenshot_as_png(), "dashboard.png")
+    save_screenshot(operator.get_screenshot_as_png(), "dashboard-live.png")
 
 
 def test_reset_from_the_charge_point_page_shows_the_answer(operator, server, charger):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from drivers.models import IdTag
-from ocpp_consumer.admin import _journal_lines
+from ocpp_consumer.admin_journal import _journal_lines
 from ocpp_consumer.journal import journal
 from ocpp_consumer.models import JournalEntry
 from stations.models import ChargePoint, MeterValue, Transaction

@@ -539,7 +539,8 @@ class ConnectorStatusLog(models.Model):
         verbose_name_plural = _("status notifications")
         ordering = ["-received_at", "-id"]
         indexes = [
-            models.Index(fields=["connector", "-received_at"], name="statuslog_connector_idx")
+            models.Index(fields=["connector", "-received_at"], name="statuslog_connector_idx"),
+            models.Index(fields=["-received_at", "-id"], name="statuslog_received_idx"),
         ]
 
     def __str__(self):

@@ -130,6 +130,10 @@ class Transaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
+            # The session list's default order, and its pages deep down.
+            models.Index(fields=["-start_timestamp", "-id"], name="tx_start_id_idx"),
+            # Energy and revenue "today" and "this month" (sessions ended then).
+            models.Index(fields=["stop_timestamp"], name="tx_stop_idx"),
             models.Index(
                 Upper("id_tag"),
                 name="tx_running_id_tag_idx",
@@ -198,6 +202,8 @@ class MeterValue(models.Model):
         ordering = ["timestamp", "id"]
         indexes = [
             models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
+            # The console's list of all samples, newest pages first.
+            models.Index(fields=["timestamp", "id"], name="metervalue_time_id_idx"),
         ]
         constraints = [
             # One sample per connector, instant and quantity: a retransmitted

@@ -51,7 +51,12 @@ def sessions(count: int, offset: int) -> None:
             stop_timestamp=None if running else start + timedelta(hours=1),
             meter_stop=None if running else 9000,
             energy_wh=None if running else 8000,
-            tariff_snapshot={"id": 1, "name": "Standard", "currency": "EUR", "price_per_kwh": "0.39"},
+            tariff_snapshot={
+                "id": 1,
+                "name": "Standard",
+                "currency": "EUR",
+                "price_per_kwh": "0.39",
+            },
         )
         MeterValue.objects.create(
             charge_point=charge_point,
