@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -22,6 +23,7 @@ from django.utils.translation import ngettext
 
 from monitoring.admin_base import ReadOnlyInline, ReadOnlyModelAdmin
 from monitoring.admin_paginator import LargeTableAdminMixin, choices_filter
+from stations.admin.session_search import session_ids_matching
 
 from .admin_revenue import revenue_view
 from .csv_export import ExportForm, export_response
@@ -176,17 +178,26 @@ class InvoiceAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
         "tariff",
     )
     list_select_related = ("transaction__charge_point", "tariff")
+    # Exact matches by index (get_search_results): a substring search read every invoice.
     search_fields = (
         "number",
         "transaction__id__exact",
         "transaction__id_tag",
         "transaction__charge_point__charge_point_id",
     )
+    search_help_text = _("An invoice number, or a session id, id tag or charge point id (exact).")
     date_hierarchy = "issued_at"
     sortable_by = ("number", "issued_at")  # indexed; another column sorts every invoice
     readonly_fields = ("transaction_link", "energy_kwh", "pdf_link", "tariff_terms")
     actions = ("download_pdf",)
     change_list_template = "admin/billing/invoice/change_list.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        sessions = session_ids_matching(term)
+        return queryset.filter(Q(number=term) | Q(transaction_id__in=sessions)), False
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -29,6 +29,7 @@ from ..models import (
 from ..selectors import transaction_energy_so_far, transaction_list
 from .base import METER_VALUE_INLINE_LIMIT, _changelist_link
 from .disputes import DisputeFilter, TransactionDisputeMixin
+from .session_search import SEARCH_HELP, session_search_filter
 
 EMPTY = "—"
 # The prices of a tariff snapshot, in the order operators read them.
@@ -199,7 +200,9 @@ class TransactionAdmin(
         related_key_filter("charge_point", title=_("charge point")),
     )
     list_select_related = ("charge_point__station", "connector", "invoice")
+    # Exact matches by index (session_search); Django's substring search read every session.
     search_fields = ("id__exact", "id_tag", "charge_point__charge_point_id")
+    search_help_text = SEARCH_HELP
     date_hierarchy = "start_timestamp"
     # The orders an index serves; any other column would sort every session.
     sortable_by = ("id", "start_timestamp")
@@ -281,6 +284,10 @@ class TransactionAdmin(
         queryset = transaction_list().select_related("invoice", "charge_point__station")
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_search_results(self, request, queryset, search_term):
+        matches = session_search_filter(search_term)
+        return (queryset if matches is None else queryset.filter(matches)), False
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.disputed_at is not None:

@@ -134,6 +134,8 @@ class Transaction(models.Model):
             models.Index(fields=["-start_timestamp", "-id"], name="tx_start_id_idx"),
             # Energy and revenue "today" and "this month" (sessions ended then).
             models.Index(fields=["stop_timestamp"], name="tx_stop_idx"),
+            # The console's and the API's search by id tag (any case), over every session.
+            models.Index(Upper("id_tag"), name="tx_id_tag_idx"),
             models.Index(
                 Upper("id_tag"),
                 name="tx_running_id_tag_idx",
