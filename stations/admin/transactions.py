@@ -148,7 +148,11 @@ class LatestMeterValuesFormSet(BaseInlineFormSet):
     """Keep a long session's page small: show only its latest meter values."""
 
     def get_queryset(self):
-        return super().get_queryset()[:METER_VALUE_INLINE_LIMIT]
+        # Evaluated once: the formset asks for its queryset for every row it
+        # builds, and a fresh slice would be a fresh query each time.
+        if not hasattr(self, "_latest"):
+            self._latest = list(super().get_queryset()[:METER_VALUE_INLINE_LIMIT])
+        return self._latest
 
 
 class MeterValueInline(ReadOnlyInline, admin.TabularInline):
