@@ -299,15 +299,35 @@ def energy_delivered_wh(*, since: datetime, station_id: int | None = None) -> in
     in doubt (disputed and waiting, or voided) are left out; so are refused
     starts, which never charged.
     """
+    return energy_delivered_since_wh(since=(since,), station_id=station_id)[0]
+
+
+def energy_delivered_since_wh(
+    *, since: Sequence[datetime], station_id: int | None = None
+) -> list[int]:
+    """energy_delivered_wh for several starts at once (today and this month), in their order.
+
+    Two queries whatever the number of starts: the sessions finished since
+    the earliest, summed once per start (index tx_stop_energy_idx answers
+    it without reading the table), and the running sessions, counted once.
+    """
+    if not since:
+        return []
     finished = (
-        Transaction.objects.filter(stop_timestamp__gte=since)
+        Transaction.objects.filter(stop_timestamp__gte=min(since))
         .exclude(status__in=(SessionStatus.RUNNING, SessionStatus.REFUSED))
         .exclude(_in_doubt())
     )
     if station_id is not None:
         finished = finished.filter(charge_point__station_id=station_id)
-    total = finished.aggregate(total=Sum("energy_wh"))["total"]
-    return int(total or 0) + running_energy_so_far_wh(station_id=station_id)
+    totals = finished.aggregate(
+        **{
+            f"since_{index}": Sum("energy_wh", filter=Q(stop_timestamp__gte=start))
+            for index, start in enumerate(since)
+        }
+    )
+    running = running_energy_so_far_wh(station_id=station_id)
+    return [int(totals[f"since_{index}"] or 0) + running for index in range(len(since))]
 
 
 # --- Costs so far ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.reports import (
-    energy_delivered_wh,
+    energy_delivered_since_wh,
     period_month,
     period_today,
     revenue_totals,
@@ -51,6 +51,8 @@ def dashboard_money(*, now: datetime | None = None) -> dict:
     today_start, today_end = period_today(now=now, zone=zone)
     local_today = today_start.date()
     month_start, month_end = period_month(month=local_today, zone=zone)
+    # One scan of the month's sessions for both figures, running ones counted once.
+    today_wh, month_wh = energy_delivered_since_wh(since=(today_start, month_start))
     return {
         "today": local_today.isoformat(),
         "month": local_today.strftime("%Y-%m"),
@@ -59,8 +61,8 @@ def dashboard_money(*, now: datetime | None = None) -> dict:
             "month": [t.as_json() for t in revenue_totals(start=month_start, end=month_end)],
         },
         "energy": {
-            "today_wh": energy_delivered_wh(since=today_start),
-            "month_wh": energy_delivered_wh(since=month_start),
+            "today_wh": today_wh,
+            "month_wh": month_wh,
         },
         "links": {
             # The invoice list's date drill-down counts days in TIME_ZONE too.
