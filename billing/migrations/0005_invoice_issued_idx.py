@@ -19,6 +19,10 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexOnline(
             model_name="invoice",
-            index=models.Index(fields=["-issued_at", "-id"], name="invoice_issued_id_idx"),
+            index=models.Index(
+                fields=["-issued_at", "-id"],
+                include=["currency", "net_total", "vat_total", "total", "energy_wh"],
+                name="invoice_issued_id_idx",
+            ),
         ),
     ]

@@ -32,10 +32,6 @@ class Migration(migrations.Migration):
         ),
         AddIndexOnline(
             model_name='transaction',
-            index=models.Index(fields=['stop_timestamp'], name='tx_stop_idx'),
-        ),
-        AddIndexOnline(
-            model_name='transaction',
             index=models.Index(django.db.models.functions.text.Upper('id_tag'), name='tx_id_tag_idx'),
         ),
     ]

@@ -132,8 +132,6 @@ class Transaction(models.Model):
             models.Index(fields=["charge_point", "-start_timestamp"], name="tx_cp_start_idx"),
             # The session list's default order, and its pages deep down.
             models.Index(fields=["-start_timestamp", "-id"], name="tx_start_id_idx"),
-            # Energy and revenue "today" and "this month" (sessions ended then).
-            models.Index(fields=["stop_timestamp"], name="tx_stop_idx"),
             # The dashboard's energy of today and this month, summed from the
             # index alone (PostgreSQL: an index-only scan, no table reads).
             models.Index(
