@@ -15,7 +15,7 @@ import json
 from asgiref.sync import async_to_sync
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import BLANK_CHOICE_DASH
+from django.db.models import BLANK_CHOICE_DASH, Q
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.admin_base import ReadOnlyAdminMixin
 from monitoring.admin_paginator import LargeTableAdminMixin, related_key_filter
+from stations.models import ChargePoint
 from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
 from .admin_command_page import command_page
@@ -285,6 +286,19 @@ class CommandAdmin(LargeTableAdminMixin, HistoryAdmin):
     date_hierarchy = "created_at"
     # Sorting on another column would sort the whole history.
     sortable_by = ("created_at",)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The charge point first (one indexed row), then its commands by their
+        # index: a join with the condition on the other side read them all.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = Q(unique_id=term)
+        charge_point = ChargePoint.objects.filter(charge_point_id__iexact=term).first()
+        if charge_point is not None:
+            matches |= Q(charge_point_id=charge_point.pk)
+        return queryset.filter(matches), False
+
     readonly_fields = ("outcome_column",)
 
     class Media:
