@@ -232,6 +232,17 @@ V16 = "1.6"
 V201 = "2.0.1"
 
 
+def _plain_schema(message_type_id: int, action: str, version: str) -> dict:
+    """The `ocpp` package's schema with its numbers as plain JSON numbers.
+
+    The package caches one schema per action, parsed with floats or with
+    Decimal by whoever asked first (its own ChargePoint asks for Decimal, as
+    the simulator and tests in this process do): read either the same way.
+    """
+    schema = get_validator(message_type_id, action, version).schema
+    return json.loads(json.dumps(schema, default=float))
+
+
 @cache
 def _compiled(message_type_id: int, action: str, version: str = V16) -> Callable[[Any], Any] | None:
     """The schema compiled to Python code (fastjsonschema): 10-25x faster than jsonschema.
@@ -240,7 +251,7 @@ def _compiled(message_type_id: int, action: str, version: str = V16) -> Callable
     error and its OCPP-J code. Schemas with `multipleOf` keep jsonschema only,
     which checks them on Decimal numbers.
     """
-    schema = get_validator(message_type_id, action, version).schema
+    schema = _plain_schema(message_type_id, action, version)
     text = json.dumps(schema)
     if "multipleOf" in text:
         return None
@@ -269,7 +280,7 @@ def _validator(
     message_type_id: int, action: str, version: str = V16
 ) -> tuple[Draft4Validator, bool]:
     """The schema's validator, and whether payloads need Decimal numbers for it."""
-    schema = get_validator(message_type_id, action, version).schema
+    schema = _plain_schema(message_type_id, action, version)
     has_multiple_of = "multipleOf" in json.dumps(schema)
     validator_class = _DRAFT_VALIDATOR[version]
     validator = validator_class(_decimal_numbers(schema), format_checker=_format_checker)

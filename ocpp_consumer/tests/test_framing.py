@@ -292,3 +292,36 @@ def test_huge_number_against_multiple_of_is_a_property_constraint_violation():
     }
     with pytest.raises(ocpp_errors.PropertyConstraintViolationError):
         framing.validate_request("SetChargingProfile", payload)
+
+
+def test_schemas_parsed_with_decimal_by_the_ocpp_package_still_validate():
+    """The `ocpp` package caches one schema per action, parsed with Decimal when its own
+    ChargePoint asked first (a simulator in this process): validation must not care."""
+    from decimal import Decimal
+
+    from ocpp.messages import MessageType, _validators, get_validator
+
+    from ocpp_consumer import framing
+
+    _validators.pop("RemoteStartTransaction_1.6", None)
+    framing._compiled.cache_clear()
+    framing._validator.cache_clear()
+    get_validator(MessageType.Call, "RemoteStartTransaction", "1.6", parse_float=Decimal)
+    payload = {
+        "idTag": "TAG-1",
+        "connectorId": 1,
+        "chargingProfile": {
+            "chargingProfileId": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.1}],
+            },
+        },
+    }
+    framing.validate_request("RemoteStartTransaction", payload, framing.V16)
+    _validators.pop("RemoteStartTransaction_1.6", None)
+    framing._compiled.cache_clear()
+    framing._validator.cache_clear()
