@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from monitoring import live, nodes
+from monitoring import channel_health, live, nodes
 
 # Charge point sockets through the ASGI app, and a fresh channel layer per test.
 from ocpp_consumer.tests.conftest import (  # noqa: F401
@@ -17,12 +17,15 @@ from ocpp_consumer.tests.conftest import (  # noqa: F401
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """This process's registry identity and watch cache start empty in every test."""
+    """This process's registry identity, watch cache and view of the channel layer start
+    fresh in every test (a test of an outage leaves the layer marked down otherwise)."""
     nodes._current = None
     live.forget_watchers()
+    channel_health.health.reset()
     yield
     nodes._current = None
     live.forget_watchers()
+    channel_health.health.reset()
 
 
 @pytest.fixture
