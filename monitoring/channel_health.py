@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import async_to_sync
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
@@ -275,26 +274,25 @@ def call_soon(
             with _in_flight_lock:
                 _in_flight -= 1
 
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
     loop = _main_loop
     if loop is not None and loop.is_running() and not loop.is_closed():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
         if running is loop:
             loop.create_task(run())
         else:
             asyncio.run_coroutine_threadsafe(run(), loop)
         return
-    if loop is not None:
-        # A server process whose loop has stopped (shutting down): the layer's
-        # connections belonged to that loop, and a commit finishing in a worker
-        # thread now must not block the shutdown waiting on them.
-        with _in_flight_lock:
-            _in_flight -= 1
-        outcome("dropped")
+    if running is not None:
+        # A loop of this thread that is not the server's (a test's, a script's).
+        running.create_task(run())
         return
-    async_to_sync(run)()
+    # No loop serves this process (a worker, a command), or the server's has
+    # stopped (shutting down): a loop of its own. Not async_to_sync: from a
+    # thread of the stopped server it would wait on that loop for ever.
+    asyncio.run(run())
 
 
 # --- consumers --------------------------------------------------------------------
