@@ -68,3 +68,14 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_reachable():
+    """Start every test with the channel layer marked reachable: an outage test leaves
+    this process's view of it down, and the next test's commands would not be routed."""
+    from monitoring import channel_health
+
+    channel_health.health.reset()
+    yield
+    channel_health.health.reset()
