@@ -25,7 +25,6 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 from billing.models import Invoice
 from billing.services import station_energy_rollup
-from csms_project import testing
 from ocpp_consumer.models import Command
 from stations.choices import SessionStatus
 from stations.models import ChargePoint, Transaction
@@ -39,7 +38,6 @@ from .browser import (
     phone_viewport,
     save_screenshot,
     screenshot_down_to,
-    start_chromium,
     wait_for,
 )
 from .browser_pages import (
@@ -71,23 +69,6 @@ pytestmark = [
 PASSWORD = "console-flows-pw-1"
 # The charge points of the 10,000 that went offline with a faulted connector.
 FAULTED_AT_SCALE = (17, 2_500, 5_001, 7_777, 9_998)
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A Daphne serving the test database; stopped before the database is flushed."""
-    env = testing.process_env(CHANNEL_LAYER_PREFIX=f"flows-{tmp_path.name}"[:40])
-    with testing.daphne_node(env, tmp_path) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    pytest.importorskip("selenium")
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
