@@ -201,7 +201,7 @@ def price_session(terms: Terms, facts: SessionFacts) -> Bill:
     if stop == start:  # a clock error: all of it at one instant
         period = terms.period_at(start.astimezone(zone).time())
         energy[_kwh_key(period)] = Decimal(facts.energy_wh)
-    for slice_start, slice_end, period in _slices(terms, zone, start, stop, ended):
+    for slice_start, slice_end, period in price_slices(terms, zone, start, stop, ended):
         key = _kwh_key(period)
         energy[key] = energy.get(key, ZERO) + energy_between(curve, slice_start, slice_end)
         if slice_end <= ended:
@@ -232,7 +232,7 @@ def _minute_key(period: Period | None) -> Period | None:
     return period if period is not None and period.price_per_minute is not None else None
 
 
-def _slices(terms: Terms, zone: ZoneInfo, start: datetime, stop: datetime, ended: datetime):
+def price_slices(terms: Terms, zone: ZoneInfo, start: datetime, stop: datetime, ended: datetime):
     """Cut [start, stop) where a period begins or ends, the clock changes, or charging ends.
 
     Every cut of a wall-clock boundary is taken in both folds, so that a

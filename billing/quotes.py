@@ -29,11 +29,19 @@ from stations.choices import RegistrationStatus
 from stations.models import Connector
 
 from .models import TagGroup, Tariff
-from .pricing import Bill, Component, Period, SessionFacts, Terms, price_session, zone_get
+from .pricing import (
+    Bill,
+    Component,
+    Period,
+    SessionFacts,
+    Terms,
+    price_session,
+    price_slices,
+    zone_get,
+)
 
 # The invoice's own cutting of time into price slices: the windows must cut
 # exactly where an invoice would (pricing keeps it private to its module).
-from .pricing import _slices as pricing_slices
 from .selectors import tariff_applicable, tariff_tag_ids
 from .services import tariff_snapshot
 
@@ -283,7 +291,7 @@ def price_windows(
     one window.
     """
     windows: list[PriceWindow] = []
-    for slice_start, slice_end, period in pricing_slices(terms, time_zone, start, end, end):
+    for slice_start, slice_end, period in price_slices(terms, time_zone, start, end, end):
         if windows and windows[-1].period == _label(period):
             windows[-1] = PriceWindow(
                 windows[-1].start,
