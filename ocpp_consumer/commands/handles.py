@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from events.kinds import EventKind
 from events.subscribers import Event, Subscriber
@@ -239,7 +240,19 @@ def remote_start_command_transaction(*, command: Command) -> int | None:
 
 
 def remote_start_on_session_started(event: Event) -> None:
-    remote_start_command_link(transaction_id=event.payload["transaction"])
+    # Most sessions begin with a card at the charger: one indexed look for a
+    # remote start on that charge point still without its session comes
+    # before the three queries of the link (this runs for every start). A
+    # 2.0.1 session plugged in long before its command is linked when the
+    # command is read (remote_start_command_transaction).
+    waiting = Command.objects.filter(
+        charge_point_id=event.payload["charge_point"],
+        action__in=START_ACTIONS,
+        transaction__isnull=True,
+        created_at__gte=timezone.now() - remote_start_window(),
+    )
+    if waiting.exists():
+        remote_start_command_link(transaction_id=event.payload["transaction"])
 
 
 # Inline: a link missed here (a process that died after the commit) is made
