@@ -12,6 +12,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.messages import constants, get_messages
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -29,8 +30,20 @@ BACK = "/admin/stations/connector/?status__exact=Faulted"
 
 
 def in_thread(func):
-    """Run a request as Daphne runs a sync view: in a thread tied to this event loop."""
-    return sync_to_async(func, thread_sensitive=False)
+    """Run a request as Daphne runs a sync view: in a thread tied to this event loop.
+
+    The thread gives its database connection back to the pool afterwards: the
+    test client skips the request_finished cleanup, and executor threads that
+    keep theirs exhaust the pool for the rest of the run.
+    """
+
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 def notices(response) -> list[tuple[int, str]]:
