@@ -1,5 +1,8 @@
 """Fixtures shared by every app's tests."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.conf import settings
 
@@ -79,3 +82,41 @@ def _channel_layer_reachable():
     channel_health.health.reset()
     yield
     channel_health.health.reset()
+
+
+class _ConnectionReturningExecutor(ThreadPoolExecutor):
+    """Give each call's database connections back when the call ends.
+
+    Daphne closes a request's connections when it finishes; a test that runs
+    the test client or the ORM in `asyncio.to_thread` or
+    `sync_to_async(thread_sensitive=False)` has nobody to do it. The loop's
+    threads end with the test, their connections stay checked out of the
+    process's pool, and after a few hundred tests the pool is empty: every
+    later test waits for a connection, fails, and opens the circuit breaker.
+    """
+
+    def submit(self, fn, /, *args, **kwargs):
+        def call_then_close():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                from django.db import connections
+
+                for connection in connections.all(initialized_only=True):
+                    connection.close()
+
+        return super().submit(call_then_close)
+
+
+class _ConnectionReturningLoops(asyncio.DefaultEventLoopPolicy):
+    """Every event loop of the test process (pytest-asyncio's, `asyncio.run`'s,
+    a test server thread's) runs its executor calls on those threads."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        loop.set_default_executor(_ConnectionReturningExecutor(thread_name_prefix="test-loop"))
+        return loop
+
+
+def pytest_configure(config):
+    asyncio.set_event_loop_policy(_ConnectionReturningLoops())
