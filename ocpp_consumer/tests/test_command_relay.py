@@ -24,6 +24,11 @@ from .test_cluster import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+# "At once": well before a command's answer timeout (OCPP_CALL_TIMEOUT, 30 s),
+# which is what these answers must not wait for. Most of it is starting a
+# Python process, which takes seconds on a loaded 2-core CI machine.
+AT_ONCE_SECONDS = 20
+
 
 def embedded_env() -> dict[str, str]:
     """A server's environment on the embedded default: no Redis anywhere."""
@@ -77,7 +82,7 @@ def test_ocpp_command_reaches_a_charge_point_held_by_the_server(server):
     assert json.loads(reset.stdout) == {"status": "Accepted"}
     assert resets == ["Soft"]
     # A Python process start is most of it; the relay adds a poll (0.3 s).
-    assert reset_seconds < 10, reset_seconds
+    assert reset_seconds < AT_ONCE_SECONDS, reset_seconds
     # The library's test charge point has no GetConfiguration handler: a
     # CALLERROR, reported as such, and at once.
     assert config.returncode == 1
@@ -94,7 +99,7 @@ def test_not_connected_answers_at_once(server):
     assert done.returncode == 1
     assert "ASLEEP is not connected" in done.stderr
     assert "no CSMS server" not in done.stderr  # one is running
-    assert seconds < 10
+    assert seconds < AT_ONCE_SECONDS
 
 
 def test_socket_no_running_server_holds_answers_in_seconds(server):
@@ -106,7 +111,7 @@ def test_socket_no_running_server_holds_answers_in_seconds(server):
     done, seconds = ocpp_command(env, "GHOST", "Reset", '{"type": "Soft"}')
     assert done.returncode == 1
     assert "GHOST is not connected to any running server process" in done.stderr
-    assert seconds < 10
+    assert seconds < AT_ONCE_SECONDS
     command = Command.objects.get()
     assert command.status == CommandStatus.OFFLINE
     assert not CommandRelay.objects.exists()
@@ -122,4 +127,4 @@ def test_without_a_running_server_says_what_to_do():
         done, seconds = ocpp_command(env, charge_point_id, "Reset", '{"type": "Soft"}')
         assert done.returncode == 1
         assert "no CSMS server process is running: start it (bin/run)" in done.stderr
-        assert seconds < 10
+        assert seconds < AT_ONCE_SECONDS
