@@ -86,7 +86,7 @@ def tariff_snapshot(tariff: Tariff) -> dict:
                 "price_per_kwh": _text(period.price_per_kwh),
                 "price_per_minute": _text(period.price_per_minute),
             }
-            for period in tariff.periods.all()
+            for period in (tariff.periods.all() if getattr(tariff, "has_periods", True) else ())
         ],
     }
 
@@ -113,6 +113,12 @@ def transaction_start_priced(
     applies to has nothing to fix: neither gets a copy (invoicing records the
     missing tariff as a billing failure).
     """
+    priced = []
+
+    def prices(session: Transaction) -> dict | None:
+        priced.append(session)
+        return _snapshot_at_start(session)
+
     started, authorization = transaction_start(
         charge_point_pk=charge_point_pk,
         connector_id=connector_id,
@@ -120,20 +126,23 @@ def transaction_start_priced(
         meter_start=meter_start,
         timestamp=timestamp,
         reservation_id=reservation_id,
+        prices=prices,
     )
-    if started.tariff_snapshot is not None or started.status == SessionStatus.REFUSED:
+    if priced or started.tariff_snapshot is not None or started.status == SessionStatus.REFUSED:
         return started, authorization
-    now = timezone.now()
-    tariff = tariff_at_start(transaction=started, now=now)
-    if tariff is None:
-        return started, authorization
-    snapshot = tariff_snapshot(tariff)
+    # A retransmitted start that found no tariff the first time: fix one now if one applies.
+    snapshot = _snapshot_at_start(started)
     # Only if still empty: never overwrite prices an earlier copy of this start fixed.
-    if Transaction.objects.filter(pk=started.pk, tariff_snapshot__isnull=True).update(
-        tariff_snapshot=snapshot, updated_at=now
-    ):
+    if snapshot is not None and Transaction.objects.filter(
+        pk=started.pk, tariff_snapshot__isnull=True
+    ).update(tariff_snapshot=snapshot, updated_at=timezone.now()):
         started.tariff_snapshot = snapshot
     return started, authorization
+
+
+def _snapshot_at_start(session: Transaction) -> dict | None:
+    tariff = tariff_at_start(transaction=session, now=timezone.now())
+    return None if tariff is None else tariff_snapshot(tariff)
 
 
 def _is_billable(session: Transaction) -> bool:

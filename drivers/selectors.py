@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+
+from orm_support.query_templates import QueryTemplate
 
 from .choices import AuthorizationStatus
 from .models import DeviceToken, Driver, IdTag, User, device_token_hash
@@ -27,11 +29,24 @@ def idtag_get(*, id_tag: str) -> IdTag | None:
     return IdTag.objects.select_related("parent").filter(id_tag__iexact=id_tag).first()
 
 
+def _tag_with_its_parents_value(*, id_tag: str) -> QuerySet[IdTag]:
+    return (
+        IdTag.objects.filter(id_tag__iexact=id_tag)
+        .annotate(parent_value=F("parent__id_tag"))
+        .order_by("pk")[:1]
+    )
+
+
+# Every StartTransaction, StopTransaction and Authorize asks: compiled once.
+_TAG_WITH_ITS_PARENTS_VALUE = QueryTemplate(_tag_with_its_parents_value)
+
+
 def idtag_authorize(*, id_tag: str, now: datetime | None = None) -> Authorization:
     """Decide an id tag's status: unknown tags are Invalid, lapsed ones Expired."""
-    tag = idtag_get(id_tag=id_tag)
-    if tag is None:
+    found = _TAG_WITH_ITS_PARENTS_VALUE.rows(id_tag=id_tag)
+    if not found:
         return Authorization(status=AuthorizationStatus.INVALID)
+    tag = found[0]
     now = now or timezone.now()
     status = tag.status
     if status == AuthorizationStatus.ACCEPTED and tag.expiry_date and tag.expiry_date <= now:
@@ -39,7 +54,7 @@ def idtag_authorize(*, id_tag: str, now: datetime | None = None) -> Authorizatio
     return Authorization(
         status=status,
         expiry_date=tag.expiry_date,
-        parent_id_tag=tag.parent.id_tag if tag.parent else None,
+        parent_id_tag=tag.parent_value,
         tag=tag,
     )
 

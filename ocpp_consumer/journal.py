@@ -67,8 +67,12 @@ def _write(rows: list[tuple]) -> int:
     try:
         _insert_retrying(rows)
         return 0
-    except (OperationalError, InterfaceError):
-        raise  # the database is away: one row at a time would not help
+    except (OperationalError, InterfaceError) as exc:
+        if len(rows) == 1 or not _transient(exc):
+            raise  # the database is away: one row at a time would not help
+        # Chosen as a deadlock's victim again and again (its foreign-key
+        # checks lock many charge points at COMMIT): a row alone locks one.
+        logger.warning("a journal batch of %d rows kept deadlocking: row by row", len(rows))
     except Exception:
         if len(rows) == 1:
             logger.exception("journal row dropped: %s", _describe(rows[0]))
@@ -77,11 +81,20 @@ def _write(rows: list[tuple]) -> int:
     dropped = 0
     for row in rows:
         try:
-            _insert([row])
+            _insert_retrying([row])
         except Exception:
             logger.exception("journal row dropped: %s", _describe(row))
             dropped += 1
     return dropped
+
+
+def _sqlstate(exc: Exception) -> str:
+    return str(getattr(exc.__cause__, "sqlstate", "") or "")
+
+
+def _transient(exc: Exception) -> bool:
+    """A deadlock or serialization failure (class 40): the same write succeeds when repeated."""
+    return _sqlstate(exc).startswith("40")
 
 
 def _insert_retrying(rows: list[tuple]) -> None:
@@ -96,10 +109,9 @@ def _insert_retrying(rows: list[tuple]) -> None:
             _insert(rows)
             return
         except OperationalError as exc:
-            sqlstate = str(getattr(exc.__cause__, "sqlstate", "") or "")
-            if not sqlstate.startswith("40") or attempt == TRANSIENT_RETRIES:
+            if not _transient(exc) or attempt == TRANSIENT_RETRIES:
                 raise
-            logger.info("journal batch of %d rows hit %s: repeating it", len(rows), sqlstate)
+            logger.info("journal batch of %d rows hit %s: repeating it", len(rows), _sqlstate(exc))
 
 
 def _insert(rows: list[tuple]) -> None:

@@ -226,24 +226,41 @@ def test_a_start_in_the_future_is_priced_at_now(just_registered, settings):
     assert believed.tariff_snapshot["id"] == soon.pk
 
 
-def test_pricing_at_start_costs_the_tariff_query_and_one_update(charge_point, tariff, station):
-    """The hot path: what fixing prices adds to a StartTransaction, in queries."""
+def test_pricing_at_start_costs_the_tariff_query_and_its_periods(charge_point, tariff, station):
+    """The hot path: what fixing prices adds to a StartTransaction, in queries.
+
+    The session is inserted with its prices: no UPDATE after. A tariff
+    without time-of-day periods costs one query, one with periods two.
+    """
     IdTag.objects.create(id_tag="TAG-2")
+    IdTag.objects.create(id_tag="TAG-3")
     twin = registered_long_ago(chargepoint_create(charge_point_id="CP-2", station_id=station.pk))
-    Tariff.objects.create(name="CP-2", charge_point=twin, price_per_kwh=Decimal("0.30"))
+    flat = Tariff.objects.create(name="CP-2", charge_point=twin, price_per_kwh=Decimal("0.30"))
+    IdTag.objects.create(id_tag="TAG-WARM")
+    # Once before counting: the first start of a process reads what it caches.
+    transaction_start(
+        charge_point_pk=twin.pk, connector_id=3, id_tag="TAG-WARM", meter_start=0, timestamp=T0
+    )
     with CaptureQueriesContext(connection) as plain:
         transaction_start(
             charge_point_pk=twin.pk, connector_id=1, id_tag="TAG-2", meter_start=0, timestamp=T0
         )
-    with CaptureQueriesContext(connection) as priced:
+    with CaptureQueriesContext(connection) as with_periods:
         start(charge_point)
-    sqls = [query["sql"] for query in priced.captured_queries]
-    # The tariffs (the charge point's station and registration time read in
-    # the same query), their time-of-day periods, and the UPDATE of the copy.
-    assert len(sqls) - len(plain.captured_queries) == 3, sqls
-    assert len([sql for sql in sqls if 'FROM "billing_tariff" ' in sql]) == 1
-    assert len([sql for sql in sqls if 'FROM "billing_tariffperiod"' in sql]) == 1
-    assert len([sql for sql in sqls if sql.startswith('UPDATE "stations_transaction"')]) == 1
+    with CaptureQueriesContext(connection) as without_periods:
+        flat_start = start(twin, id_tag="TAG-3", connector_id=2)
+    assert flat_start.tariff_snapshot["id"] == flat.pk
+    assert flat_start.tariff_snapshot["periods"] == []
+    for captured, added in ((with_periods, 2), (without_periods, 1)):
+        sqls = [query["sql"] for query in captured.captured_queries]
+        assert len(sqls) - len(plain.captured_queries) == added, sqls
+        # The tariffs: the charge point's station and registration time read in the same query.
+        assert len([sql for sql in sqls if sql.startswith('SELECT "billing_tariff".')]) == 1
+        assert len([sql for sql in sqls if sql.startswith('SELECT "billing_tariffperiod".')]) == (
+            added - 1
+        )
+        assert not [sql for sql in sqls if sql.startswith('UPDATE "stations_transaction"')]
+    assert Transaction.objects.get(pk=flat_start.pk).tariff_snapshot == flat_start.tariff_snapshot
 
 
 def test_charge_point_without_station_picks_the_default(station):

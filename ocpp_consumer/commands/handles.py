@@ -30,11 +30,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from events.kinds import EventKind
 from events.subscribers import Event, Subscriber
+from orm_support.query_templates import QueryTemplate
 from stations.models import Transaction
 
 from ..models import Command, CommandStatus
@@ -245,14 +246,28 @@ def remote_start_on_session_started(event: Event) -> None:
     # before the three queries of the link (this runs for every start). A
     # 2.0.1 session plugged in long before its command is linked when the
     # command is read (remote_start_command_transaction).
-    waiting = Command.objects.filter(
-        charge_point_id=event.payload["charge_point"],
-        action__in=START_ACTIONS,
-        transaction__isnull=True,
-        created_at__gte=timezone.now() - remote_start_window(),
+    waiting = _START_WAITING.rows(
+        charge_point_pk=event.payload["charge_point"],
+        since=timezone.now() - remote_start_window(),
     )
-    if waiting.exists():
+    if waiting:
         remote_start_command_link(transaction_id=event.payload["transaction"])
+
+
+def _start_waiting(*, charge_point_pk: int, since: datetime) -> QuerySet[Command]:
+    return (
+        Command.objects.filter(
+            charge_point_id=charge_point_pk,
+            action__in=START_ACTIONS,
+            transaction__isnull=True,
+            created_at__gte=since,
+        )
+        .order_by()
+        .only("pk")[:1]
+    )
+
+
+_START_WAITING = QueryTemplate(_start_waiting)  # compiled once: it runs for every start
 
 
 # Inline: a link missed here (a process that died after the commit) is made

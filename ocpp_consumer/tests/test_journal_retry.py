@@ -47,3 +47,18 @@ def test_a_deadlock_that_persists_gives_up(monkeypatch):
     with pytest.raises(OperationalError):
         journal._insert_retrying([("row",)])
     assert len(calls) == journal.TRANSIENT_RETRIES + 1
+
+
+def test_a_batch_that_keeps_deadlocking_is_written_row_by_row(monkeypatch):
+    """Its foreign-key checks lock many charge points at once; a row alone locks one."""
+    written = []
+
+    def insert(rows):
+        if len(rows) > 1:
+            raise OperationalError("deadlock detected") from _Deadlock()
+        written.extend(rows)
+
+    monkeypatch.setattr(journal, "_insert", insert)
+    monkeypatch.setattr(journal, "_storable_row", lambda row, with_payload: row)
+    assert journal._write([(2, "in"), (1, "out"), (3, "in")]) == 0
+    assert written == [(1, "out"), (2, "in"), (3, "in")]

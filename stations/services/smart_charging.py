@@ -7,9 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+
+from orm_support.query_templates import QueryTemplate
 
 from ..models import ChargingProfile, ChargingSchedulePeriod, CompositeSchedule, Transaction
 
@@ -227,6 +229,19 @@ def charging_profiles_clear(
     ).update(cleared_at=timezone.now())
 
 
+def _tx_profile_installed(*, charge_point_pk: int) -> QuerySet[ChargingProfile]:
+    return (
+        ChargingProfile.objects.filter(
+            charge_point_id=charge_point_pk, purpose=TX_PROFILE, cleared_at__isnull=True
+        )
+        .order_by()
+        .only("pk")[:1]
+    )
+
+
+_TX_PROFILE_INSTALLED = QueryTemplate(_tx_profile_installed)
+
+
 def charging_profiles_end_with_transaction(
     *, charge_point_pk: int, transaction_pk: int, at: datetime
 ) -> int:
@@ -240,12 +255,9 @@ def charging_profiles_end_with_transaction(
     recognised as installed before the session and with no other session in
     between. The rows stay, cleared `at` (never earlier than installed).
     """
-    installed = ChargingProfile.objects.filter(
-        charge_point_id=charge_point_pk, purpose=TX_PROFILE, cleared_at__isnull=True
-    )
-    # Most charge points have none: one plain query instead of the matching below
-    # (which cost 9 % of the server's CPU in the durable benchmark).
-    if not installed.exists():
+    # Most charge points have none: one plain query, compiled once, instead of
+    # the matching below (which cost 9 % of the server's CPU in the durable benchmark).
+    if not _TX_PROFILE_INSTALLED.rows(charge_point_pk=charge_point_pk):
         return 0
     session = (
         Transaction.objects.filter(pk=transaction_pk, charge_point_id=charge_point_pk)

@@ -72,6 +72,9 @@ def chargepoint_sweep_timed_out(
     pks = list(
         ChargePoint.objects.select_for_update()
         .filter(_silent_since(now=now, factor=factor), is_online=True)
+        # Locked in key order, the order the journal's foreign-key checks
+        # take theirs in: a sweep and a journal batch never deadlock.
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     if pks:
@@ -99,6 +102,7 @@ def chargepoint_sweep_lost_process(
     pks = list(
         ChargePoint.objects.select_for_update()
         .filter(connection_channel__contains=channel_marker)
+        .order_by("pk")  # as in chargepoint_sweep_timed_out
         .values_list("pk", flat=True)
     )
     if pks:
