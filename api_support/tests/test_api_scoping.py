@@ -90,12 +90,14 @@ def fill(path: str, world) -> str:
         "/api/v1/stations/{id}/": 1,
         "/api/v1/tariffs/{id}/": 1,
         "/api/v1/billing-failures/{id}/": 1,
+        "/api/v1/roaming/parties/{id}/": 1,
     }
     for prefix, value in values.items():
         if path.startswith(prefix):
             path = path.replace("{id}", str(value))
     path = path.replace("{charge_point_id}", "CP1").replace("{id_tag}", BOB_TAG)
     path = path.replace("{reservation_id}", "77")
+    path = path.replace("{kind}", "transactions").replace("{file_format}", "csv")
     # Bob's remote start; connector 2 is the one Bob charged at.
     bobs_command = Command.objects.get(requested_by=bob)
     path = path.replace("{command_id}", str(bobs_command.pk)).replace("{connector_id}", "2")
