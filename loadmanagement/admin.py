@@ -1,0 +1,244 @@
+"""The console's load management: a page per site with its limit, live allocation and journal."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.db import transaction
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from monitoring.admin_base import ReadOnlyModelAdmin
+
+from . import selectors, services
+from .charts import site_chart_svg
+from .models import (
+    AllocationDecision,
+    ChargerFallback,
+    ChargingPriority,
+    LimitScheduleEntry,
+    SessionAllocation,
+    SiteLimit,
+)
+from .tasks import dispatch_site
+
+DECISIONS_SHOWN = 20
+
+
+class LimitScheduleInline(admin.TabularInline):
+    model = LimitScheduleEntry
+    extra = 0
+    fields = ("starts_at", "ends_at", "limit_w", "source")
+
+
+class ChargingPriorityInline(admin.TabularInline):
+    model = ChargingPriority
+    extra = 0
+    fields = ("connector", "tag_group", "priority")
+    raw_id_fields = ("connector",)
+
+
+@admin.register(SiteLimit)
+class SiteLimitAdmin(admin.ModelAdmin):
+    list_display = ("station", "grid_limit_w", "phase_current_limit_a", "enabled", "in_force")
+    list_filter = ("enabled",)
+    search_fields = ("station__name",)
+    raw_id_fields = ("station",)
+    inlines = (LimitScheduleInline, ChargingPriorityInline)
+    readonly_fields = ("in_force", "power_chart", "current_allocation", "decision_log")
+    fieldsets = (
+        (None, {"fields": ("station", "enabled")}),
+        (
+            _("Limits"),
+            {
+                "fields": (
+                    "grid_limit_w",
+                    "phase_current_limit_a",
+                    "voltage_v",
+                    "safety_margin_percent",
+                    "in_force",
+                )
+            },
+        ),
+        (
+            _("Sessions and chargers"),
+            {"fields": ("min_current_a", "default_charger_max_w", "fallback_limit_w")},
+        ),
+        (_("Now"), {"fields": ("power_chart", "current_allocation")}),
+        (_("Decisions"), {"fields": ("decision_log",)}),
+    )
+
+    @admin.display(description=_("limit in force (W)"))
+    def in_force(self, obj):
+        if obj.pk is None:
+            return "-"
+        capacity = selectors.site_capacity(site=obj)
+        return capacity.power_w if capacity.power_w is not None else _("no power limit")
+
+    @admin.display(description=_("power, last hours"))
+    def power_chart(self, obj):
+        if obj.pk is None:
+            return "-"
+        live = reverse("admin:loadmanagement_sitelimit_live", args=[obj.pk])
+        return format_html(
+            '{}<p><a href="{}">{}</a></p>',
+            site_chart_svg(site=obj),
+            live,
+            _("Live view (refreshes by itself)"),
+        )
+
+    def get_urls(self):
+        live = self.admin_site.admin_view(self.live_view)
+        return [
+            path("<path:object_id>/live/", live, name="loadmanagement_sitelimit_live"),
+            *super().get_urls(),
+        ]
+
+    def live_view(self, request, object_id):
+        """The chart, the allocation and the journal of a site, refreshed by the browser."""
+        site = self.get_object(request, object_id)
+        if site is None or not self.has_view_permission(request, site):
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Load management of %(site)s") % {"site": site},
+            "site": site,
+            "refresh_seconds": settings.LOADMGMT_SWEEP_SECONDS,
+            "in_force": self.in_force(site),
+            "chart": site_chart_svg(site=site),
+            "allocation": self.current_allocation(site),
+            "decisions": self.decision_log(site),
+        }
+        return TemplateResponse(request, "admin/loadmanagement/sitelimit/live.html", context)
+
+    @admin.display(description=_("allocation"))
+    def current_allocation(self, obj):
+        if obj.pk is None:
+            return "-"
+        view = selectors.site_allocation(station_id=obj.station_id)
+        header = format_html(
+            "<p>{}: {} W &middot; {}: {} W</p>",
+            _("allocated"),
+            view.allocated_w,
+            _("measured"),
+            "-" if view.measured_w is None else view.measured_w,
+        )
+        if not view.sessions:
+            return format_html("{}<p>{}</p>", header, _("No running sessions."))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.transaction_id,
+                    row.transaction.charge_point.charge_point_id,
+                    row.transaction.connector.connector_id,
+                    row.allocated_w,
+                    row.current_a,
+                    "-" if row.measured_w is None else row.measured_w,
+                    row.get_state_display(),
+                    row.reason,
+                    row.detail,
+                )
+                for row in view.sessions
+            ),
+        )
+        return format_html(
+            "{}<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            header,
+            _("transaction"),
+            _("charge point / connector"),
+            _("allocated (W)"),
+            _("A per phase"),
+            _("measured (W)"),
+            _("charger's answer"),
+            _("reason"),
+            _("detail"),
+            rows,
+        )
+
+    @admin.display(description=_("latest decisions"))
+    def decision_log(self, obj):
+        if obj.pk is None:
+            return "-"
+        decisions = obj.decisions.order_by("-created_at", "-id")[:DECISIONS_SHOWN]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    d.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    d.trigger,
+                    "-" if d.capacity_w is None else d.capacity_w,
+                    d.allocated_w,
+                    "-" if d.measured_w is None else d.measured_w,
+                    d.summary,
+                )
+                for d in decisions
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("at"),
+            _("trigger"),
+            _("capacity (W)"),
+            _("allocated (W)"),
+            _("measured (W)"),
+            _("summary"),
+            rows,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # After the inlines (schedule, priorities): the site is recomputed with all of it.
+        super().save_related(request, form, formsets, change)
+        station_id = form.instance.station_id
+        services.site_recompute(station_id=station_id, trigger=services.Trigger.LIMIT_CHANGED)
+        transaction.on_commit(lambda: dispatch_site.delay(station_id))
+
+
+@admin.register(SessionAllocation)
+class SessionAllocationAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "transaction",
+        "site",
+        "allocated_w",
+        "current_a",
+        "measured_w",
+        "state",
+        "reason",
+        "sent_at",
+    )
+    list_filter = ("state", "reason")
+    list_select_related = ("site__station",)
+    raw_id_fields = ("transaction",)
+
+
+@admin.register(ChargerFallback)
+class ChargerFallbackAdmin(ReadOnlyModelAdmin):
+    list_display = ("charge_point", "site", "limit_w", "state", "sent_at", "detail")
+    list_filter = ("state",)
+    list_select_related = ("charge_point", "site__station")
+
+
+@admin.register(AllocationDecision)
+class AllocationDecisionAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "created_at",
+        "site",
+        "trigger",
+        "capacity_w",
+        "allocated_w",
+        "measured_w",
+        "over_limit",
+        "summary",
+    )
+    list_filter = ("trigger", "over_limit")
+    list_select_related = ("site__station",)
+    date_hierarchy = "created_at"

@@ -1,0 +1,292 @@
+"""Site load management: a station's grid limit, priorities, and the allocation in force.
+
+The allocation (one row per running session, one per charge point for the
+fallback profile) is stored so that the API and the console read it, and so
+that a restarted CSMS re-sends what it had decided.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from stations.models import ChargePoint, Connector, Station, Transaction
+
+
+class SendState(models.TextChoices):
+    """Where a profile stands with its charger."""
+
+    PENDING = "pending", _("to send")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+    NO_ANSWER = "no_answer", _("no answer")
+    UNSUPPORTED = "unsupported", _("no smart charging")
+
+
+# A charger in these states may draw its full power: it is counted at that.
+UNCONTROLLED_STATES = (SendState.REJECTED, SendState.NO_ANSWER, SendState.UNSUPPORTED)
+
+
+class LimitSource(models.TextChoices):
+    OPERATOR = "operator", _("operator")
+    EMS = "ems", _("energy management system")
+
+
+class SiteLimit(models.Model):
+    """The grid connection of a station and how its power is shared."""
+
+    station = models.OneToOneField(
+        Station, on_delete=models.CASCADE, related_name="site_limit", verbose_name=_("station")
+    )
+    grid_limit_w = models.PositiveIntegerField(
+        _("grid limit (W)"),
+        null=True,
+        blank=True,
+        help_text=_("The power the site's connection allows. Empty: no power limit."),
+    )
+    phase_current_limit_a = models.PositiveIntegerField(
+        _("current limit per phase (A)"),
+        null=True,
+        blank=True,
+        help_text=_("The main fuse per phase. Empty: only the power limit applies."),
+    )
+    voltage_v = models.PositiveIntegerField(
+        _("phase voltage (V)"),
+        default=230,
+        validators=[MinValueValidator(100), MaxValueValidator(400)],
+    )
+    safety_margin_percent = models.DecimalField(
+        _("safety margin (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("5.0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text=_("Kept free below the limits (meter tolerances, loads we do not see)."),
+    )
+    min_current_a = models.DecimalField(
+        _("minimum current per session (A)"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("6.0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("32"))],
+        help_text=_("Below this an EV stops charging: a session that cannot get it waits."),
+    )
+    default_charger_max_w = models.PositiveIntegerField(
+        _("charger maximum when unknown (W)"),
+        default=22_080,
+        help_text=_(
+            "For connectors without a maximum power: what such a charger may draw "
+            "(and is counted at when it does not follow its profile)."
+        ),
+    )
+    fallback_limit_w = models.PositiveIntegerField(
+        _("fallback limit per connector (W)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The TxDefaultProfile every charger keeps when it loses the CSMS. Empty: "
+            "the site's limit divided by its connectors."
+        ),
+    )
+    enabled = models.BooleanField(
+        _("managed"),
+        default=True,
+        help_text=_("Off: no profiles are sent; the limit is kept."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("site limit")
+        verbose_name_plural = _("site limits")
+        ordering = ["station__name"]
+
+    def __str__(self):
+        return str(self.station)
+
+    def clean(self):
+        if self.fallback_limit_w is not None and self.grid_limit_w is not None:
+            if self.fallback_limit_w > self.grid_limit_w:
+                raise ValidationError(
+                    {"fallback_limit_w": _("The fallback cannot exceed the grid limit.")}
+                )
+
+
+class LimitScheduleEntry(models.Model):
+    """A lower limit for a while: a planned schedule, or an energy manager's signal."""
+
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="schedule", verbose_name=_("site")
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    limit_w = models.PositiveIntegerField(_("limit (W)"))
+    source = models.CharField(
+        _("source"), max_length=16, choices=LimitSource.choices, default=LimitSource.OPERATOR
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("limit schedule entry")
+        verbose_name_plural = _("limit schedule")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="loadmgmt_schedule_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["site", "ends_at"], name="loadmgmt_schedule_end_idx")]
+
+    def __str__(self):
+        return f"{self.limit_w} W {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ChargingPriority(models.Model):
+    """A higher share for a connector, or for drivers of an id tag group (e.g. a fleet)."""
+
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="priorities", verbose_name=_("site")
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("connector"),
+    )
+    tag_group = models.ForeignKey(
+        "billing.TagGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("id tag group"),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=1, help_text=_("Higher first; sessions without one have 0.")
+    )
+
+    class Meta:
+        verbose_name = _("charging priority")
+        verbose_name_plural = _("charging priorities")
+        ordering = ["-priority"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(connector__isnull=False) | models.Q(tag_group__isnull=False),
+                name="loadmgmt_priority_names_connector_or_group",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.priority}: {self.connector or self.tag_group}"
+
+    def clean(self):
+        if self.connector_id is None and self.tag_group_id is None:
+            raise ValidationError(_("Name a connector, an id tag group, or both."))
+
+
+class SessionAllocation(models.Model):
+    """The power a running session is allowed now, and whether its charger took it."""
+
+    transaction = models.OneToOneField(
+        Transaction,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="allocation",
+        verbose_name=_("transaction"),
+    )
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("site")
+    )
+    allocated_w = models.PositiveIntegerField(_("allocated (W)"), default=0)
+    current_a = models.DecimalField(_("allocated (A)"), max_digits=6, decimal_places=1, default=0)
+    measured_w = models.PositiveIntegerField(_("measured (W)"), null=True, blank=True)
+    max_w = models.PositiveIntegerField(_("charger maximum (W)"), default=0)
+    phases = models.PositiveSmallIntegerField(_("phases"), default=3)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    reason = models.CharField(_("reason"), max_length=16, blank=True)
+    # What the charger has: the limit last sent, and its answer.
+    state = models.CharField(
+        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
+    )
+    sent_limit = models.DecimalField(
+        _("sent limit"), max_digits=10, decimal_places=1, null=True, blank=True
+    )
+    sent_unit = models.CharField(_("unit"), max_length=1, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("session allocation")
+        verbose_name_plural = _("session allocations")
+        ordering = ["site", "transaction"]
+
+    def __str__(self):
+        return f"{self.transaction_id}: {self.allocated_w} W"
+
+    @property
+    def controlled(self) -> bool:
+        return self.state not in UNCONTROLLED_STATES
+
+
+class ChargerFallback(models.Model):
+    """The TxDefaultProfile a charger keeps for when it loses the CSMS."""
+
+    charge_point = models.OneToOneField(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="load_fallback",
+        verbose_name=_("charge point"),
+    )
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="fallbacks", verbose_name=_("site")
+    )
+    limit_w = models.PositiveIntegerField(_("limit per connector (W)"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("fallback profile")
+        verbose_name_plural = _("fallback profiles")
+
+    def __str__(self):
+        return f"{self.charge_point_id}: {self.limit_w} W"
+
+
+class AllocationDecision(models.Model):
+    """One recomputation of a site: why, what it allowed, what was drawn (the journal)."""
+
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("site")
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    trigger = models.CharField(_("trigger"), max_length=32)
+    capacity_w = models.PositiveIntegerField(_("capacity (W)"), null=True, blank=True)
+    allocated_w = models.PositiveIntegerField(_("allocated (W)"), default=0)
+    uncontrolled_w = models.PositiveIntegerField(_("uncontrolled (W)"), default=0)
+    measured_w = models.PositiveIntegerField(_("measured (W)"), null=True, blank=True)
+    over_limit = models.BooleanField(_("over the limit"), default=False)
+    # [{"transaction", "allocated_w", "measured_w", "reason", "state"}, ...]
+    sessions = models.JSONField(_("sessions"), default=list)
+    summary = models.CharField(_("summary"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("allocation decision")
+        verbose_name_plural = _("allocation decisions")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["site", "-created_at"], name="loadmgmt_decision_site_idx")]
+
+    def __str__(self):
+        return f"{self.site} {self.created_at:%H:%M:%S} {self.trigger}"

@@ -1,0 +1,433 @@
+"""Writes for load management: limits, the recomputation of a site, the chargers' answers.
+
+`site_recompute` is the heart: it reads the running sessions of a site, asks
+the engine, stores the allocation (rows whose limit changed become `pending`
+for the dispatcher) and journals the decision. It sends nothing itself:
+loadmanagement.dispatch does, after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.models import TagGroup
+from stations.choices import RegistrationStatus
+from stations.models import ChargePoint, Connector, Station
+
+from . import engine
+from .models import (
+    UNCONTROLLED_STATES,
+    AllocationDecision,
+    ChargerFallback,
+    LimitScheduleEntry,
+    LimitSource,
+    SendState,
+    SessionAllocation,
+    SiteLimit,
+)
+from .selectors import measured_power_w, running_sessions, site_capacity
+
+SINGLE_PHASE_TYPES = ("AC_1_PHASE",)
+# A sweep journals a decision when something changed, or at least this often
+# (the console's chart of measured power).
+DECISION_HEARTBEAT = timedelta(minutes=5)
+SITE_FIELDS = (
+    "grid_limit_w",
+    "phase_current_limit_a",
+    "voltage_v",
+    "safety_margin_percent",
+    "min_current_a",
+    "default_charger_max_w",
+    "fallback_limit_w",
+    "enabled",
+)
+
+
+class Trigger:
+    SESSION_STARTED = "session_started"
+    SESSION_ENDED = "session_ended"
+    LIMIT_CHANGED = "limit_changed"
+    CHARGER_CONNECTED = "charger_connected"
+    CHARGER_ANSWERED = "charger_answered"
+    SWEEP = "sweep"
+
+
+@transaction.atomic
+def site_limit_set(*, station_id: int, **changes) -> SiteLimit:
+    """Create or change a station's limits (the model's rules apply); recompute the site."""
+    unknown = set(changes) - set(SITE_FIELDS)
+    if unknown:
+        raise ValueError(f"not site limit fields: {sorted(unknown)}")
+    station = Station.objects.select_for_update().get(pk=station_id)
+    site = SiteLimit.objects.filter(station=station).first() or SiteLimit(station=station)
+    for name, value in changes.items():
+        setattr(site, name, value)
+    site.full_clean()
+    site.save()
+    site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
+    return site
+
+
+@dataclass(frozen=True)
+class ScheduleItem:
+    starts_at: datetime
+    ends_at: datetime
+    limit_w: int
+
+
+@transaction.atomic
+def limit_schedule_replace(
+    *, station_id: int, items: list[ScheduleItem], source: str = LimitSource.OPERATOR
+) -> list[LimitScheduleEntry]:
+    """Replace a site's limit schedule from now on (what has passed is kept); recompute."""
+    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    if site is None:
+        site = site_limit_set(station_id=station_id)
+    now = timezone.now()
+    site.schedule.filter(ends_at__gt=now).delete()
+    entries = []
+    for index, item in enumerate(items):
+        entry = LimitScheduleEntry(
+            site=site,
+            starts_at=item.starts_at,
+            ends_at=item.ends_at,
+            limit_w=item.limit_w,
+            source=source,
+        )
+        try:
+            entry.full_clean(exclude=["site"])
+        except ValidationError as exc:
+            raise ValidationError({f"items[{index}]": exc.messages}) from exc
+        if entry.ends_at <= entry.starts_at:
+            raise ValidationError({f"items[{index}]": ["ends_at must be after starts_at"]})
+        entries.append(entry)
+    LimitScheduleEntry.objects.bulk_create(entries)
+    site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
+    return entries
+
+
+def _priorities(site: SiteLimit, sessions) -> dict[int, int]:
+    """Each session's priority: the highest rule matching its connector and its tag's groups.
+
+    A rule naming both a connector and a group needs both; a tag is in a
+    group when it, or its parent tag (a fleet's), is a member.
+    """
+    rules = list(site.priorities.all())
+    if not rules:
+        return {}
+    tag_ids = {s.tag_id for s in sessions if s.tag_id}
+    tag_ids |= {s.tag.parent_id for s in sessions if s.tag_id and s.tag.parent_id}
+    groups_of_tag: dict[int, set[int]] = {}
+    memberships = TagGroup.id_tags.through.objects.filter(idtag_id__in=tag_ids)
+    for tag_id, group_id in memberships.values_list("idtag_id", "taggroup_id"):
+        groups_of_tag.setdefault(tag_id, set()).add(group_id)
+    result = {}
+    for s in sessions:
+        groups = set()
+        for tag_id in (s.tag_id, s.tag.parent_id if s.tag_id else None):
+            groups |= groups_of_tag.get(tag_id, set())
+        result[s.pk] = max(
+            (
+                rule.priority
+                for rule in rules
+                if rule.connector_id in (None, s.connector_id)
+                and (rule.tag_group_id is None or rule.tag_group_id in groups)
+            ),
+            default=0,
+        )
+    return result
+
+
+def _phases(connector) -> int:
+    return 1 if connector.power_type in SINGLE_PHASE_TYPES else 3
+
+
+def _connector_count(site: SiteLimit) -> int:
+    return Connector.objects.filter(
+        charge_point__station_id=site.station_id,
+        charge_point__registration_status=RegistrationStatus.ACCEPTED,
+        connector_id__gt=0,
+    ).count()
+
+
+def _fallback_w(site: SiteLimit, capacity: engine.SiteCapacity, connectors: int) -> int | None:
+    """The TxDefaultProfile limit per connector: set, or the capacity shared by all connectors."""
+    if site.fallback_limit_w is not None:
+        return site.fallback_limit_w
+    limits = []
+    if capacity.power_w is not None:
+        limits.append(capacity.power_w)
+    if capacity.phase_current_a is not None:
+        limits.append(capacity.phase_current_a * capacity.voltage_v * 3)
+    if not limits:
+        return None
+    return int(min(limits) / max(connectors, 1))
+
+
+def _less_start_reserve(
+    capacity: engine.SiteCapacity, fallback_w: int | None, idle_connectors: int
+) -> tuple[engine.SiteCapacity, int]:
+    """Keep room for sessions about to start: each draws its fallback until its profile arrives.
+
+    Between a StartTransaction and the TxProfile that follows it (the outbox
+    relay, one recomputation, one CALL) a new session draws what its
+    TxDefaultProfile allows; LOADMGMT_START_RESERVE such starts fit in what
+    is kept aside, so the fuse holds through them.
+    """
+    starts = min(idle_connectors, settings.LOADMGMT_START_RESERVE)
+    if not fallback_w or starts <= 0 or capacity.unlimited:
+        return capacity, 0
+    reserve = fallback_w * starts
+    power = None if capacity.power_w is None else max(capacity.power_w - reserve, 0)
+    phase = capacity.phase_current_a
+    if phase is not None:
+        phase = max(phase - reserve / (3 * capacity.voltage_v), 0.0)
+    return engine.SiteCapacity(power, phase, capacity.voltage_v), reserve
+
+
+def _needs_sending(row: SessionAllocation, new_w: int) -> bool:
+    """A decrease always; an increase past LOADMGMT_MIN_CHANGE_W; anything never sent."""
+    if row.state in UNCONTROLLED_STATES:
+        return False  # the dispatcher retries those on its own clock
+    if row.sent_at is None:
+        return True
+    return new_w < row.allocated_w or new_w - row.allocated_w >= settings.LOADMGMT_MIN_CHANGE_W
+
+
+def _amps(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding="ROUND_DOWN")
+
+
+def _tuning() -> engine.Tuning:
+    return engine.Tuning(
+        underuse_ratio=settings.LOADMGMT_UNDERUSE_RATIO,
+        measured_margin=settings.LOADMGMT_MEASURED_MARGIN,
+    )
+
+
+@transaction.atomic
+def site_recompute(
+    *, station_id: int, trigger: str, now: datetime | None = None
+) -> AllocationDecision | None:
+    """Allocate the site's power anew, store it, journal why; None for a site without limits."""
+    now = now or timezone.now()
+    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    if site is None:
+        return None
+    sessions = list(running_sessions(station_id=station_id))
+    rows = {row.transaction_id: row for row in site.allocations.all()}
+    running_ids = {s.pk for s in sessions}
+    gone = [tx for tx in rows if tx not in running_ids]
+    if gone:
+        SessionAllocation.objects.filter(transaction_id__in=gone).delete()
+    if not site.enabled:
+        return _journal(site, trigger, None, {}, now, changed=bool(gone))
+    full_capacity = site_capacity(site=site, at=now)
+    connectors = _connector_count(site)
+    fallback_w = _fallback_w(site, full_capacity, connectors)
+    capacity, reserve = _less_start_reserve(full_capacity, fallback_w, connectors - len(sessions))
+    measured = measured_power_w(
+        transaction_ids=list(running_ids), voltage_v=capacity.voltage_v, now=now
+    )
+    priorities = _priorities(site, sessions)
+    demands = []
+    for s in sessions:
+        phases = _phases(s.connector)
+        row = rows.get(s.pk)
+        accepted = row is not None and row.state == SendState.ACCEPTED and row.sent_at
+        demands.append(
+            engine.SessionDemand(
+                key=s.pk,
+                started_at=s.start_timestamp,
+                max_w=float(s.connector.max_power_w or site.default_charger_max_w),
+                min_w=float(site.min_current_a) * phases * capacity.voltage_v,
+                phases=phases,
+                priority=priorities.get(s.pk, 0),
+                offered_w=float(row.allocated_w) if accepted else None,
+                measured_w=measured.get(s.pk),
+                controlled=row is None or row.controlled,
+            )
+        )
+    result = engine.allocate(capacity=capacity, sessions=demands, tuning=_tuning())
+    changed = bool(gone)
+    for demand in demands:
+        entry = result.by_key[demand.key]
+        row = rows.get(demand.key)
+        new = row is None
+        if new:
+            row = SessionAllocation(transaction_id=demand.key, site=site, state=SendState.PENDING)
+        changed = changed or new or row.reason != entry.reason
+        if entry.reason == engine.Reason.UNCONTROLLED:
+            # Shown at the full power it may draw; the dispatcher asks it again.
+            row.allocated_w, row.current_a = entry.allocated_w, _amps(entry.current_a)
+        elif new or _needs_sending(row, entry.allocated_w):
+            changed = changed or row.allocated_w != entry.allocated_w
+            row.allocated_w, row.current_a = entry.allocated_w, _amps(entry.current_a)
+            row.state = SendState.PENDING
+        # else: an increase too small to send; the charger keeps the lower limit.
+        row.reason = entry.reason
+        row.measured_w = demand.measured_w
+        row.max_w = int(demand.max_w)
+        row.phases = demand.phases
+        row.priority = demand.priority
+        row.save()
+    changed = _fallbacks_update(site, fallback_w) or changed
+    return _journal(
+        site, trigger, result, measured, now, changed=changed, reserve=reserve, limit=full_capacity
+    )
+
+
+def _fallbacks_update(site: SiteLimit, limit: int | None) -> bool:
+    """Keep one TxDefaultProfile per accepted charge point at the site; True if any changed."""
+    charge_points = ChargePoint.objects.filter(
+        station_id=site.station_id, registration_status=RegistrationStatus.ACCEPTED
+    ).values_list("pk", flat=True)
+    existing = {row.charge_point_id: row for row in site.fallbacks.all()}
+    wanted = set(charge_points)
+    stale = [pk for pk in existing if pk not in wanted]
+    if stale:
+        ChargerFallback.objects.filter(charge_point_id__in=stale).delete()
+    # A charge point that moved here from another site takes its row along.
+    ChargerFallback.objects.filter(charge_point_id__in=wanted).exclude(site=site).update(
+        site=site, state=SendState.PENDING
+    )
+    changed = False
+    if limit is None:
+        return False
+    for pk in wanted:
+        row = existing.get(pk)
+        if row is None:
+            ChargerFallback.objects.update_or_create(
+                charge_point_id=pk,
+                defaults={"site": site, "limit_w": limit, "state": SendState.PENDING},
+            )
+            changed = True
+        elif row.limit_w != limit:
+            row.limit_w, row.state = limit, SendState.PENDING
+            row.save(update_fields=["limit_w", "state"])
+            changed = True
+    return changed
+
+
+def _journal(
+    site, trigger, result, measured, now, *, changed, reserve=0, limit=None
+) -> AllocationDecision | None:
+    """Record the decision when it changed anything, was asked for, or the chart needs a point."""
+    last = site.decisions.order_by("-created_at").values_list("created_at", flat=True).first()
+    heartbeat_due = last is None or now - last >= DECISION_HEARTBEAT
+    if trigger == Trigger.SWEEP and not changed and not heartbeat_due:
+        return None
+    entries = [] if result is None else list(result.sessions)
+    measured_total = sum(measured.values()) if measured else None
+    waiting = sum(1 for entry in entries if entry.reason == engine.Reason.WAITING)
+    uncontrolled = sum(1 for entry in entries if entry.reason == engine.Reason.UNCONTROLLED)
+    if result is None:
+        summary = "site not managed: no profiles sent"
+    else:
+        summary = (
+            f"{len(entries) - waiting} charging, {waiting} waiting, "
+            f"{uncontrolled} uncontrolled (counted at full power)"
+        )
+        if reserve:
+            summary += f"; {reserve} W kept for a starting session"
+        if result.over_limit:
+            summary += "; uncontrolled load alone exceeds the limit"
+    return AllocationDecision.objects.create(
+        site=site,
+        trigger=trigger,
+        capacity_w=None if limit is None or limit.power_w is None else int(limit.power_w),
+        allocated_w=0 if result is None else result.allocated_w,
+        uncontrolled_w=0 if result is None else result.uncontrolled_w,
+        measured_w=measured_total,
+        over_limit=bool(result and result.over_limit),
+        sessions=[
+            {
+                "transaction": entry.key,
+                "allocated_w": entry.allocated_w,
+                "measured_w": measured.get(entry.key),
+                "reason": entry.reason,
+            }
+            for entry in entries
+        ],
+        summary=summary[:255],
+    )
+
+
+def allocation_outcome_record(
+    *,
+    transaction_id: int,
+    state: str,
+    limit: Decimal | None,
+    unit: str,
+    command_id: int | None,
+    detail: str = "",
+    sent_at: datetime,
+) -> bool:
+    """Keep a charger's answer to a session's profile; True when it lost control of it."""
+    row = SessionAllocation.objects.filter(transaction_id=transaction_id).first()
+    if row is None:
+        return False  # the session ended meanwhile
+    was_controlled = row.controlled
+    row.state = state
+    row.sent_limit = limit
+    row.sent_unit = unit
+    row.sent_at = sent_at
+    row.answered_at = timezone.now()
+    row.command_id = command_id
+    row.detail = detail[:255]
+    row.save()
+    return was_controlled and not row.controlled
+
+
+def fallback_outcome_record(
+    *, charge_point_pk: int, state: str, command_id: int | None, detail: str = "", sent_at: datetime
+) -> None:
+    ChargerFallback.objects.filter(charge_point_id=charge_point_pk).update(
+        state=state,
+        command_id=command_id,
+        detail=detail[:255],
+        sent_at=sent_at,
+        answered_at=timezone.now(),
+    )
+
+
+def charger_reconnected(*, charge_point_pk: int) -> int | None:
+    """Have a reconnected charger's profiles sent again; return its station (None: none)."""
+    station_id = (
+        ChargePoint.objects.filter(pk=charge_point_pk).values_list("station_id", flat=True).first()
+    )
+    if station_id is None:
+        return None
+    ChargerFallback.objects.filter(charge_point_id=charge_point_pk).update(state=SendState.PENDING)
+    SessionAllocation.objects.filter(transaction__charge_point_id=charge_point_pk).update(
+        state=SendState.PENDING
+    )
+    return station_id
+
+
+def managed_station_ids() -> list[int]:
+    """Stations with a managed limit and something to manage (sessions, fallbacks to send)."""
+    return list(
+        SiteLimit.objects.filter(enabled=True)
+        .filter(
+            Q(grid_limit_w__isnull=False)
+            | Q(phase_current_limit_a__isnull=False)
+            | Q(schedule__isnull=False)
+        )
+        .values_list("station_id", flat=True)
+        .distinct()
+    )
+
+
+def decisions_prune(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.LOADMGMT_DECISION_RETENTION_DAYS)
+    deleted, _ = AllocationDecision.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

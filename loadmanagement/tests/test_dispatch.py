@@ -1,0 +1,107 @@
+"""The profiles the dispatcher builds: valid in each OCPP version, within the charger's means."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api_support.testing import make_charge_point, make_session
+from loadmanagement import dispatch, services
+from loadmanagement.models import ChargerFallback, SendState, SessionAllocation
+from ocpp_consumer.commands import command_validate
+from stations.models import ConfigurationKey, Station
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def station():
+    return Station.objects.create(name="Yard")
+
+
+def allocate(station, version="1.6", power_type="AC_3_PHASE", ocpp_tx=""):
+    cp = make_charge_point(f"D-{version}-{power_type}", station=station, is_online=True)
+    cp.ocpp_version = version
+    cp.save()
+    cp.connectors.update(max_power_w=11_040, power_type=power_type)
+    session = make_session(
+        cp, "TAG", start=timezone.now() - timedelta(minutes=5), ocpp_transaction_id=ocpp_tx
+    )
+    services.site_limit_set(station_id=station.pk, grid_limit_w=9_000, safety_margin_percent=0)
+    return cp, session
+
+
+def test_a_16_tx_profile_names_the_transaction_and_limits_in_amperes(station):
+    cp, session = allocate(station)
+    jobs, unsupported = dispatch._due(station.pk)
+    assert unsupported == []
+    tx_job = next(job for job in jobs if job.transaction_id == session.pk)
+    command_validate(action="SetChargingProfile", payload=tx_job.payload, version="1.6")
+    profile = tx_job.payload["csChargingProfiles"]
+    assert tx_job.payload["connectorId"] == 1
+    assert profile["transactionId"] == session.pk
+    assert profile["chargingProfilePurpose"] == "TxProfile"
+    assert profile["chargingSchedule"]["chargingRateUnit"] == "A"
+    # 9 kW on three phases at 230 V: 13.0 A per phase.
+    assert profile["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 13, "numberPhases": 3}
+    ]
+    fallback = next(job for job in jobs if job.transaction_id is None)
+    command_validate(action="SetChargingProfile", payload=fallback.payload, version="1.6")
+    assert fallback.payload["connectorId"] == 0
+    assert fallback.payload["csChargingProfiles"]["chargingProfilePurpose"] == "TxDefaultProfile"
+
+
+def test_a_201_tx_profile_names_the_chargers_transaction_id_and_dc_gets_watts(station):
+    cp, session = allocate(station, version="2.0.1", power_type="DC", ocpp_tx="tx-abc")
+    jobs, _ = dispatch._due(station.pk)
+    tx_job = next(job for job in jobs if job.transaction_id == session.pk)
+    command_validate(action="SetChargingProfile", payload=tx_job.payload, version="2.0.1")
+    profile = tx_job.payload["chargingProfile"]
+    assert tx_job.payload["evseId"] == 1
+    assert profile["transactionId"] == "tx-abc"
+    schedule = profile["chargingSchedule"][0]
+    assert schedule["chargingRateUnit"] == "W"
+    # The engine shares in tenths of an ampere per phase: 13.0 A x 3 x 230 V.
+    assert schedule["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 8970}]
+    fallback = next(job for job in jobs if job.transaction_id is None)
+    command_validate(action="SetChargingProfile", payload=fallback.payload, version="2.0.1")
+    assert fallback.payload["evseId"] == 0
+
+
+def test_reported_capabilities_are_respected(station):
+    cp, session = allocate(station)
+    for key, value in (
+        ("ChargeProfileMaxStackLevel", "0"),
+        ("ChargingScheduleAllowedChargingRateUnit", "Power"),
+    ):
+        ConfigurationKey.objects.create(charge_point=cp, key=key, value=value)
+    jobs, _ = dispatch._due(station.pk)
+    profile = next(job for job in jobs if job.transaction_id).payload["csChargingProfiles"]
+    assert profile["stackLevel"] == 0
+    assert profile["chargingSchedule"]["chargingRateUnit"] == "W"
+
+
+def test_a_charger_without_smart_charging_is_counted_at_full_power(station):
+    cp, session = allocate(station)
+    ConfigurationKey.objects.create(
+        charge_point=cp, key="SupportedFeatureProfiles", value="Core,FirmwareManagement"
+    )
+    # Offline: nothing can be sent; the unsupported one is recorded without sending.
+    sent = dispatch.site_dispatch_sync(station_id=station.pk)
+    assert sent == 0
+    row = SessionAllocation.objects.get()
+    assert row.state == SendState.UNSUPPORTED
+    assert row.allocated_w == 11_040  # recomputed: it may draw its full power
+    assert ChargerFallback.objects.get().state == SendState.UNSUPPORTED
+
+
+def test_an_unreachable_charger_is_flagged_no_answer_and_counted_at_full_power(station):
+    cp, session = allocate(station)
+    cp.is_online = False
+    cp.save()
+    dispatch.site_dispatch_sync(station_id=station.pk)
+    row = SessionAllocation.objects.get()
+    assert row.state == SendState.NO_ANSWER
+    assert row.detail == "ChargePointOffline"
+    assert row.reason == "uncontrolled" and row.allocated_w == 11_040
