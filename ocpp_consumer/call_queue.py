@@ -24,12 +24,36 @@ from monitoring.channel_health import layer_call, layer_unreachable
 from monitoring.metrics import count_command
 
 from . import errors, framing
-from .commands.answers import command_answer_apply
+from .commands.answers import command_answer_applies, command_answer_apply
 from .commands.delivery import REPLY_EVENT
-from .commands.records import command_mark, command_outcome_fields, configuration_redacted
+from .commands.records import (
+    command_mark,
+    command_mark_sent,
+    command_outcome_fields,
+    command_outcome_reply,
+    configuration_redacted,
+)
+from .commands.replies import reply_lists_supported, reply_push
 from .models import CommandStatus
 
 logger = logging.getLogger(__name__)
+
+# An answer within this many seconds is recorded in one write with the
+# CALL's unique id and send time; a slower one has the row say `sent` first.
+SENT_MARK_GRACE = 0.5
+# The key of a command event holding what `sent` would have written.
+_UNRECORDED_SENT = "_unrecorded_sent"
+
+
+def _record(write):
+    """A Command row write, on a thread of the pool rather than the consumers' ORM thread.
+
+    One command's writes follow each other (each is awaited), and commands
+    to different charge points are independent rows: with tens in flight,
+    their commits then overlap instead of queueing behind each other and
+    behind every other consumer's ORM work on that one thread.
+    """
+    return database_sync_to_async(write, thread_sensitive=False)
 
 
 class CallQueueMixin:
@@ -123,13 +147,9 @@ class CallQueueMixin:
                 action=action,
                 payload=configuration_redacted(action=action, payload=payload),
             )
-            await database_sync_to_async(command_mark)(
-                command_id=event["command_id"],
-                status=CommandStatus.SENT,
-                unique_id=unique_id,
-                sent_at=timezone.now(),
-            )
-            answer = await asyncio.wait_for(future, event["timeout"])
+            # Written with the outcome, or as `sent` once the answer takes a while.
+            event[_UNRECORDED_SENT] = {"unique_id": unique_id, "sent_at": timezone.now()}
+            answer = await self._command_answer(event, future)
         except TimeoutError:
             return command_outcome_fields(
                 status=CommandStatus.TIMED_OUT,
@@ -153,6 +173,9 @@ class CallQueueMixin:
                 error_description=exc.description,
                 response=answer.payload,
             )
+        if not command_answer_applies(action=action, version=self.session.ocpp_version):
+            # Most answers change nothing but the row: no trip to the ORM thread.
+            return command_outcome_fields(status=CommandStatus.ANSWERED, response=answer.payload)
         try:
             await database_sync_to_async(command_answer_apply)(
                 charge_point_pk=self.session.charge_point.pk,
@@ -165,16 +188,41 @@ class CallQueueMixin:
             logger.exception("applying the %s answer of %s failed", action, self.charge_point_id)
         return command_outcome_fields(status=CommandStatus.ANSWERED, response=answer.payload)
 
+    async def _command_answer(self, event: dict, future: asyncio.Future):
+        """The charge point's answer; raises TimeoutError past the command's timeout.
+
+        Most answers come within SENT_MARK_GRACE: the row then goes from
+        `pending` to its outcome in one write (one commit on the ORM thread
+        instead of two). A slower answer has the row say `sent` meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + event["timeout"]
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(
+                asyncio.shield(future), min(SENT_MARK_GRACE, event["timeout"])
+            )
+        if loop.time() >= deadline:
+            raise TimeoutError
+        await _record(command_mark_sent)(
+            command_id=event["command_id"], **event.pop(_UNRECORDED_SENT)
+        )
+        return await asyncio.wait_for(future, max(deadline - loop.time(), 0.0))
+
     async def _finish(self, event: dict, outcome: dict) -> None:
         count_command(event["action"], outcome["status"])
-        await database_sync_to_async(command_mark)(command_id=event["command_id"], **outcome)
-        # The reply only wakes the caller early: it reads the outcome from the
-        # row, which it also polls, so a channel layer that is down loses nothing.
-        reply = {"type": REPLY_EVENT, "command_id": event["command_id"]}
+        # The CALL's unique id and send time, when not written as `sent` already.
+        outcome = {**outcome, **event.pop(_UNRECORDED_SENT, {})}
+        await _record(command_mark)(command_id=event["command_id"], **outcome)
+        # The reply comes after the commit and only spares the caller reading
+        # the row, which it also polls: a channel layer that is down loses nothing.
+        if event.get("reply_key") and reply_lists_supported(self.channel_layer):
+            reply = command_outcome_reply(outcome)
+            call = partial(reply_push, self.channel_layer, event["reply_key"], reply)
+        else:  # the in-process layer, or a caller of the previous release
+            reply = {"type": REPLY_EVENT, "command_id": event["command_id"]}
+            call = partial(self.channel_layer.send, event["reply_to"], reply)
         try:
-            await layer_call(
-                "command reply", partial(self.channel_layer.send, event["reply_to"], reply)
-            )
+            await layer_call("command reply", call)
         except Exception as exc:
             if not layer_unreachable(exc):
                 raise

@@ -136,6 +136,11 @@ ANSWER_APPLIERS: dict[str, AnswerApplier] = {
 }
 
 
+def command_answer_applies(*, action: str, version: str = V16) -> bool:
+    """Whether an answer to this action changes more than the Command row."""
+    return action in (ANSWER_APPLIERS_201 if version == V201 else ANSWER_APPLIERS)
+
+
 def command_answer_apply(
     *, charge_point_pk: int, action: str, request: dict, response: dict, version: str = V16
 ) -> None:

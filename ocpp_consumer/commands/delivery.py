@@ -4,8 +4,9 @@ The charge point's `connection_channel` names that consumer's channel, on
 whichever node; the channel layer carries the command there as a
 COMMAND_EVENT, which Channels hands to the consumer's `ocpp_command`
 (call_queue.CallQueueMixin). The consumer records the outcome on the Command
-row itself and then sends REPLY_EVENT to the caller's reply channel: a
-caller that gives up early loses nothing.
+row itself and then wakes the caller: on Redis through the caller's own
+reply list (replies.py), on the in-process layer with REPLY_EVENT to the
+caller's reply channel. A caller that gives up early loses nothing.
 
 Without the channel layer (Redis down) a command cannot reach a socket on
 any node: it ends `failed` at once ("channel layer unreachable") and
@@ -32,13 +33,21 @@ from stations.models import ChargePoint
 
 from ..models import Command, CommandStatus
 from .exceptions import ChargePointOffline, CommandsUnavailable, CommandTimeout
+from .layer_send import layer_send_one_trip
 from .records import (
     command_has_ended,
     command_mark_abandoned_by_socket,
     command_mark_timed_out_if_unanswered,
     command_mark_unroutable,
+    command_with_outcome,
 )
 from .relay import command_relay, relay_needed
+from .replies import (
+    reply_key_new,
+    reply_lists_supported,
+    reply_wait,
+    unread_reply_channel,
+)
 
 # The channel-layer message types of the two hops (consumers on other nodes
 # may run the previous release: the names are part of the cluster's protocol).
@@ -62,11 +71,16 @@ async def command_deliver(
         return await command_relay(
             command=command, charge_point=charge_point, payload=payload, timeout=timeout, wait=wait
         )
-    # The default "specific" prefix matters: channels-redis receives all of a
-    # process's specific channels through one BZPOPMIN under one lock, and a
-    # reply channel with another prefix would hold that lock for its own list,
-    # delaying every consumer of this process by up to 5 s.
-    reply_channel = await layer.new_channel()
+    reply_key = reply_key_new(layer) if reply_lists_supported(layer) else None
+    if reply_key is not None:
+        # Read by nobody: only a consumer of the previous release replies there.
+        reply_channel = unread_reply_channel()
+    else:
+        # The default "specific" prefix matters: channels-redis receives all of a
+        # process's specific channels through one BZPOPMIN under one lock, and a
+        # reply channel with another prefix would hold that lock for its own list,
+        # delaying every consumer of this process by up to 5 s.
+        reply_channel = await layer.new_channel()
     event = {
         "type": COMMAND_EVENT,
         "command_id": command.pk,
@@ -77,8 +91,10 @@ async def command_deliver(
         "deadline": time.time() + timeout,
         "timeout": timeout,
     }
+    if reply_key is not None:
+        event["reply_key"] = reply_key
     try:
-        send = partial(layer.send, charge_point.connection_channel, event)
+        send = partial(layer_send_one_trip, layer, charge_point.connection_channel, event)
         await layer_call("command send", send)
     except Exception as exc:
         if not layer_unreachable(exc):
@@ -88,10 +104,19 @@ async def command_deliver(
             "commands cannot be routed: the channel layer is unreachable", command
         ) from exc
     charge_point_id, action = charge_point.charge_point_id, command.action
-    if not await _wait_for_reply(layer, reply_channel, command, charge_point, timeout):
+    receive = (
+        partial(reply_wait, layer, reply_key)
+        if reply_key is not None
+        else partial(_layer_receive, layer, reply_channel)
+    )
+    reply = await _wait_for_reply(receive, command, charge_point, timeout)
+    if reply is None:
         command = await sync_to_async(command_mark_timed_out_if_unanswered)(command_id=command.pk)
         raise CommandTimeout(f"{charge_point_id} did not answer {action} in time", command)
-    command = await sync_to_async(Command.objects.get)(pk=command.pk)
+    if reply:  # the outcome as the consumer committed it: no need to read the row
+        command = command_with_outcome(command, reply)
+    else:
+        command = await sync_to_async(Command.objects.get)(pk=command.pk)
     if command.status == CommandStatus.TIMED_OUT:
         raise CommandTimeout(f"{charge_point_id} did not answer {action} in time", command)
     if command.status == CommandStatus.OFFLINE:
@@ -99,40 +124,48 @@ async def command_deliver(
     return command
 
 
-async def _wait_for_reply(layer, reply_channel, command, charge_point, timeout) -> bool:
-    """Wait for the consumer's reply; False on timeout.
+async def _layer_receive(layer, reply_channel: str, timeout: float) -> dict | None:
+    """The in-process layer's reply (REPLY_EVENT) within `timeout`, as replies.reply_wait."""
+    try:
+        await asyncio.wait_for(layer.receive(reply_channel), timeout)
+    except TimeoutError:
+        return None
+    return {}
 
-    A socket that closed before its consumer took the command leaves the
-    command in a channel nobody reads: every second the charge point's
-    connection is checked, and such a command ends as `offline` at once.
+
+async def _wait_for_reply(receive, command, charge_point, timeout) -> dict | None:
+    """Wait for the command to end; None on timeout.
+
+    Returns the outcome's fields when the reply carried them, else {} (the
+    row holds the outcome). `receive(seconds)` waits at most that long for
+    the reply (None: not yet). A socket that closed before its consumer took
+    the command leaves the command in a channel nobody reads: every second
+    the charge point's connection is checked, and such a command ends as
+    `offline` at once.
     The same check sees a command that ended: should the channel layer fail
     while waiting, the row alone tells the outcome.
     """
-    receiving = asyncio.ensure_future(layer.receive(reply_channel))
-    deadline = asyncio.get_running_loop().time() + timeout + REPLY_MARGIN
-    try:
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return False
-            if receiving is None:
-                await asyncio.sleep(min(remaining, 1.0))
-                if await sync_to_async(command_has_ended)(command_id=command.pk):
-                    return True
-            else:
-                done, _ = await asyncio.wait({receiving}, timeout=min(remaining, 1.0))
-                error = receiving.exception() if done else None
-                if done and error is None:
-                    return True
-                if done:  # the layer failed: the command may be answered all the same
-                    if not layer_unreachable(error):
-                        raise error
-                    health.failed("command reply", error)
-                    receiving = None
-            if await sync_to_async(command_mark_abandoned_by_socket)(
-                command_id=command.pk, channel=charge_point.connection_channel
-            ):
-                return True
-    finally:
-        if receiving is not None and not receiving.done():
-            receiving.cancel()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout + REPLY_MARGIN
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return None
+        if receive is None:
+            await asyncio.sleep(min(remaining, 1.0))
+            if await sync_to_async(command_has_ended)(command_id=command.pk):
+                return {}
+        else:
+            try:
+                reply = await receive(min(remaining, 1.0))
+                if reply is not None:
+                    return reply
+            except Exception as exc:  # the layer failed: the command may be answered anyway
+                if not layer_unreachable(exc):
+                    raise
+                health.failed("command reply", exc)
+                receive = None
+        if await sync_to_async(command_mark_abandoned_by_socket)(
+            command_id=command.pk, channel=charge_point.connection_channel
+        ):
+            return {}

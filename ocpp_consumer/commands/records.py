@@ -7,6 +7,7 @@ whichever node each runs: the row, not a message, is the outcome.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -77,6 +78,55 @@ def command_record(
 def command_mark(*, command_id: int, status: str, **fields) -> None:
     """Record a command's progress (used by the caller and the consumer)."""
     Command.objects.filter(pk=command_id).update(status=status, **fields)
+
+
+# What a command's end writes on its row, all of it: a reply carrying these
+# (replies.py) spares the caller reading the row back.
+OUTCOME_FIELDS = (
+    "status",
+    "outcome",
+    "response",
+    "error_code",
+    "error_description",
+    "unique_id",
+    "sent_at",
+    "answered_at",
+)
+_OUTCOME_TIMES = ("sent_at", "answered_at")
+
+
+def command_outcome_reply(outcome: dict) -> dict:
+    """The outcome as a reply may carry it (JSON), or {} when the row has more.
+
+    Only an outcome written in one go (no `sent` written before, see
+    call_queue.SENT_MARK_GRACE) holds every field: otherwise the caller reads
+    the row.
+    """
+    if not all(name in outcome for name in ("unique_id", "sent_at", "answered_at")):
+        return {}
+    fields = {name: outcome.get(name, "") for name in OUTCOME_FIELDS if name not in _OUTCOME_TIMES}
+    fields["response"] = outcome.get("response")
+    fields.update({name: outcome[name].isoformat() for name in _OUTCOME_TIMES})
+    return fields
+
+
+def command_with_outcome(command: Command, reply: dict) -> Command:
+    """The caller's record with the outcome its reply carried (as committed on the row)."""
+    for name in OUTCOME_FIELDS:
+        value = reply.get(name)
+        if name in _OUTCOME_TIMES:
+            value = datetime.fromisoformat(value) if value else None
+        elif name != "response":
+            value = value or ""
+        setattr(command, name, value)
+    return command
+
+
+def command_mark_sent(*, command_id: int, unique_id: str, sent_at) -> None:
+    """The CALL went out and its answer takes a while; never over an outcome written first."""
+    Command.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+        status=CommandStatus.SENT, unique_id=unique_id, sent_at=sent_at
+    )
 
 
 def command_outcome_fields(*, status: str, **fields) -> dict:
