@@ -235,7 +235,7 @@ class InvoiceAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
             )
             if not request.user.has_perm(needed):
                 raise PermissionDenied
-            return export_response(form)
+            return export_response(form, request=request)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Export CSV"),

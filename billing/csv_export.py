@@ -1,13 +1,12 @@
 """CSV export of invoices and sessions for accounting, served from the admin.
 
-Rows are streamed (a year of sessions does not fit in one response buffer)
-and text cells that a spreadsheet would run as a formula are defused.
+Rows are read in keyset batches and streamed (a year of sessions does not
+fit in one response buffer; api_support/streaming.py) and text cells that a
+spreadsheet would run as a formula are defused.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django import forms
@@ -15,11 +14,10 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from api_support.streaming import csv_chunks, streaming_file
 from stations.models import Station
 
 from . import selectors
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportForm(forms.Form):
@@ -58,25 +56,7 @@ def _midnight(day: date | None) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _safe(value) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _stream(header: Iterable[str], rows: Iterable[tuple]) -> Iterable[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([_safe(value) for value in row])
-
-
-def export_response(form: ExportForm) -> StreamingHttpResponse:
+def export_response(form: ExportForm, *, request) -> StreamingHttpResponse:
     """The CSV file a valid form asks for."""
     data = form.cleaned_data
     end_day = data["date_to"] + timedelta(days=1) if data["date_to"] else None
@@ -94,8 +74,9 @@ def export_response(form: ExportForm) -> StreamingHttpResponse:
         )
     span = "-".join(str(day) for day in (data["date_from"], data["date_to"]) if day)
     filename = f"{data['kind']}{'-' + span if span else ''}.csv"
-    return StreamingHttpResponse(
-        _stream(header, rows),
+    return streaming_file(
+        csv_chunks(header, rows),
+        request=request,
         content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        filename=filename,
     )

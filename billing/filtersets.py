@@ -6,10 +6,12 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from api_support.filters import UpdatedFilterSet
+
 from .models import BillingFailure, Invoice, Tariff
 
 
-class InvoiceFilterSet(filters.FilterSet):
+class InvoiceFilterSet(UpdatedFilterSet):
     transaction = filters.NumberFilter(field_name="transaction_id", label=_("transaction id"))
     charge_point = filters.CharFilter(
         field_name="transaction__charge_point__charge_point_id", label=_("charge point id")

@@ -260,6 +260,9 @@ class Invoice(models.Model):
     vat_total = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
     total = models.DecimalField(_("total (gross)"), max_digits=12, decimal_places=2)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    # For incremental sync (the API's ?updated_since= and cursor pages); stamped by a
+    # database trigger on every writer (stations.migration_operations.StampUpdatedAt).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("invoice")
@@ -273,7 +276,9 @@ class Invoice(models.Model):
                 fields=["-issued_at", "-id"],
                 include=["currency", "net_total", "vat_total", "total", "energy_wh"],
                 name="invoice_issued_id_idx",
-            )
+            ),
+            models.Index(fields=["updated_at", "id"], name="invoice_updated_id_idx"),
+            models.Index(fields=["total", "id"], name="invoice_total_id_idx"),
         ]
 
     def __str__(self):

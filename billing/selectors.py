@@ -12,12 +12,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from drivers.models import IdTag
+from orm_support.query_templates import QueryTemplate
 from stations.choices import RegistrationStatus
 from stations.models import ChargePoint, MeterValue, Transaction
 from stations.selectors import transaction_energy_so_far, transaction_list
 from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
 
-from .models import Invoice, TagGroup, Tariff
+from .models import Invoice, TagGroup, Tariff, TariffPeriod
 from .pricing import Bill, PricingError, SessionFacts, Terms, price_session
 
 
@@ -178,6 +179,31 @@ def tariff_applicable(
     )
 
 
+def _candidates_at_start(
+    *, start: datetime, now: datetime, tag_ids: list[int], charge_point_pk: int, connector_pk: int
+) -> QuerySet[Tariff]:
+    registered_at = ChargePoint.objects.filter(pk=charge_point_pk).order_by().values("created_at")
+    return (
+        tariff_candidates(
+            valid_at=[start, now],
+            tag_ids=tag_ids,
+            charge_point_pk=charge_point_pk,
+            connector_pk=connector_pk,
+        )
+        # Most tariffs have no time-of-day periods: instead of prefetching
+        # them, the snapshot reads those of the chosen tariff if it has any.
+        .prefetch_related(None)
+        .annotate(
+            charge_point_registered_at=Subquery(registered_at),
+            has_periods=Exists(TariffPeriod.objects.filter(tariff=OuterRef("pk"))),
+        )
+    )
+
+
+# Every StartTransaction runs it: compiled once (orm_support.query_templates).
+_CANDIDATES_AT_START = QueryTemplate(_candidates_at_start)
+
+
 def tariff_at_start(*, transaction: Transaction, now: datetime) -> Tariff | None:
     """The tariff to fix on a session as it starts: the one in force at its start.
 
@@ -192,16 +218,12 @@ def tariff_at_start(*, transaction: Transaction, now: datetime) -> Tariff | None
     skew = timedelta(seconds=settings.PLAUSIBILITY_CLOCK_SKEW_SECONDS)
     if start > now + skew:
         return tariff_in_force(transaction=transaction, at=now)
-    registered_at = (
-        ChargePoint.objects.filter(pk=transaction.charge_point_id).order_by().values("created_at")
-    )
-    candidates = list(
-        tariff_candidates(
-            valid_at=[start, now],
-            tag_ids=_session_tag_ids(transaction),
-            charge_point_pk=transaction.charge_point_id,
-            connector_pk=transaction.connector_id,
-        ).annotate(charge_point_registered_at=Subquery(registered_at))
+    candidates = _CANDIDATES_AT_START.rows(
+        start=start,
+        now=now,
+        tag_ids=_session_tag_ids(transaction),
+        charge_point_pk=transaction.charge_point_id,
+        connector_pk=transaction.connector_id,
     )
     if not candidates:  # none at either moment: nothing to choose between
         return None
@@ -333,32 +355,99 @@ def _export_filter(
     return query
 
 
+def keyset_iterate(queryset: QuerySet, *, field: str, batch: int = 1000) -> Iterator:
+    """The rows of `queryset` (models or `.values()` dicts) in (field, pk) order, read
+    `batch` at a time by position.
+
+    Each batch is a query of its own that starts where the last one ended (the
+    ordering's index finds it), so a month of a large network streams in
+    constant memory, holds no server-side cursor or transaction open between
+    batches, and may be read from any thread (an ASGI response streams from one).
+    """
+    ordered = queryset.order_by(field, "pk")
+    last = None
+    while True:
+        page = ordered
+        if last is not None:
+            value, key = last
+            page = ordered.filter(
+                Q(**{f"{field}__gte": value}),
+                Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": key}),
+            )
+        rows = list(page[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        row = rows[-1]
+        last = (row[field], row["pk"]) if isinstance(row, dict) else (getattr(row, field), row.pk)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _blank(value) -> object:
+    return "" if value is None else value
+
+
+# Plain values, not model instances: building a session, its charge point, station,
+# connector and invoice (JSON fields decoded) for each row cost most of an export's time.
+INVOICE_EXPORT_VALUES = (
+    "pk",
+    "number",
+    "issued_at",
+    "transaction_id",
+    "transaction__charge_point__station__name",
+    "transaction__charge_point__charge_point_id",
+    "transaction__id_tag",
+    "transaction__start_timestamp",
+    "transaction__stop_timestamp",
+    "energy_wh",
+    "currency",
+    "net_total",
+    "vat_total",
+    "total",
+)
+TRANSACTION_EXPORT_VALUES = (
+    "pk",
+    "charge_point__station__name",
+    "charge_point__charge_point_id",
+    "connector__connector_id",
+    "id_tag",
+    "start_timestamp",
+    "stop_timestamp",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "energy_source",
+    "stop_reason",
+    "stale_since",
+    "invoice__number",
+    "invoice__total",
+    "invoice__currency",
+)
+
+
 def invoice_export_rows(
     *, start: datetime | None = None, end: datetime | None = None, station_id: int | None = None
 ) -> Iterator[tuple]:
     """Invoices issued in [start, end) (at a station), oldest first, as CSV rows."""
-    invoices = (
-        Invoice.objects.filter(_export_filter("issued_at", start, end, station_id))
-        .select_related("transaction__charge_point__station")
-        .order_by("issued_at", "id")
-    )
-    for invoice in invoices.iterator(chunk_size=500):
-        session = invoice.transaction
-        station = session.charge_point.station
+    invoices = Invoice.objects.filter(_export_filter("issued_at", start, end, station_id))
+    for row in keyset_iterate(invoices.values(*INVOICE_EXPORT_VALUES), field="issued_at"):
         yield (
-            invoice.number,
-            invoice.issued_at.isoformat(),
-            session.pk,
-            station.name if station else "",
-            session.charge_point.charge_point_id,
-            session.id_tag,
-            session.start_timestamp.isoformat(),
-            session.stop_timestamp.isoformat() if session.stop_timestamp else "",
-            invoice.energy_wh,
-            invoice.currency,
-            invoice.net_total,
-            invoice.vat_total,
-            invoice.total,
+            row["number"],
+            row["issued_at"].isoformat(),
+            row["transaction_id"],
+            row["transaction__charge_point__station__name"] or "",
+            row["transaction__charge_point__charge_point_id"],
+            row["transaction__id_tag"],
+            _iso(row["transaction__start_timestamp"]),
+            _iso(row["transaction__stop_timestamp"]),
+            row["energy_wh"],
+            row["currency"],
+            row["net_total"],
+            row["vat_total"],
+            row["total"],
         )
 
 
@@ -366,29 +455,23 @@ def transaction_export_rows(
     *, start: datetime | None = None, end: datetime | None = None, station_id: int | None = None
 ) -> Iterator[tuple]:
     """Sessions started in [start, end) (at a station), oldest first, as CSV rows."""
-    sessions = (
-        Transaction.objects.filter(_export_filter("start_timestamp", start, end, station_id))
-        .select_related("charge_point__station", "connector", "invoice")
-        .order_by("start_timestamp", "id")
-    )
-    for session in sessions.iterator(chunk_size=500):
-        station = session.charge_point.station
-        invoice = getattr(session, "invoice", None)
+    sessions = Transaction.objects.filter(_export_filter("start_timestamp", start, end, station_id))
+    for row in keyset_iterate(sessions.values(*TRANSACTION_EXPORT_VALUES), field="start_timestamp"):
         yield (
-            session.pk,
-            station.name if station else "",
-            session.charge_point.charge_point_id,
-            session.connector.connector_id,
-            session.id_tag,
-            session.start_timestamp.isoformat(),
-            session.stop_timestamp.isoformat() if session.stop_timestamp else "",
-            session.meter_start,
-            "" if session.meter_stop is None else session.meter_stop,
-            "" if session.energy_wh is None else session.energy_wh,
-            session.energy_source,
-            session.stop_reason,
-            session.stale_since.isoformat() if session.stale_since else "",
-            invoice.number if invoice else "",
-            invoice.total if invoice else "",
-            invoice.currency if invoice else "",
+            row["pk"],
+            row["charge_point__station__name"] or "",
+            row["charge_point__charge_point_id"],
+            row["connector__connector_id"],
+            row["id_tag"],
+            _iso(row["start_timestamp"]),
+            _iso(row["stop_timestamp"]),
+            row["meter_start"],
+            _blank(row["meter_stop"]),
+            _blank(row["energy_wh"]),
+            row["energy_source"],
+            row["stop_reason"],
+            _iso(row["stale_since"]),
+            row["invoice__number"] or "",
+            _blank(row["invoice__total"]),
+            row["invoice__currency"] or "",
         )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
+from api_support.filters import UpdatedFilterSet
+
 from .choices import AuthorizationStatus
 from .models import Driver, IdTag
 
 
-class IdTagFilterSet(filters.FilterSet):
+class IdTagFilterSet(UpdatedFilterSet):
     status = filters.ChoiceFilter(choices=AuthorizationStatus.choices)
     driver = filters.NumberFilter(field_name="driver_id", label=_("driver id"))
     has_driver = filters.BooleanFilter(

@@ -208,6 +208,12 @@ class IdTag(models.Model):
                 ),
             ),
         ]
+        indexes = [
+            # Incremental sync: the API's ?updated_since= and cursor pages.
+            models.Index(fields=["updated_at", "id"], name="idtag_updated_id_idx"),
+            # The list's order (the case-insensitive unique index does not serve it).
+            models.Index(fields=["id_tag", "id"], name="idtag_id_tag_id_idx"),
+        ]
 
     def __str__(self):
         return self.id_tag

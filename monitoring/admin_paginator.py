@@ -25,21 +25,19 @@ Imports nothing but Django, as admin_base.
 from __future__ import annotations
 
 import enum
-import json
-import logging
 import math
 
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.core.paginator import Paginator
-from django.db import DatabaseError, connections, transaction
-from django.db.models import QuerySet, Value
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger(__name__)
+from .row_counts import counts_by_estimate, list_count, within_time
+
+__all__ = ["EstimatedCountPaginator", "LargeTableAdminMixin", "within_time"]
 
 
 class EstimatedCountPaginator(Paginator):
@@ -53,24 +51,15 @@ class EstimatedCountPaginator(Paginator):
         super().__init__(object_list, per_page, orphans, allow_empty_first_page, **kwargs)
         self.estimated = False
 
-    def _large(self) -> bool:
-        queryset = self.object_list
-        return (
-            isinstance(queryset, QuerySet)
-            and connections[queryset.db].vendor == "postgresql"
-            and not queryset.query.is_sliced
-        )
-
     @cached_property
     def count(self) -> int:
-        if not self._large():
+        if not counts_by_estimate(self.object_list):
             return super().count
-        queryset = self.object_list
-        exact = _bounded_count(queryset, self.exact_limit, self.count_timeout_ms)
-        if exact is not None and exact <= self.exact_limit:
-            return exact
-        self.estimated = True
-        return max(_estimate(queryset), self.exact_limit + 1)
+        counted = list_count(
+            self.object_list, exact_limit=self.exact_limit, timeout_ms=self.count_timeout_ms
+        )
+        self.estimated = counted.estimated
+        return counted.value
 
     @cached_property
     def num_pages(self) -> int:
@@ -84,70 +73,6 @@ class EstimatedCountPaginator(Paginator):
     def capped(self) -> bool:
         """True when older rows lie beyond the last page offered."""
         return self.estimated and math.ceil(self.count / self.per_page) > self.max_pages
-
-
-def _bounded_count(queryset: QuerySet, limit: int, timeout_ms: int) -> int | None:
-    """`count(*)` of at most limit + 1 rows, or None when it takes longer than timeout_ms."""
-    # A constant, not the rows: annotations (a subquery per row) are left out, and an index
-    # holding the filtered columns answers alone (index-only scan). A DISTINCT list (a
-    # search across a many-to-many relation) counts its distinct keys.
-    if queryset.query.distinct:
-        bounded = queryset.order_by().values("pk")[: limit + 1]
-    else:
-        bounded = queryset.order_by().annotate(_bounded_count_one=Value(1))
-        bounded = bounded.values("_bounded_count_one")[: limit + 1]
-    count = within_time(bounded.count, using=queryset.db, timeout_ms=timeout_ms)
-    if count is None:
-        logger.info("bounded count of %s over %d ms: estimated", queryset.model, timeout_ms)
-    return count
-
-
-def within_time(read, *, using: str, timeout_ms: int):
-    """`read()`, or None when the database takes longer than timeout_ms (PostgreSQL).
-
-    For what a page can do without: an exact count, the bounds of a filtered
-    list. The timeout is local to a savepoint and restored afterwards, so the
-    rest of the request runs with the server's setting. Elsewhere: `read()`.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return read()
-    # Outside a transaction (a console request) the setting ends with ours: nothing to restore.
-    nested = connection.in_atomic_block
-    try:
-        with transaction.atomic(using=using), connection.cursor() as cursor:
-            if nested:
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                previous = cursor.fetchone()[0]
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
-            result = read()
-            if nested:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-            return result
-    except DatabaseError:
-        # The timeout (QueryCanceled) rolled the savepoint back, and the setting with it.
-        return None
-
-
-def _estimate(queryset: QuerySet) -> int:
-    """The planner's row estimate: the table's size when unfiltered, else EXPLAIN's."""
-    connection = connections[queryset.db]
-    query = queryset.query
-    with connection.cursor() as cursor:
-        if not query.where:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                [queryset.model._meta.db_table],
-            )
-            row = cursor.fetchone()
-            if row and row[0] >= 0:  # -1: never analysed
-                return row[0]
-        sql, params = queryset.order_by().values("pk").query.sql_with_params()
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def choices_filter(field_name: str, choices, *, title) -> type[admin.SimpleListFilter]:

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from api_support.filters import UpdatedFilterSet
 from api_support.permissions import is_operator
 
 from .choices import ConnectorStatus, RegistrationStatus, SessionStatus, StopReason
@@ -152,7 +153,7 @@ class StationFilterSet(filters.FilterSet):
         return near.filter(distance_km__lte=float(radius_km)).order_by("distance_km", "name")
 
 
-class ChargePointFilterSet(filters.FilterSet):
+class ChargePointFilterSet(UpdatedFilterSet):
     station = filters.NumberFilter(field_name="station_id", label=_("station id"))
     connector_status = filters.ChoiceFilter(
         field_name="connectors__status",
@@ -172,7 +173,7 @@ class ChargePointFilterSet(filters.FilterSet):
         }
 
 
-class TransactionFilterSet(filters.FilterSet):
+class TransactionFilterSet(UpdatedFilterSet):
     charge_point = filters.CharFilter(
         field_name="charge_point__charge_point_id", label=_("charge point id")
     )

@@ -8,6 +8,7 @@ PostgreSQL leaves an INVALID index: drop it (DROP INDEX CONCURRENTLY
 """
 
 from django.db import migrations
+from django.db.migrations.operations.base import Operation
 
 
 class AddIndexOnline(migrations.AddIndex):
@@ -42,3 +43,95 @@ class RemoveIndexOnline(migrations.RemoveIndex):
 
 def _online(schema_editor) -> dict:
     return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+
+
+class StampUpdatedAt(Operation):
+    """Keep `updated_at` of a model right for every writer, in the database itself.
+
+    `auto_now` stamps only save(); bulk .update() calls, raw SQL and COPY leave
+    the column alone, so a sync by updated_at (docs/API.md) would miss those
+    rows. A trigger stamps every insert and every update that changes the row
+    (other than `ignored` columns, e.g. a heartbeat's time) with the moment of
+    the write; an update that changes nothing keeps the old stamp, and one that
+    sets only updated_at (an explicit touch) keeps what it set.
+
+    PostgreSQL: a BEFORE trigger comparing the rows as JSON (new columns are
+    covered without a new migration); SQLite: an AFTER UPDATE trigger over the
+    columns the model has now (save() stamps inserts there, with auto_now).
+    """
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, model_name: str, ignored: tuple[str, ...] = ()):
+        self.model_name = model_name
+        self.ignored = tuple(ignored)
+
+    def deconstruct(self):
+        return (self.__class__.__name__, [self.model_name], {"ignored": self.ignored})
+
+    def state_forwards(self, app_label, state):
+        pass  # database only
+
+    def describe(self):
+        return f"Stamp updated_at of {self.model_name} with a trigger"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        for statement in _stamp_sql(schema_editor, model, self.ignored):
+            schema_editor.execute(statement, params=None)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        table = model._meta.db_table
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            schema_editor.execute(f'DROP TRIGGER IF EXISTS {table}_stamp ON "{table}"')
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_stamp()")
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_stamp")
+
+
+def _stamp_sql(schema_editor, model, ignored: tuple[str, ...]) -> list[str]:
+    table = model._meta.db_table
+    stamp = model._meta.get_field("updated_at").column
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        skipped = ", ".join(f"'{column}'" for column in (*ignored, stamp))
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION {table}_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE'
+                   AND (to_jsonb(NEW) - ARRAY[{skipped}]) = (to_jsonb(OLD) - ARRAY[{skipped}]) THEN
+                    -- Nothing changed but the stamp: keep an explicit touch, else the old one.
+                    RETURN NEW;
+                END IF;
+                NEW.{stamp} := clock_timestamp();
+                RETURN NEW;
+            END $$
+            """,
+            f'DROP TRIGGER IF EXISTS {table}_stamp ON "{table}"',
+            f'CREATE TRIGGER {table}_stamp BEFORE INSERT OR UPDATE ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_stamp()",
+        ]
+    if vendor == "sqlite":
+        columns = [
+            field.column
+            for field in model._meta.concrete_fields
+            if field.column not in (*ignored, stamp)
+        ]
+        changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in columns)
+        pk = model._meta.pk.column
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_stamp",
+            f'CREATE TRIGGER {table}_stamp AFTER UPDATE ON "{table}" FOR EACH ROW '
+            f'WHEN NEW."{stamp}" IS OLD."{stamp}" AND ({changed}) BEGIN '
+            f"UPDATE \"{table}\" SET \"{stamp}\" = strftime('%Y-%m-%d %H:%M:%f', 'now') "
+            f'WHERE "{pk}" = NEW."{pk}"; END',
+        ]
+    return []

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import (
+    Case,
     Exists,
     ExpressionWrapper,
     FloatField,
@@ -16,8 +17,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import ACos, Cast, Cos, Greatest, Least, Lower, Radians, Sin, Upper
+from django.db.models.lookups import In
 
 from drivers.models import IdTag
 
@@ -113,10 +116,14 @@ def transaction_owned_q(*, user, prefix: str = "") -> Q:
     `prefix` is the path to the transaction from the filtered model
     (e.g. "transaction__" for invoices).
     """
-    own_tag_values = IdTag.objects.alias(id_tag_upper=Upper("id_tag")).filter(
-        driver__user=user, id_tag_upper=Upper(OuterRef(f"{prefix}id_tag"))
-    )
-    return Q(**{f"{prefix}tag__driver__user": user}) | Q(Exists(own_tag_values))
+    # The driver's few tags first (one query), then two indexed conditions: an OR of a join
+    # and a correlated subquery read every session of the network to find a driver's 20.
+    own_tags = list(IdTag.objects.filter(driver__user=user).values_list("pk", Upper("id_tag")))
+    if not own_tags:
+        return Q(pk__in=[])
+    tag_pks = [pk for pk, _value in own_tags]
+    values = sorted({value for _pk, value in own_tags})
+    return Q(**{f"{prefix}tag_id__in": tag_pks}) | Q(In(Upper(f"{prefix}id_tag"), values))
 
 
 def transaction_disputed_q() -> Q:
@@ -181,9 +188,14 @@ def _latest_register_annotations() -> dict:
         numeric_value__isnull=False,
         unit__in=("Wh", "kWh"),
     ).order_by("-timestamp", "phase", "-id")  # the phase-less total first
+    # Only a running session needs it (an ended one has its energy): ten million ended
+    # sessions skip the subquery, also those a deep page's OFFSET passes over.
+    running = Q(status=SessionStatus.RUNNING)
     return {
-        "live_register_value": Subquery(latest.values("numeric_value")[:1]),
-        "live_register_unit": Subquery(latest.values("unit")[:1]),
+        "live_register_value": Case(
+            When(running, then=Subquery(latest.values("numeric_value")[:1]))
+        ),
+        "live_register_unit": Case(When(running, then=Subquery(latest.values("unit")[:1]))),
     }
 
 

@@ -136,6 +136,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "issued_at",
             "tariff",
             "lines",
+            "updated_at",  # the last change: what ?updated_since= and cursor pages read
         ]
         read_only_fields = fields
 

@@ -104,7 +104,8 @@ class InvoiceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
     filterset_class = InvoiceFilterSet
     search_fields = ["number"]
-    ordering_fields = ["issued_at", "number", "total"]
+    ordering_fields = ["issued_at", "number", "total", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         user = self.request.user
@@ -134,7 +135,8 @@ class InvoiceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 class MyInvoiceList(ApiViewMixin, generics.ListAPIView):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilterSet
-    ordering_fields = ["issued_at", "number", "total"]
+    ordering_fields = ["issued_at", "number", "total", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         return invoice_list(user=self.request.user)

@@ -130,7 +130,7 @@ class DriverIdTagSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IdTag
-        fields = ["id_tag", "status", "expiry_date", "parent_id_tag", "driver"]
+        fields = ["id_tag", "status", "expiry_date", "parent_id_tag", "driver", "updated_at"]
         read_only_fields = fields
 
 

@@ -51,7 +51,8 @@ class IdTagViewSet(ApiViewMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
     permission_classes = [OperatorOrDriverReadOnly]
     filterset_class = IdTagFilterSet
     search_fields = ["id_tag", "note", "driver__user__username", "driver__user__email"]
-    ordering_fields = ["id_tag", "status", "expiry_date", "created_at"]
+    ordering_fields = ["id_tag", "status", "expiry_date", "created_at", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         user = self.request.user
@@ -189,7 +190,8 @@ class MeView(ApiViewMixin, generics.RetrieveUpdateAPIView):
 class MyIdTagList(ApiViewMixin, generics.ListAPIView):
     serializer_class = DriverIdTagSerializer
     filterset_class = IdTagFilterSet
-    ordering_fields = ["id_tag", "created_at"]
+    ordering_fields = ["id_tag", "created_at", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         return idtag_list(user=self.request.user)

@@ -121,12 +121,14 @@ def test_driver_sees_only_own_tags_with_contract_fields():
     client = client_for(alice)
     assert values(client.get(ID_TAGS)) == ["ALICE-1", "ALICE-2"]
     assert values(client.get("/api/v1/me/id-tags/")) == ["ALICE-1", "ALICE-2"]
+    tag = IdTag.objects.get(id_tag="ALICE-1")
     assert client.get(f"{ID_TAGS}alice-1/").json() == {
         "id_tag": "ALICE-1",
         "status": "Accepted",
         "expiry_date": None,
         "parent_id_tag": None,
         "driver": alice.driver.pk,
+        "updated_at": tag.updated_at.isoformat().replace("+00:00", "Z"),
     }
     assert client.get(f"{ID_TAGS}BOB-1/").status_code == 404
     assert client.get(f"{ID_TAGS}NOBODY/").status_code == 404

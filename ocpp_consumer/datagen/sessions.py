@@ -459,6 +459,7 @@ def _invoices(spec, loader, network, first, now) -> tuple[int, int]:
             "vat_total",
             "total",
             "issued_at",
+            "updated_at",  # last changed when issued: what a sync by updated_since reads
         ),
         now=stamp(now),
     )
@@ -492,6 +493,7 @@ def _invoices(spec, loader, network, first, now) -> tuple[int, int]:
                 net,
                 vat,
                 net + vat,
+                stamp(issued),
                 stamp(issued),
             )
             pk += 1

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from loadmanagement.api import GridLimitFieldMixin
+
 from ..choices import RegistrationStatus
 from ..locations import connector_max_power
 from ..models import (
@@ -189,7 +191,7 @@ class StationChargePointSerializer(serializers.ModelSerializer):
         )
     ]
 )
-class StationSerializer(LocationFieldsMixin, serializers.ModelSerializer):
+class StationSerializer(GridLimitFieldMixin, LocationFieldsMixin, serializers.ModelSerializer):
     """A site with its charge points and, shaped after OCPI Locations, its EVSEs.
 
     With `include_unaccepted` False in the context (drivers, the public),
@@ -231,6 +233,8 @@ class StationSerializer(LocationFieldsMixin, serializers.ModelSerializer):
             "evses",
             "updated_at",
             "last_updated",
+            # Load management: the site's grid connection (operators).
+            "grid_limit_w",
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {

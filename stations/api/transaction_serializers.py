@@ -37,6 +37,7 @@ DRIVER_TRANSACTION_FIELDS = [
     "is_disputed",
     "tariff_snapshot",
     "invoice",
+    "updated_at",  # the last change: what ?updated_since= and cursor pages read
 ]
 DISPUTE_FIELDS = [
     "disputed_at",

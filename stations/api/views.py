@@ -112,7 +112,8 @@ class StationViewSet(
     ordering_fields = ["name", "city", "country", "created_at"]
 
     def get_queryset(self):
-        return station_list().filter(station_visible_q(operator=self._is_operator()))
+        stations = station_list().filter(station_visible_q(operator=self._is_operator()))
+        return stations.select_related("site_limit")
 
     def get_serializer_context(self):
         # Charge points waiting for the operator's decision are the operator's business.
@@ -148,7 +149,8 @@ class ChargePointViewSet(
     permission_classes = [OperatorOrDriverReadOnly]
     filterset_class = ChargePointFilterSet
     search_fields = ["charge_point_id", "vendor", "model", "station__name"]
-    ordering_fields = ["charge_point_id", "last_heartbeat", "created_at", "is_online"]
+    ordering_fields = ["charge_point_id", "last_heartbeat", "created_at", "is_online", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         if is_operator(self.request.user):
@@ -225,7 +227,8 @@ class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
     filterset_class = TransactionFilterSet
     search_fields = ["id_tag", "charge_point__charge_point_id"]
-    ordering_fields = ["start_timestamp", "stop_timestamp", "id", "energy_wh"]
+    ordering_fields = ["start_timestamp", "stop_timestamp", "id", "energy_wh", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         return transactions_visible_to(self.request.user)
@@ -355,7 +358,8 @@ class TransactionTimeSeries(TransactionChildView):
 class MyTransactionList(ApiViewMixin, generics.ListAPIView):
     serializer_class = DriverTransactionSerializer
     filterset_class = TransactionFilterSet
-    ordering_fields = ["start_timestamp", "stop_timestamp", "id"]
+    ordering_fields = ["start_timestamp", "stop_timestamp", "id", "updated_at"]
+    sync_cursor = True
 
     def get_queryset(self):
         return transaction_list(user=self.request.user).select_related("invoice")

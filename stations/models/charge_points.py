@@ -361,6 +361,8 @@ class ChargePoint(models.Model):
                 ),
             ),
         ]
+        # Incremental sync: the API's ?updated_since= and cursor pages.
+        indexes = [models.Index(fields=["updated_at", "id"], name="chargepoint_updated_id_idx")]
 
     def __str__(self):
         return self.charge_point_id

@@ -152,6 +152,21 @@ class Transaction(models.Model):
                 name="tx_disputed_idx",
                 condition=models.Q(disputed_at__isnull=False, dispute_resolution=""),
             ),
+            # The API's filters and orderings, newest first within each (issue 25):
+            # ?connector_id= with ?charge_point=, ?status= / ?is_open=, ?ordering=stop_timestamp
+            # and energy_wh (scanned either way), the sync cursor and ?updated_since=.
+            models.Index(
+                fields=["connector", "-start_timestamp", "-id"], name="tx_connector_start_idx"
+            ),
+            models.Index(fields=["status", "-start_timestamp", "-id"], name="tx_status_start_idx"),
+            models.Index(fields=["stop_timestamp", "id"], name="tx_stop_id_idx"),
+            models.Index(fields=["energy_wh", "id"], name="tx_energy_id_idx"),
+            models.Index(fields=["updated_at", "id"], name="tx_updated_id_idx"),
+            models.Index(
+                fields=["ocpp_transaction_id"],
+                name="tx_ocpp_id_idx",
+                condition=~models.Q(ocpp_transaction_id=""),
+            ),
         ]
 
     def __str__(self):

@@ -54,7 +54,8 @@ def test_a_driver_s_sessions_link_their_invoice_and_prices(
         charge_point, "LENA-1", start=T0.replace(hour=9), tariff_snapshot=SNAPSHOT
     )
     client = client_for(driver)
-    with django_assert_max_num_queries(3):
+    # The driver's tags, then the page's keys and rows (stations.selectors.transaction_owned_q).
+    with django_assert_max_num_queries(4):
         rows = client.get("/api/v1/me/transactions/", {"page_size": 100}).json()["results"]
     assert len(rows) == 9
     assert {(row["id"], row["invoice"]) for row in rows if row["invoice"]} == set(billed)
