@@ -50,6 +50,7 @@ GROUPS = (
             "stations.reservation",
             "stations.chargingprofile",
             "stations.compatibilityprofile",
+            "loadmanagement.sitelimit",
             "firmware.firmwareimage",
             "firmware.campaign",
             "devicemodel.variableattribute",
@@ -67,6 +68,7 @@ GROUPS = (
             "stations.evchargingneeds",
             "stations.externalcharginglimit",
             "stations.compositeschedule",
+            "loadmanagement.sessionallocation",
         ),
     ),
     Group(
@@ -94,6 +96,18 @@ GROUPS = (
         ),
         apps=("billing",),
     ),
+    Group(
+        "roaming",
+        _("Roaming"),
+        models=(
+            "roaming.party",
+            "roaming.roamingtoken",
+            "roaming.cdr",
+            "roaming.exchange",
+            "roaming.tariffversion",
+        ),
+        apps=("roaming",),
+    ),
     # What charge points reported and what the system did: looked up, not worked in.
     Group(
         "history",
@@ -114,6 +128,8 @@ GROUPS = (
             "stations.datatransferrecord",
             "firmware.uploadedfile",
             "events.outboxmessage",
+            "loadmanagement.allocationdecision",
+            "loadmanagement.chargerfallback",
             "monitoring.node",
         ),
         apps=("ocpp_consumer", "devicemodel", "events", "monitoring"),

@@ -9,6 +9,8 @@ v1 = [
     path("", include("billing.api.urls")),
     path("", include("ocpp_consumer.api.urls")),
     path("", include("devicemodel.api.urls")),
+    path("", include("roaming.api.urls")),
+    path("", include("loadmanagement.urls")),
     # Last: any other path ending in a slash is a JSON 404 (without the slash,
     # CommonMiddleware still redirects to it first, as for the known paths).
     re_path(r"^.*/$", NotFoundView.as_view()),

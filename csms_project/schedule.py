@@ -80,4 +80,15 @@ def beat_schedule(*, sweep_interval: int, relay_interval: int = 10) -> dict:
             "schedule": crontab(minute=47),
             "options": {"expires": 3600},
         },
+        # CDRs whose sending task gave up or never ran (a broker that was down).
+        "roaming-cdr-sweep": {
+            "task": "roaming.tasks.send_unsent_cdrs",
+            "schedule": crontab(minute="*/5"),
+            "options": {"expires": 300},
+        },
+        "roaming-journal-prune": {
+            "task": "roaming.tasks.prune_exchanges",
+            "schedule": crontab(minute=53),
+            "options": {"expires": 3600},
+        },
     }

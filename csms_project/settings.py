@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "events",
     "devicemodel",
     "firmware",
+    "roaming",
+    "loadmanagement",
 ]
 
 MIDDLEWARE = [
@@ -329,6 +331,11 @@ REST_FRAMEWORK = {
 # API tokens are per device (drivers.DeviceToken): one expires this many days
 # after its last use (sliding); 0: never.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+# Lists count exactly up to this many rows, PostgreSQL's estimate above (api_support/pagination.py).
+API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+# Sync cursors hold back rows written in the last this many seconds: longer than any write
+# transaction takes to commit, so that none lands behind a position a client has saved.
+API_SYNC_SAFETY_LAG_SECONDS = env.int("API_SYNC_SAFETY_LAG_SECONDS", default=30)
 if API_TOKEN_TTL_DAYS < 0:
     raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be 0 (never) or more")
 # Stations (the map) readable without a token: apps show chargers before
@@ -483,6 +490,9 @@ EVENT_SUBSCRIBERS = [
     "monitoring.subscribers.metrics",
     "ocpp_consumer.commands.handles.remote_start_links",
     "monitoring.driver_live.push.driver_live",
+    "roaming.subscribers.evse_status",
+    "roaming.subscribers.sessions_and_cdrs",
+    "loadmanagement.subscribers.load_management",
 ]
 EVENTS_RELAY_INTERVAL = env.int("EVENTS_RELAY_INTERVAL", default=10)
 EVENTS_RETRY_MAX_SECONDS = env.int("EVENTS_RETRY_MAX_SECONDS", default=600)
@@ -491,6 +501,65 @@ EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = beat_schedule(
     sweep_interval=SWEEP_INTERVAL_SECONDS, relay_interval=EVENTS_RELAY_INTERVAL
 )
+
+# --- Load management (docs/LOAD_MANAGEMENT.md) ----------------------------------
+# Every site with a limit is recomputed this often (measured draw, schedule
+# changes) and unanswered profiles are sent again.
+LOADMGMT_SWEEP_SECONDS = env.int("LOADMGMT_SWEEP_SECONDS", default=30)
+# A meter reading older than this is not the session's draw any more.
+LOADMGMT_MEASURE_MAX_AGE_SECONDS = env.int("LOADMGMT_MEASURE_MAX_AGE_SECONDS", default=300)
+# A vehicle drawing under this share of its offer leaves the rest to others...
+LOADMGMT_UNDERUSE_RATIO = env.float("LOADMGMT_UNDERUSE_RATIO", default=0.8)
+# ...and keeps its draw times this (room to ramp up until the next round).
+LOADMGMT_MEASURED_MARGIN = env.float("LOADMGMT_MEASURED_MARGIN", default=1.15)
+# Our profiles' ids (TxDefaultProfile: the base; TxProfile: base + connector) and stack level.
+LOADMGMT_PROFILE_ID_BASE = env.int("LOADMGMT_PROFILE_ID_BASE", default=70_000)
+LOADMGMT_STACK_LEVEL = env.int("LOADMGMT_STACK_LEVEL", default=1)
+# Starting sessions kept room for (each draws its fallback until its profile arrives).
+LOADMGMT_START_RESERVE = env.int("LOADMGMT_START_RESERVE", default=1)
+# A charger that rejected or did not answer is asked again after this long.
+LOADMGMT_RETRY_SECONDS = env.int("LOADMGMT_RETRY_SECONDS", default=300)
+# Increases smaller than this are not sent (decreases always are).
+LOADMGMT_MIN_CHANGE_W = env.int("LOADMGMT_MIN_CHANGE_W", default=230)
+# Allocation decisions are kept this long.
+LOADMGMT_DECISION_RETENTION_DAYS = env.int("LOADMGMT_DECISION_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["load-management"] = {
+    "task": "loadmanagement.tasks.sweep_sites",
+    "schedule": float(LOADMGMT_SWEEP_SECONDS),
+    "options": {"expires": LOADMGMT_SWEEP_SECONDS},
+}
+
+# --- Roaming (OCPI 2.2.1, CPO role; docs/ROAMING.md) ---------------------------
+# The public base of our OCPI URLs as partners reach them, e.g.
+# https://csms.example.com/ocpi; empty: taken from each request's host.
+OCPI_BASE_URL = env.str("OCPI_BASE_URL", default="").rstrip("/")
+# Who we are in roaming: our OCPI country code and party id, and the business name.
+OCPI_COUNTRY_CODE = env.str("OCPI_COUNTRY_CODE", default="").upper()
+OCPI_PARTY_ID = env.str("OCPI_PARTY_ID", default="").upper()
+OCPI_BUSINESS_NAME = env.str("OCPI_BUSINESS_NAME", default="CSMS Operator")
+OCPI_BUSINESS_WEBSITE = env.str("OCPI_BUSINESS_WEBSITE", default="")
+# Fernet keys encrypting the tokens we use to call partners; the first encrypts,
+# all decrypt (rotation). Empty: a key derived from DJANGO_SECRET_KEY.
+OCPI_TOKEN_KEYS = env.list("OCPI_TOKEN_KEYS", default=[])
+# Seconds an outgoing OCPI request may take (connect and each read).
+OCPI_REQUEST_TIMEOUT_SECONDS = env.float("OCPI_REQUEST_TIMEOUT_SECONDS", default=10.0)
+# Allow partner URLs on loopback or private networks (a lab, a partner on a VPN);
+# off: partners cannot make us call services inside our own network.
+OCPI_ALLOW_PRIVATE_URLS = env.bool("OCPI_ALLOW_PRIVATE_URLS", default=False)
+# Most objects one page of a paginated OCPI GET holds (X-Limit).
+OCPI_PAGE_LIMIT = env.int("OCPI_PAGE_LIMIT", default=100)
+# Characters of a request or response body kept in the OCPI journal.
+OCPI_JOURNAL_BODY_CHARS = env.int("OCPI_JOURNAL_BODY_CHARS", default=2000)
+# Days the OCPI journal keeps its rows (pruned hourly).
+OCPI_JOURNAL_RETENTION_DAYS = env.int("OCPI_JOURNAL_RETENTION_DAYS", default=30)
+# Seconds between progress updates (kWh, cost) of a running roaming session to its
+# eMSP: the throttle, rather than one update per meter value.
+OCPI_SESSION_UPDATE_SECONDS = env.int("OCPI_SESSION_UPDATE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["roaming-session-progress"] = {
+    "task": "roaming.tasks.push_running_sessions",
+    "schedule": float(OCPI_SESSION_UPDATE_SECONDS),
+    "options": {"expires": OCPI_SESSION_UPDATE_SECONDS},
+}
 
 # --- Monitoring -------------------------------------------------------------
 MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=10.0)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("api/", include("csms_project.api_urls")),
     path("files/", include("firmware.urls")),
+    path("ocpi/", include("roaming.ocpi.urls")),
 ]

@@ -28,6 +28,7 @@ GROUP_NAMES = [
     "Sessions",
     "Drivers",
     "Billing",
+    "Roaming",
     "Operations and history",
     "Administration",
 ]

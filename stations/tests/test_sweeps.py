@@ -217,6 +217,8 @@ def test_beat_schedule_runs_every_sweep_on_registered_tasks():
         "station-energy-rollup",
         "firmware-campaigns",
         "uploads-purge",
+        "roaming-journal-prune",
+        "roaming-cdr-sweep",
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks, entry["task"]
