@@ -45,7 +45,10 @@ def prepare(tags: int, tag_format: str) -> dict:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
+    from events.models import OutboxMessage
+
     big = [JournalEntry, MeterValue, ConnectorStatusLog, OrphanStopTransaction, Command]
+    big.append(OutboxMessage)  # a run's invoicing backlog must not carry over
     if connection.vendor == "postgresql":
         tables = ", ".join(model._meta.db_table for model in [*big, Transaction])
         with connection.cursor() as cursor:
@@ -64,11 +67,81 @@ def prepare(tags: int, tag_format: str) -> dict:
         ignore_conflicts=True,
         batch_size=1000,
     )
+    _default_tariff()
     return {
         "database": connection.vendor,
         "id_tags": IdTag.objects.filter(note="benchmark").count(),
         "seconds": round(time.perf_counter() - started, 2),
         "commit_probe": commit_probe(),
+    }
+
+
+def _default_tariff() -> None:
+    """A default tariff, so that every ended benchmark session is billable (as deployed)."""
+    from decimal import Decimal
+
+    from billing.models import Tariff
+
+    if not Tariff.objects.filter(is_default=True).exists():
+        Tariff.objects.create(
+            name="Benchmark default", is_default=True, price_per_kwh=Decimal("0.30")
+        )
+
+
+def invoicing() -> dict:
+    """Sessions ended, invoices issued, and the outbox backlog and lag, now."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from bench.loadgen import latency_summary
+    from billing.models import BillingFailure, Invoice
+    from events.models import OutboxMessage
+    from stations.models import Transaction
+
+    now = timezone.now()
+    pending = OutboxMessage.objects.filter(handled_at__isnull=True, expired=False)
+    by_subscriber: dict[str, int] = {}
+    for name in pending.values_list("subscriber", flat=True):
+        by_subscriber[name] = by_subscriber.get(name, 0) + 1
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    handled = OutboxMessage.objects.filter(subscriber="invoicing", handled_at__isnull=False)
+    lags = [
+        lag.total_seconds() * 1000
+        for lag in handled.annotate(lag=F("handled_at") - F("created_at")).values_list(
+            "lag", flat=True
+        )
+    ]
+    return {
+        "sessions_ended": Transaction.objects.filter(stop_timestamp__isnull=False).count(),
+        # The plausibility rules dispute a session instead of billing it (no invoice).
+        "sessions_disputed": Transaction.objects.filter(
+            stop_timestamp__isnull=False, disputed_at__isnull=False
+        ).count(),
+        "invoices": Invoice.objects.count(),
+        "billing_failures": BillingFailure.objects.count(),
+        "outbox_pending": by_subscriber,
+        "outbox_oldest_pending_s": round((now - oldest).total_seconds(), 1) if oldest else None,
+        "invoicing_lag": latency_summary(lags),
+    }
+
+
+def fleet_stored(prefix: str, transaction_ids: list[int]) -> dict:
+    """What the database holds of a fleet run: its sessions and periodic meter values."""
+    from stations.models import MeterValue, Transaction
+
+    ours = Transaction.objects.filter(charge_point__charge_point_id__startswith=prefix)
+    found = set()
+    for start in range(0, len(transaction_ids), 5000):
+        chunk = transaction_ids[start : start + 5000]
+        found.update(ours.filter(pk__in=chunk).values_list("pk", flat=True))
+    return {
+        "sessions_found": len(found),
+        "missing_transaction_ids": sorted(set(transaction_ids) - found)[:50],
+        "sessions_total": ours.count(),
+        "sessions_ended": ours.filter(stop_timestamp__isnull=False).count(),
+        "meter_values_periodic": MeterValue.objects.filter(
+            charge_point__charge_point_id__startswith=prefix, context="Sample.Periodic"
+        ).count(),
     }
 
 
@@ -246,6 +319,10 @@ def main() -> int:
     p = sub.add_parser("online")
     p.add_argument("--prefix", required=True)
     p.add_argument("--count", type=int, required=True)
+    sub.add_parser("invoicing")
+    p = sub.add_parser("fleet-stored")
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--ids-file", required=True, help="transaction ids, one a line")
     p = sub.add_parser("command")
     p.add_argument("--ids", required=True, help="comma-separated charge point ids")
     p.add_argument("--count", type=int, default=300)
@@ -260,6 +337,11 @@ def main() -> int:
         result = prepare(args.tags, args.tag_format)
     elif args.task == "online":
         result = online(args.prefix, args.count)
+    elif args.task == "invoicing":
+        result = invoicing()
+    elif args.task == "fleet-stored":
+        with open(args.ids_file) as ids:
+            result = fleet_stored(args.prefix, [int(line) for line in ids if line.strip()])
     else:
         ids = args.ids.split(",")
         via = args.via

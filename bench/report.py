@@ -42,9 +42,20 @@ _TRAFFIC = [
 # Shown only when some row has a value (fixed-rate runs).
 OPTIONAL = {"target_rate", "service_p99_ms", "unanswered", "ocpp"}
 
+# durable: what the worker did meanwhile (deployed: the outbox relay invoicing each
+# ended session; --no-worker: nothing, the backlog only grows).
+_INVOICING = [
+    ("sessions_ended", "sessions ended"),
+    ("invoices_at_end", "invoiced by the end"),
+    ("outbox_pending_at_end", "invoicing backlog at end"),
+    ("invoicing_lag_p99_ms", "invoicing lag p99 ms"),
+    ("drain_s", "s until all invoiced"),
+    ("worker_cpu_pct", "worker CPU %"),
+]
+
 COLUMNS = {
     "heartbeat": _TRAFFIC,
-    "durable": _TRAFFIC,
+    "durable": _TRAFFIC + _INVOICING,
     "profile": _TRAFFIC,
     "halfpeak": [
         ("server", "server"),
@@ -111,7 +122,34 @@ COLUMNS = {
         ("call_errors", "CALLERRORs"),
         ("errors", "errors"),
         ("server_cpu_pct", "server CPU %"),
+        ("worker_cpu_pct", "worker CPU %"),
         ("other_cpu_pct", "other CPU %"),
+    ],
+    "fleet": [
+        ("server", "server"),
+        ("connections", "conns"),
+        ("connected", "connected"),
+        ("ramp_s", "ramp s"),
+        ("open_at_end", "open at end"),
+        ("lost", "lost"),
+        ("msgs_per_s", "msgs/s"),
+        ("p50_ms", "p50 ms"),
+        ("p99_ms", "p99 ms"),
+        ("errors", "errors"),
+        ("call_errors", "CALLERRORs"),
+        ("kib_per_connection_idle", "KiB/conn idle"),
+        ("kib_per_connection_loaded", "KiB/conn loaded"),
+        ("server_cpu_pct", "server CPU %"),
+        ("postgres_cpu_pct", "PG CPU %"),
+        ("redis_cpu_pct", "Redis CPU %"),
+        ("worker_cpu_pct", "worker CPU %"),
+        ("loadgen_cpu_pct", "loadgen CPU %"),
+        ("other_cpu_pct", "other CPU %"),
+        ("nothing_lost", "nothing lost"),
+        ("sessions_ended", "sessions ended"),
+        ("invoices_at_end", "invoiced by the end"),
+        ("outbox_pending_at_end", "invoicing backlog at end"),
+        ("load_average", "load avg 1 min"),
     ],
     "command": [
         ("server", "server"),
@@ -126,6 +164,12 @@ COLUMNS = {
         ("p99_ms", "p99 ms"),
         ("max_ms", "max ms"),
         ("outcomes", "outcomes"),
+        ("repeats_p99_ms", "p99 ms of each run"),
+        ("load_average_1m", "load average (1 min) at each run"),
+        ("server_cpu_ms_per_command", "server CPU ms/command"),
+        ("db_cpu_pct", "DB CPU %"),
+        ("other_cpu_pct", "other CPU %"),
+        ("cpu_pressure_pct", "CPU wait %"),
     ],
 }
 COLUMNS["variants"] = [
@@ -150,6 +194,11 @@ WHAT = {
     "soak": "N charge points ramped up, each sending a Heartbeat at a fixed interval for the "
     "hold; connections lost (closed by the server or dropped) and reconnected, server RSS, "
     "msgs/s, latency from the schedule, CALLERRORs.",
+    "fleet": "N charge points, each with one connector: Heartbeat every --heartbeat-interval s, "
+    "sessions (StatusNotification Preparing, StartTransaction, Charging, MeterValues every "
+    "--meter-interval s, StopTransaction, Finishing, Available) on about --charging-share of "
+    "the connectors; latency from the scheduled send time; afterwards the database is checked "
+    "against every answered StartTransaction, MeterValues and StopTransaction.",
     "command": "Reset sent to connected simulated charge points (which answer at once), "
     "through ocpp_consumer.commands.command_send or the API; with two nodes, charge points on "
     "node A and the API of node B; time from the call to its recorded outcome.",
@@ -252,6 +301,15 @@ def _load_line(scenario: str, args) -> str:
             f"- Load: {args.duration:g} s measured after {args.warmup:g} s warm-up{rate}, "
             f"client `{args.client}`, {repeat}, {_versions(args)}"
         )
+    if scenario == "fleet":
+        return (
+            f"- Traffic: {args.duration:g} s after the ramp (at most {args.connect_concurrency} "
+            f"handshakes at a time in all), Heartbeat every {args.heartbeat_interval:g} s, "
+            f"MeterValues every {args.meter_interval:g} s while charging, mean session "
+            f"{args.session_length:g} s, {args.charging_share:.2f} of connectors charging; "
+            f"idle RSS read {args.settle:g} s after the ramp; "
+            f"{'no worker' if args.no_worker else 'Celery worker -B running'}"
+        )
     if scenario == "soak":
         return (
             f"- Hold: {args.duration:g} s after the ramp (at most {args.connect_concurrency} "
@@ -304,7 +362,11 @@ def write_results(scenario: str, args, result: dict, machine: dict, command: str
             "nodes": args.nodes if scenario == "command" else None,
             "ocpp_versions": getattr(args, "ocpp_versions", None) or ["1.6"],
         },
-        **{k: v for k, v in result.items() if k not in ("rows", "profile_markdown")},
+        **{
+            k: v
+            for k, v in result.items()
+            if k not in ("rows", "profile_markdown", "extra_markdown")
+        },
         "rows": [_clean(row) for row in rows],
         "raw_reports": [row.get("report") for row in rows],
     }
@@ -361,6 +423,8 @@ def write_results(scenario: str, args, result: dict, machine: dict, command: str
                 f"lost during the ramp: {row['lost_during_ramp']}; "
                 f"log: {_cell(row['server_log_problems'])}"
             )
+    if result.get("extra_markdown"):
+        md += ["", result["extra_markdown"]]
     if scenario == "profile":
         md += ["", result["profile_markdown"], f"Raw profiles: `{result['profile_raw']}`"]
     md += [

@@ -11,6 +11,8 @@
     .venv/bin/python -m bench.run storm --connections 5000
     .venv/bin/python -m bench.run soak                     # 10,000 for 10 min, Heartbeat every 30 s
     .venv/bin/python -m bench.run command --nodes 1,2      # one node, and across two
+    .venv/bin/python -m bench.run fleet --connections 2000 --duration 120 \
+        --heartbeat-interval 30 --meter-interval 10 --session-length 60   # a small, fast fleet
     .venv/bin/python -m bench.run all            # heartbeat durable halfpeak idle storm command
     .venv/bin/python -m bench.run variants       # what each candidate change gains
     .venv/bin/python -m bench.run profile        # py-spy of the server at 100 connections
@@ -47,6 +49,7 @@ DEFAULTS = {
     "idle": ("echo,pg", "1000,5000", 10.0),
     "storm": ("echo,pg", "1000", 90.0),
     "soak": ("pg", "10000", 600.0),
+    "fleet": ("pg", "10000", 300.0),
     "command": ("pg", "10", 0.0),
     "profile": ("pg", "100", 20.0),
     "variants": ("pg", "100", 12.0),
@@ -167,6 +170,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-soak",
         action="store_true",
         help="all: end with the soak (10,000 connections, 10 minutes) on the largest --processes",
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="durable, soak, fleet: no Celery worker (invoices are not issued during the run; "
+        "the relay's queue is emptied afterwards), for comparison with the deployed setup",
+    )
+    fleet = parser.add_argument_group("fleet (intervals in seconds; shorten them to develop)")
+    fleet.add_argument("--heartbeat-interval", type=float, default=300.0)
+    fleet.add_argument("--meter-interval", type=float, default=60.0, help="while charging")
+    fleet.add_argument("--session-length", type=float, default=1800.0, help="mean session")
+    fleet.add_argument(
+        "--charging-share", type=float, default=1 / 3, help="share of connectors charging"
+    )
+    fleet.add_argument("--status-gap", type=float, default=1.0, help="between session steps")
+    fleet.add_argument(
+        "--start-spread",
+        type=float,
+        default=600.0,
+        help="the charging share's first sessions start within this many seconds",
+    )
+    fleet.add_argument(
+        "--loadgen-processes",
+        type=int,
+        help="load-generator processes (default: one per 12,500 charge points)",
     )
     parser.add_argument("--label", help="suffix of the results file name")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-second progress")

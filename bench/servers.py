@@ -11,8 +11,9 @@ processes, each on its own SO_REUSEPORT socket of the same port.
 Every project server runs as in production (DJANGO_DEBUG=0) unless the
 caller overrides the environment, uses its own database (never the
 developer's db.sqlite3 or the test databases), its own channel-layer prefix
-and a Celery queue no worker reads, so that benchmark traffic can never reach
-another process of the machine. A one-process server is pinned to core 0
+and its own Celery queue on a Redis database of its own (read by the bench's
+worker, see Worker, or by none with --no-worker), so that benchmark traffic
+can never reach another process of the machine. A one-process server is pinned to core 0
 with taskset; several processes may use every core (BENCH_MULTI_SERVER_CORES).
 """
 
@@ -42,7 +43,10 @@ PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Another prefix / queue / database (BENCH_*) lets two benchmarks share a machine.
 CHANNEL_PREFIX = os.environ.get("BENCH_CHANNEL_PREFIX", "bench")
-CELERY_QUEUE = f"{CHANNEL_PREFIX}-invoices"  # no worker reads it; emptied after each run
+CELERY_QUEUE = f"{CHANNEL_PREFIX}-invoices"  # the bench worker's queue; emptied after each run
+# The broker on a Redis database of its own: Celery's shared keys (unacked, the
+# broadcast exchanges) never meet another process's workers or queues.
+BROKER_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_BROKER_DB', '14')}"
 SERVER_CORES = os.environ.get("BENCH_SERVER_CORES", "0")
 MULTI_SERVER_CORES = os.environ.get("BENCH_MULTI_SERVER_CORES", f"0-{(os.cpu_count() or 1) - 1}")
 LOADGEN_CORE = int(os.environ.get("BENCH_LOADGEN_CORE", "1"))
@@ -79,6 +83,7 @@ CONFIG_ENV = {
         "DATABASE_URL": PG_URL,
         "REDIS_URL": REDIS_URL,
         "CHANNEL_LAYER_PREFIX": CHANNEL_PREFIX,
+        "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": CELERY_QUEUE,
     },
 }
@@ -135,10 +140,27 @@ def ensure_pg_database() -> None:
 def redis_cleanup() -> None:
     """Remove what the benchmark may have left in Redis: its Celery queue, and the
     groups of its own channel-layer prefix (a collapsed storm leaves some behind)."""
+    broker = ["redis-cli", "-u", BROKER_URL]
     subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "DEL", CELERY_QUEUE, f"_kombu.binding.{CELERY_QUEUE}"],
-        capture_output=True,
+        [*broker, "DEL", CELERY_QUEUE, f"_kombu.binding.{CELERY_QUEUE}"], capture_output=True
     )
+    # Its priority sub-queues too (kombu names them QUEUE\x06\x16N). The shared
+    # `unacked` hash is left alone: the worker's warm shutdown acknowledges its own.
+    for pattern in (f"{CELERY_QUEUE}*", f"_kombu.binding*.{CELERY_QUEUE}"):
+        for key in subprocess.run(
+            [*broker, "--scan", "--pattern", pattern], capture_output=True, text=True
+        ).stdout.split():
+            subprocess.run([*broker, "DEL", key], capture_output=True)
+    # The worker's remote-control binding deadline, once no worker on this broker
+    # database holds the binding any more (another benchmark's worker may).
+    if (
+        not subprocess.run(
+            [*broker, "EXISTS", "_kombu.binding.celery.pidbox"], capture_output=True, text=True
+        )
+        .stdout.strip()
+        .endswith("1")
+    ):
+        subprocess.run([*broker, "DEL", "_kombu.binding_deadlines"], capture_output=True)
     keys = []
     for pattern in (f"{CHANNEL_PREFIX}:*", f"{CHANNEL_PREFIX}specific.*"):
         keys += subprocess.run(
@@ -436,6 +458,99 @@ def _ready(url: str, processes: int = 1) -> bool:
         return True
 
     return asyncio.run(probe())
+
+
+class Worker:
+    """The Celery worker with beat, as the contract runs it (`celery -A csms_project
+    worker -B`), on the bench's own queue, broker database and schedule file.
+
+    It runs the outbox relay (beat every EVENTS_RELAY_INTERVAL s, and on the
+    nudges of the servers), so every ended session gets its invoice during the
+    run. No gossip, mingle or heartbeat: it must not talk to other workers.
+    Stopped (warm shutdown, then SIGKILL of its tree) and its queue emptied.
+    """
+
+    def __init__(self, env: dict, log_name: str = "worker"):
+        (WORK_DIR / "logs").mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%H%M%S")
+        self.log_path = WORK_DIR / "logs" / f"{stamp}-{log_name}-celery.log"
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.cmd = [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "csms_project",
+            "worker",
+            "-B",
+            "-Q",
+            env.get("CELERY_TASK_DEFAULT_QUEUE", CELERY_QUEUE),
+            "-s",
+            str(WORK_DIR / f"celerybeat-{CHANNEL_PREFIX}"),
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench-{CHANNEL_PREFIX}@%h",
+        ]
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid) if self.process else []
+
+    def start(self, timeout: float = 60.0) -> Worker:
+        redis_cleanup()  # nothing queued by an earlier run
+        log = open(self.log_path, "w")  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(
+            ["taskset", "-c", MULTI_SERVER_CORES, *self.cmd],
+            env=self.env,
+            cwd=PROJECT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log_path.read_text(errors="replace"):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited at start-up; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"celery worker not ready in {timeout} s; see {self.log_path}")
+            time.sleep(0.3)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            tree = {pid: _cmdline(pid) for pid in self.pids()}
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            for pid, cmdline in tree.items():
+                if pid != self.process.pid and cmdline and _cmdline(pid) == cmdline:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+        redis_cleanup()
+
+    def log_problems(self) -> dict:
+        counts = {"ERROR": 0, "Traceback": 0}
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return counts
+        for line in text.splitlines():
+            for key in counts:
+                if key in line:
+                    counts[key] += 1
+        return counts
+
+    def __enter__(self) -> Worker:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def run_django_task(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

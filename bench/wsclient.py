@@ -205,7 +205,11 @@ class LeanConnection(asyncio.Protocol):
             self.transport.abort()
 
 
-async def open_lean(url: str, subprotocol: str, timeout: float) -> LeanConnection:
+async def open_lean(
+    url: str, subprotocol: str, timeout: float, local_host: str | None = None
+) -> LeanConnection:
+    """Open one connection; `local_host`: the source address to bind (127.0.0.x, so
+    that more connections than one address has ephemeral ports reach one port)."""
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -213,7 +217,10 @@ async def open_lean(url: str, subprotocol: str, timeout: float) -> LeanConnectio
 
     async def opening() -> LeanConnection:
         transport, protocol = await loop.create_connection(
-            lambda: LeanConnection(f"{host}:{port}", path or "/", subprotocol), host, port
+            lambda: LeanConnection(f"{host}:{port}", path or "/", subprotocol),
+            host,
+            port,
+            local_addr=(local_host, 0) if local_host else None,
         )
         try:
             await protocol.handshake

@@ -88,7 +88,17 @@ class Options:
 class ChargePoint:
     """One simulated charge point: one socket, one CALL in flight."""
 
-    __slots__ = ("cp_id", "url", "rec", "ws", "seq", "answering", "opts", "failed_attempts")
+    __slots__ = (
+        "cp_id",
+        "url",
+        "rec",
+        "ws",
+        "seq",
+        "answering",
+        "opts",
+        "failed_attempts",
+        "local_host",
+    )
 
     def __init__(self, cp_id: str, opts: Options, rec: Recorder):
         self.cp_id = cp_id
@@ -99,6 +109,7 @@ class ChargePoint:
         self.seq = 0
         self.answering: asyncio.Task | None = None
         self.failed_attempts = 0
+        self.local_host: str | None = None  # source address (lean client only)
 
     async def open(self, deadline: float | None = None) -> bool:
         """Handshake, retrying with full-jitter exponential back-off."""
@@ -108,7 +119,12 @@ class ChargePoint:
         attempt = 0
         while True:
             try:
-                self.ws = await opener(self.url, subprotocol, self.opts.open_timeout)
+                if self.local_host:
+                    self.ws = await opener(
+                        self.url, subprotocol, self.opts.open_timeout, self.local_host
+                    )
+                else:
+                    self.ws = await opener(self.url, subprotocol, self.opts.open_timeout)
                 if self.ws.subprotocol != subprotocol:
                     self.rec.errors[f"handshake: no {subprotocol} subprotocol"] += 1
                 return True

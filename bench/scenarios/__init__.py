@@ -7,6 +7,7 @@ plus anything scenario-specific; bench/report.py writes them down.
 
 from .command import scenario_command
 from .connections import scenario_idle, scenario_storm
+from .fleet import scenario_fleet
 from .profiling import scenario_profile, scenario_variants
 from .soak import scenario_soak
 from .traffic import scenario_halfpeak, scenario_traffic
@@ -18,6 +19,7 @@ SCENARIOS = {
     "idle": scenario_idle,
     "storm": scenario_storm,
     "soak": scenario_soak,
+    "fleet": scenario_fleet,
     "command": scenario_command,
     "profile": scenario_profile,
     "variants": scenario_variants,

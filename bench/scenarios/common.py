@@ -98,15 +98,19 @@ def measure_traffic(
     args,
     rate: float | None = None,
     ocpp_version: str | None = None,
+    meters: tuple = (),
 ) -> dict:
-    """One closed-loop run, or with `rate` one fixed-rate Heartbeat run, with the CPU."""
+    """One closed-loop run, or with `rate` one fixed-rate Heartbeat run, with the CPU
+    (of the server; `meters`: other CpuMeters read over the same window)."""
     meter = CpuMeter(server.pids)
 
     async def hook(event: str, info: dict) -> None:
         if event == "window_start":
-            meter.start()
+            for each in (meter, *meters):
+                each.start()
         elif event == "window_end":
-            meter.stop()
+            for each in (meter, *meters):
+                each.stop()
 
     opts = traffic_options(server, n, prefix, args, ocpp_version)
     if rate:

@@ -18,6 +18,7 @@ from .common import (
     version_prefix,
     warm_up,
 )
+from .deployed import deployed, worker_meter
 
 
 def scenario_soak(args) -> dict:
@@ -34,16 +35,28 @@ def scenario_soak(args) -> dict:
         env = spec.environment()
         prepare_database(spec.config, env, tags=0)
         for n in args.connections:
-            with Server(spec, log_name=f"soak{n}") as server:
+            # As deployed: the worker with beat runs the sweeps (heartbeat timeouts...).
+            with (
+                deployed(spec, args, f"soak{n}") as worker,
+                Server(spec, log_name=f"soak{n}") as server,
+            ):
                 log(f"soak {spec.label} {n} connections (pid {server.pid})")
                 warm_up(server, args)
                 time.sleep(2.0)
                 seen: dict = {"start": server.rss_kib()}
                 problems_before = server.log_problems()
                 meter = CpuMeter(server.pids)
+                wmeter = worker_meter(worker)
 
                 async def hook(
-                    event: str, info: dict, server=server, meter=meter, seen=seen, env=env, n=n
+                    event: str,
+                    info: dict,
+                    server=server,
+                    meter=meter,
+                    wmeter=wmeter,
+                    seen=seen,
+                    env=env,
+                    n=n,
                 ):
                     if event == "connected":
                         log(f"  {info['connected']} connected; holding {args.duration:g} s")
@@ -51,8 +64,12 @@ def scenario_soak(args) -> dict:
                         seen["after_connect"] = server.rss_kib()
                     elif event == "window_start":
                         meter.start()
+                        if wmeter:
+                            wmeter.start()
                     elif event == "hold_end":
                         meter.stop()
+                        if wmeter:
+                            wmeter.stop()
                         seen["end"] = server.rss_kib()
                         if server.spec.config != "echo":
                             prefix = version_prefix("SOAK-", ocpp_versions(args)[0])
@@ -97,6 +114,9 @@ def scenario_soak(args) -> dict:
                     "errors": sum(report["errors"].values()),
                     "server_cpu_pct": meter.result.get("server_cpu_pct"),
                     "other_cpu_pct": meter.result.get("other_cpu_pct"),
+                    "worker": wmeter is not None,
+                    "worker_cpu_pct": wmeter.result.get("server_cpu_pct") if wmeter else None,
+                    "worker_log_problems": worker.log_problems() if worker else None,
                     "loadgen_loop_lag_p99_ms": report["loadgen_loop_lag"].get("p99_ms"),
                     "server_log_problems": problems,
                     "report": report,

@@ -14,6 +14,7 @@ from .common import (
     traffic_row,
     warm_up,
 )
+from .deployed import deployed, drain, invoicing_columns, invoicing_state, worker_meter
 
 
 def _progress_line(report: dict) -> str:
@@ -37,8 +38,11 @@ def scenario_traffic(args, mode: str) -> dict:
     prefix = "HB-" if mode == "heartbeat" else "TX-"
     rate = args.rate if mode == "heartbeat" else None
     for spec in server_specs(args):
-        prepared = prepare_database(spec.config, spec.environment(), tags=max(args.connections))
-        with Server(spec, log_name=mode) as server:
+        env = spec.environment()
+        prepared = prepare_database(spec.config, env, tags=max(args.connections))
+        # durable writes sessions: run as deployed, with the worker invoicing them.
+        worker_context = deployed(spec, args, mode, enabled=mode == "durable")
+        with worker_context as worker, Server(spec, log_name=mode) as server:
             log(f"{spec.label} up on {server.port} (pid {server.pid}): {' '.join(server.cmd)}")
             warm_up(server, args)
             for version in ocpp_versions(args):
@@ -49,16 +53,49 @@ def scenario_traffic(args, mode: str) -> dict:
                             f"{mode} {spec.label} OCPP {version} {n} connections "
                             f"(run {attempt + 1}/{args.repeat})"
                         )
+                        invoices = mode == "durable" and spec.config != "echo"
+                        before = invoicing_state(env) if invoices else None
+                        meter = worker_meter(worker)
                         reports.append(
-                            measure_traffic(server, mode, n, prefix, args, rate, version)
+                            measure_traffic(
+                                server,
+                                mode,
+                                n,
+                                prefix,
+                                args,
+                                rate,
+                                version,
+                                meters=(meter,) if meter else (),
+                            )
                         )
                         log(_progress_line(reports[-1]))
-                    rows.append(traffic_row(spec, server, n, median_report(reports), version))
+                        if invoices:
+                            reports[-1]["invoicing"] = _invoicing(
+                                env, before, meter, worker is not None
+                            )
+                    row = traffic_row(spec, server, n, median_report(reports), version)
+                    row.update(row["report"].get("invoicing", {}))
+                    rows.append(row)
             servers.append(server_record(spec, server, commit_probe=prepared.get("commit_probe")))
     if mode == "durable":
         redis_cleanup()
     add_ratios(rows)
     return {"rows": rows, "servers": servers}
+
+
+def _invoicing(env: dict, before: dict, meter, worker: bool) -> dict:
+    """Invoices issued during the run, the backlog at its end, and (with the worker)
+    how long the rest took to clear."""
+    at_end = invoicing_state(env)
+    drained, drain_s = drain(env) if worker else (None, None)
+    columns = invoicing_columns(before, at_end, drained, drain_s, meter)
+    log(
+        f"  {columns.get('sessions_ended')} sessions ended, {columns.get('invoices_at_end')} "
+        f"invoiced by the end ({columns.get('outbox_pending_at_end')} pending, oldest "
+        f"{columns.get('outbox_oldest_pending_s')} s), all invoiced after {drain_s} s more; "
+        f"worker {columns.get('worker_cpu_pct')}% CPU"
+    )
+    return columns
 
 
 def scenario_halfpeak(args) -> dict:
