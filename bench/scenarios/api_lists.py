@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write(args, machine, command, dataset(url), rows)
     print(f"[api_lists] results: {path}", file=sys.stderr)
     if args.drop:
-        console._psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+        console.psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
     return 0
 
 

@@ -62,7 +62,8 @@ def _log(text: str) -> None:
     print(f"[console] {text}", file=sys.stderr, flush=True)
 
 
-def _psql(sql: str) -> str:
+def psql(sql: str) -> str:
+    """One statement as the local `postgres` user; its output, unaligned."""
     return subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql],
         capture_output=True,
@@ -92,8 +93,8 @@ def _manage(env: dict, *args: str, timeout: float | None = None) -> None:
 
 def prepare(args, env: dict) -> None:
     """The database exists, is migrated, holds a network and the operator can sign in."""
-    if _psql(f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'") != "1":
-        _psql(f"CREATE DATABASE {args.database}")
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'") != "1":
+        psql(f"CREATE DATABASE {args.database}")
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "collectstatic", "--no-input", "-v", "0")
     if args.generate:
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write(args, machine, command, dataset(_url(args.database)), rows)
     _log(f"results: {path}")
     if args.drop:
-        _psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+        psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
         _log(f"dropped {args.database}")
     return 0
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from ..report import RESULTS_DIR, machine_block
 from ..servers import PROJECT, PYTHON, SERVER_CORES, WORK_DIR, server_env
 from ..sysinfo import machine_info
+from .console import psql
 
 DATABASE = os.environ.get("BENCH_WRITER_DATABASE", "csms_bench_writer")
 ACTIONS = ("StartTransaction", "MeterValues", "StopTransaction")
@@ -40,15 +41,6 @@ COMMAND = ".venv/bin/python -m bench.scenarios.writer"
 
 def _log(text: str) -> None:
     print(f"[writer] {text}", file=sys.stderr, flush=True)
-
-
-def _psql(sql: str) -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def _tree_of(ref: str) -> Path:
@@ -84,8 +76,8 @@ def _env(database: str) -> dict[str, str]:
 
 
 def prepare(tree: Path, database: str) -> None:
-    if _psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") != "1":
-        _psql(f"CREATE DATABASE {database}")
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") != "1":
+        psql(f"CREATE DATABASE {database}")
     _log(f"migrate {database} ({tree})")
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"],
