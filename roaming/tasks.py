@@ -36,7 +36,9 @@ def pull_tokens(self, party_pk: int) -> int:
     return stored
 
 
-@shared_task(
+# A push that the partner fails (down, 5xx, an OCPI error) is retried with
+# growing, jittered pauses up to five minutes apart.
+RETRIED_WHILE_PARTNER_FAILS = dict(
     bind=True,
     autoretry_for=(PartnerError,),
     retry_backoff=True,
@@ -45,20 +47,15 @@ def pull_tokens(self, party_pk: int) -> int:
     max_retries=8,
     ignore_result=True,
 )
+
+
+@shared_task(**RETRIED_WHILE_PARTNER_FAILS)
 def push_evse_status(self, party_pk: int, connector_pk: int) -> str:
     """Send an EVSE's current status to a partner (the newest, whenever this runs)."""
     return evse_status_push(party_pk=party_pk, connector_pk=connector_pk)
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(PartnerError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-    ignore_result=True,
-)
+@shared_task(**RETRIED_WHILE_PARTNER_FAILS)
 def push_session(self, transaction_pk: int, whole: bool = False) -> str:
     """Send a roaming driver's session, as it is now, to its eMSP."""
     return session_push(transaction_pk=transaction_pk, whole=whole)
