@@ -96,7 +96,8 @@ class SessionAllocationSerializer(serializers.Serializer):
     charge_point = serializers.CharField(source="transaction.charge_point.charge_point_id")
     state = serializers.CharField(help_text="pending, accepted, rejected, no_answer, unsupported")
     reason = serializers.CharField(
-        help_text="share, charger_max, measured, phase_limit, waiting, uncontrolled, no_limit"
+        help_text="share, charger_max, measured, phase_limit, waiting, uncontrolled, no_limit, "
+        "tou_waiting, tou_planned"
     )
     priority = serializers.IntegerField()
 

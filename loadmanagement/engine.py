@@ -54,6 +54,10 @@ class Reason:
     WAITING = "waiting"  # its minimum did not fit: paused until there is room
     UNCONTROLLED = "uncontrolled"  # no accepted profile: counted at full power
     NO_LIMIT = "no_limit"  # the site has no limit: its charger's maximum
+    # Time-of-use (see timeofuse.py): a flexible session waits for a cheaper hour,
+    # or is held at what its plan needs in this one.
+    TOU_WAITING = "tou_waiting"
+    TOU_PLANNED = "tou_planned"
 
 
 @dataclass(frozen=True)

@@ -290,3 +290,73 @@ class AllocationDecision(models.Model):
 
     def __str__(self):
         return f"{self.site} {self.created_at:%H:%M:%S} {self.trigger}"
+
+
+class SignalKind(models.TextChoices):
+    PRICE = "price", _("price per kWh")
+    CARBON = "carbon", _("gCO2 per kWh")
+
+
+class TouSignalEntry(models.Model):
+    """A price or carbon intensity for a while: flexible sessions charge when it is low."""
+
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="tou_signal", verbose_name=_("site")
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=SignalKind.choices, default=SignalKind.PRICE
+    )
+    source = models.CharField(
+        _("source"), max_length=16, choices=LimitSource.choices, default=LimitSource.EMS
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("time-of-use signal entry")
+        verbose_name_plural = _("time-of-use signal")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="loadmgmt_tou_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["site", "ends_at"], name="loadmgmt_tou_end_idx")]
+
+    def __str__(self):
+        return f"{self.value} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class FlexibilitySource(models.TextChoices):
+    DRIVER = "driver", _("driver app")
+
+
+class SessionFlexibility(models.Model):
+    """When a driver leaves and how much energy the session should have delivered by then."""
+
+    transaction = models.OneToOneField(
+        Transaction,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="flexibility",
+        verbose_name=_("transaction"),
+    )
+    departure_at = models.DateTimeField(_("departure time"))
+    energy_wh = models.PositiveIntegerField(_("energy wanted (Wh)"))
+    source = models.CharField(
+        _("source"),
+        max_length=16,
+        choices=FlexibilitySource.choices,
+        default=FlexibilitySource.DRIVER,
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("session flexibility")
+        verbose_name_plural = _("session flexibilities")
+
+    def __str__(self):
+        return f"{self.transaction_id}: {self.energy_wh} Wh by {self.departure_at:%H:%M}"

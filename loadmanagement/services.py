@@ -8,7 +8,7 @@ loadmanagement.dispatch does, after the commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from billing.models import TagGroup
 from stations.choices import RegistrationStatus
-from stations.models import ChargePoint, Connector, Station
+from stations.models import ChargePoint, Connector, EVChargingNeeds, Station, Transaction
+from stations.selectors import transaction_energy_so_far
 
-from . import engine
+from . import engine, timeofuse
 from .models import (
     UNCONTROLLED_STATES,
     AllocationDecision,
@@ -31,7 +32,10 @@ from .models import (
     LimitSource,
     SendState,
     SessionAllocation,
+    SessionFlexibility,
+    SignalKind,
     SiteLimit,
+    TouSignalEntry,
 )
 from .selectors import measured_power_w, running_sessions, site_capacity
 
@@ -57,6 +61,7 @@ class Trigger:
     LIMIT_CHANGED = "limit_changed"
     CHARGER_CONNECTED = "charger_connected"
     CHARGER_ANSWERED = "charger_answered"
+    DEPARTURE_SET = "departure_set"
     SWEEP = "sweep"
 
 
@@ -112,6 +117,60 @@ def limit_schedule_replace(
     LimitScheduleEntry.objects.bulk_create(entries)
     site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
     return entries
+
+
+@dataclass(frozen=True)
+class SignalItem:
+    starts_at: datetime
+    ends_at: datetime
+    value: Decimal
+
+
+@transaction.atomic
+def tou_signal_replace(
+    *,
+    station_id: int,
+    items: list[SignalItem],
+    kind: str = SignalKind.PRICE,
+    source: str = LimitSource.EMS,
+) -> list[TouSignalEntry]:
+    """Replace a site's price or carbon signal from now on (the past is kept); recompute."""
+    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    if site is None:
+        site = site_limit_set(station_id=station_id)
+    site.tou_signal.filter(ends_at__gt=timezone.now()).delete()
+    entries = []
+    for index, item in enumerate(items):
+        entry = TouSignalEntry(
+            site=site,
+            starts_at=item.starts_at,
+            ends_at=item.ends_at,
+            value=item.value,
+            kind=kind,
+            source=source,
+        )
+        if entry.ends_at <= entry.starts_at:
+            raise ValidationError({f"items[{index}]": ["ends_at must be after starts_at"]})
+        entries.append(entry)
+    TouSignalEntry.objects.bulk_create(entries)
+    site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
+    return entries
+
+
+@transaction.atomic
+def flexibility_set(
+    *, transaction_id: int, departure_at: datetime, energy_wh: int
+) -> SessionFlexibility:
+    """A driver's departure time and the energy wanted by then; the site is recomputed."""
+    session = Transaction.objects.select_related("charge_point").get(pk=transaction_id)
+    if departure_at <= timezone.now():
+        raise ValidationError({"departure_time": ["Must be in the future."]})
+    row, _ = SessionFlexibility.objects.update_or_create(
+        transaction_id=transaction_id,
+        defaults={"departure_at": departure_at, "energy_wh": energy_wh},
+    )
+    site_recompute(station_id=session.charge_point.station_id, trigger=Trigger.DEPARTURE_SET)
+    return row
 
 
 def _priorities(site: SiteLimit, sessions) -> dict[int, int]:
@@ -256,7 +315,8 @@ def site_recompute(
                 controlled=row is None or row.controlled,
             )
         )
-    result = engine.allocate(capacity=capacity, sessions=demands, tuning=_tuning())
+    plans = _tou_plans(site, sessions, demands, now)
+    result = _allocate_with_plans(capacity, demands, plans)
     changed = bool(gone)
     for demand in demands:
         entry = result.by_key[demand.key]
@@ -281,8 +341,122 @@ def site_recompute(
         row.save()
     changed = _fallbacks_update(site, fallback_w) or changed
     return _journal(
-        site, trigger, result, measured, now, changed=changed, reserve=reserve, limit=full_capacity
+        site,
+        trigger,
+        result,
+        measured,
+        now,
+        changed=changed,
+        reserve=reserve,
+        limit=full_capacity,
+        plans=plans,
     )
+
+
+def _needs_energy_wh(needs) -> int | None:
+    """The energy an EV asked for (ISO 15118 via NotifyEVChargingNeeds), in Wh."""
+    if not isinstance(needs, dict):
+        return None
+    for key in ("acChargingParameters", "dcChargingParameters"):
+        params = needs.get(key)
+        amount = params.get("energyAmount") if isinstance(params, dict) else None
+        if isinstance(amount, int | float) and not isinstance(amount, bool):
+            return int(amount)
+    return None
+
+
+def _flexibilities(sessions) -> dict[int, tuple[datetime, int]]:
+    """Each flexible session's departure and the energy wanted by then (the driver's word first)."""
+    ids = [s.pk for s in sessions]
+    found: dict[int, tuple[datetime, int]] = {}
+    ev_needs = EVChargingNeeds.objects.filter(
+        transaction_id__in=ids, departure_time__isnull=False
+    ).order_by("updated_at")
+    for row in ev_needs:
+        energy = _needs_energy_wh(row.needs)
+        if energy is not None:
+            found[row.transaction_id] = (row.departure_time, energy)
+    for row in SessionFlexibility.objects.filter(transaction_id__in=ids):
+        found[row.transaction_id] = (row.departure_at, row.energy_wh)
+    return found
+
+
+def _tou_plans(site, sessions, demands, now) -> dict[int, timeofuse.Plan]:
+    """A time-of-use plan per flexible, controlled session of a site with a signal."""
+    flexible = _flexibilities(sessions)
+    if not flexible:
+        return {}
+    horizon = max(departure for departure, _ in flexible.values())
+    signal = [
+        timeofuse.SignalEntry(entry.starts_at, entry.ends_at, float(entry.value))
+        for entry in site.tou_signal.filter(ends_at__gt=now, starts_at__lt=horizon)
+    ]
+    if not signal:
+        return {}
+    by_pk = {s.pk: s for s in sessions}
+    plans = {}
+    for demand in demands:
+        if demand.key not in flexible or not demand.controlled:
+            continue
+        departure, wanted = flexible[demand.key]
+        delivered = transaction_energy_so_far(transaction=by_pk[demand.key]) or 0
+        flexibility = timeofuse.Flexibility(
+            departure_at=departure,
+            energy_wh=wanted - delivered,
+            max_w=demand.max_w,
+            min_w=demand.min_w,
+        )
+        plans[demand.key] = timeofuse.plan(now=now, flexibility=flexibility, signal=signal)
+    return plans
+
+
+def _allocate_with_plans(capacity, demands, plans) -> engine.Allocation:
+    """Share as usual; a flexible session waiting for a cheaper hour gets nothing, one
+    charging now at most what its plan needs (only ever less than without time-of-use)."""
+    waiting = {key for key, plan in plans.items() if plan.reason == timeofuse.PlanReason.WAIT}
+    sharing = []
+    for demand in demands:
+        cap = plans[demand.key].cap_w if demand.key in plans else None
+        if demand.key in waiting:
+            continue
+        sharing.append(demand if cap is None else replace(demand, max_w=min(demand.max_w, cap)))
+    result = engine.allocate(capacity=capacity, sessions=sharing, tuning=_tuning())
+    entries = dict(result.by_key)
+    for key in waiting:
+        entries[key] = engine.SessionAllocation(key, 0, 0.0, engine.Reason.TOU_WAITING)
+    for key, plan in plans.items():
+        entry = entries[key]
+        if plan.reason == timeofuse.PlanReason.CHARGE and entry.reason == engine.Reason.CHARGER_MAX:
+            entries[key] = replace(entry, reason=engine.Reason.TOU_PLANNED)
+    return engine.Allocation(
+        sessions=tuple(entries[demand.key] for demand in demands),
+        capacity_w=result.capacity_w,
+        uncontrolled_w=result.uncontrolled_w,
+        over_limit=result.over_limit,
+    )
+
+
+def _tou_summary(plans: dict[int, timeofuse.Plan]) -> str:
+    waits = [
+        (plan.next_start, key)
+        for key, plan in plans.items()
+        if plan.reason == timeofuse.PlanReason.WAIT and plan.next_start
+    ]
+    return "".join(
+        f"; tx {key} waiting for cheaper hour {timezone.localtime(start):%H:%M}"
+        for start, key in sorted(waits)
+    )
+
+
+def _tou_journal(plans: dict[int, timeofuse.Plan], key: int) -> dict:
+    plan = plans.get(key)
+    if plan is None:
+        return {}
+    return {
+        "tou": plan.reason,
+        "tou_next": plan.next_start.isoformat() if plan.next_start else None,
+        "tou_hours": [slot.starts_at.isoformat() for slot in plan.slots if slot.planned_wh > 0],
+    }
 
 
 def _fallbacks_update(site: SiteLimit, limit: int | None) -> bool:
@@ -318,7 +492,7 @@ def _fallbacks_update(site: SiteLimit, limit: int | None) -> bool:
 
 
 def _journal(
-    site, trigger, result, measured, now, *, changed, reserve=0, limit=None
+    site, trigger, result, measured, now, *, changed, reserve=0, limit=None, plans=None
 ) -> AllocationDecision | None:
     """Record the decision when it changed anything, was asked for, or the chart needs a point."""
     last = site.decisions.order_by("-created_at").values_list("created_at", flat=True).first()
@@ -340,6 +514,7 @@ def _journal(
             summary += f"; {reserve} W kept for a starting session"
         if result.over_limit:
             summary += "; uncontrolled load alone exceeds the limit"
+        summary += _tou_summary(plans or {})
     return AllocationDecision.objects.create(
         site=site,
         trigger=trigger,
@@ -354,6 +529,7 @@ def _journal(
                 "allocated_w": entry.allocated_w,
                 "measured_w": measured.get(entry.key),
                 "reason": entry.reason,
+                **_tou_journal(plans or {}, entry.key),
             }
             for entry in entries
         ],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, tou_api
 
 urlpatterns = [
     path("stations/<int:pk>/allocation/", api.AllocationView.as_view(), name="station-allocation"),
@@ -13,5 +13,13 @@ urlpatterns = [
         "stations/<int:pk>/limit-schedule/",
         api.LimitScheduleView.as_view(),
         name="station-limit-schedule",
+    ),
+    path(
+        "stations/<int:pk>/tou-signal/", tou_api.TouSignalView.as_view(), name="station-tou-signal"
+    ),
+    path(
+        "me/transactions/<int:pk>/departure/",
+        tou_api.MyDepartureView.as_view(),
+        name="me-transaction-departure",
     ),
 ]
