@@ -9,6 +9,7 @@ from celery import shared_task
 from .cdrs import cdr_send, cdrs_unsent
 from .choices import PartyStatus
 from .client import PartnerError
+from .commands import CommandPlan, command_execute, command_result_send
 from .journal import exchange_prune
 from .models import Party
 from .push import evse_status_push
@@ -116,3 +117,21 @@ def send_unsent_cdrs() -> int:
 def prune_exchanges() -> int:
     """Delete OCPI journal rows past OCPI_JOURNAL_RETENTION_DAYS; how many."""
     return exchange_prune()
+
+
+@shared_task(ignore_result=True)
+def execute_command(plan: dict) -> str:
+    """Send a partner's accepted command to the charger, then its CommandResult to the partner.
+
+    Not retried: a command must not reach the charger twice. The result's
+    POST is its own task, retried while the partner fails.
+    """
+    result = command_execute(CommandPlan(**plan))
+    send_command_result.delay(plan["party_pk"], plan["response_url"], result)
+    return result["result"]
+
+
+@shared_task(**RETRIED_WHILE_PARTNER_FAILS)
+def send_command_result(self, party_pk: int, response_url: str, result: dict) -> str:
+    """POST a CommandResult to the response_url the partner gave with its command."""
+    return command_result_send(party_pk=party_pk, response_url=response_url, result=result)

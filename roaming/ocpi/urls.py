@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from . import cdrs_views, tokens_views, views
+from . import cdrs_views, commands_views, tokens_views, views
 
 # OCPI URLs come with or without a trailing slash; both are served (no redirect of a POST).
 urlpatterns = [
@@ -24,6 +24,11 @@ urlpatterns = [
     re_path(r"^cpo/2\.2\.1/cdrs/?$", cdrs_views.CdrListView.as_view(), name="ocpi-cdrs"),
     re_path(
         r"^cpo/2\.2\.1/sessions/?$", cdrs_views.SessionListView.as_view(), name="ocpi-sessions"
+    ),
+    re_path(
+        r"^cpo/2\.2\.1/commands/(?P<command>[A-Za-z_]{1,40})/?$",
+        commands_views.CommandView.as_view(),
+        name="ocpi-command",
     ),
     re_path(r"^.*$", views.UnknownEndpointView.as_view()),
 ]

@@ -30,6 +30,7 @@ OUR_ENDPOINTS = (
     (ModuleId.TOKENS, InterfaceRole.RECEIVER, f"cpo/{OCPI_VERSION}/tokens"),
     (ModuleId.SESSIONS, InterfaceRole.SENDER, f"cpo/{OCPI_VERSION}/sessions"),
     (ModuleId.CDRS, InterfaceRole.SENDER, f"cpo/{OCPI_VERSION}/cdrs"),
+    (ModuleId.COMMANDS, InterfaceRole.RECEIVER, f"cpo/{OCPI_VERSION}/commands"),
 )
 
 

@@ -74,6 +74,8 @@ class PeerEmsp:
         self.cdrs: dict[tuple[str, str, str], dict] = {}  # posted CDRs, by owner and id
         self.cdr_posts = 0
         self.lose_next_cdr_answer = False  # store the next CDR, then drop the connection
+        # CommandResults posted to our response_urls, by the reference in the URL.
+        self.command_results: dict[str, list[dict]] = {}
         self.server = None
         self.thread = None
 
@@ -162,6 +164,11 @@ class PeerEmsp:
                     "role": "RECEIVER",
                     "url": f"{self.base_url}/emsp/2.2.1/cdrs",
                 },
+                {
+                    "identifier": "commands",
+                    "role": "SENDER",
+                    "url": f"{self.base_url}/emsp/2.2.1/commands",
+                },
             ]
             return self._send(handler, 200, self._ok({"version": "2.2.1", "endpoints": endpoints}))
         if method in ("PUT", "PATCH") and path.startswith("/ocpi/emsp/2.2.1/locations/"):
@@ -174,6 +181,8 @@ class PeerEmsp:
             cdr = self.cdrs.get(tuple(path.split("/")[5:8]))
             if cdr is not None:
                 return self._send(handler, 200, self._ok(cdr))
+        if method == "POST" and path.startswith("/ocpi/emsp/2.2.1/commands/"):
+            return self._command_result_posted(handler, path)
         if method == "GET" and path == "/ocpi/emsp/2.2.1/tokens":
             return self._tokens_page(handler, query)
         if method == "POST" and path == "/ocpi/2.2.1/credentials" and token == self.token_a:
@@ -234,6 +243,19 @@ class PeerEmsp:
             return None
         location = f"{self.base_url}/emsp/2.2.1/cdrs/{'/'.join(key)}"
         return self._send(handler, 200, self._ok(None), {"Location": location})
+
+    def response_url(self, reference: str) -> str:
+        """Where the CPO posts the CommandResult of our command named `reference`."""
+        return f"{self.base_url}/emsp/2.2.1/commands/{reference}"
+
+    def _command_result_posted(self, handler, path: str) -> None:
+        """Sender interface of Commands: the CommandResult of one of our commands."""
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length))
+        if not isinstance(body, dict) or "result" not in body:
+            return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
+        self.command_results.setdefault(path.split("/")[-1], []).append(body)
+        return self._send(handler, 200, self._ok(None))
 
     def _tokens_page(self, handler, query: str) -> None:
         """A paginated GET as the spec describes: our own page size, Link to the next page."""
