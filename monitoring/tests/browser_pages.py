@@ -50,11 +50,18 @@ def text_at(browser, css: str) -> str:
     return wait_for(steady(lambda: (browser.find_element("css selector", css).text,)))[0]
 
 
-def outcome(browser) -> str:
-    """The text of the console's (first) outcome message, once shown."""
-    return wait_for(
-        steady(lambda: browser.find_element("css selector", MESSAGES).text), ANSWER_SECONDS
-    )
+def outcome(browser, replacing: str | None = None) -> str:
+    """The text of the console's (first) outcome message, once shown.
+
+    `replacing`: the message the page shows before the click whose outcome is
+    awaited; until the answer's page replaces it, it is not the outcome.
+    """
+
+    def shown() -> str | None:
+        text = browser.find_element("css selector", MESSAGES).text
+        return None if text == replacing else text
+
+    return wait_for(steady(shown), ANSWER_SECONDS)
 
 
 def outcome_class(browser) -> str:
