@@ -21,6 +21,7 @@ from ocpp_consumer.group_commit import committer
 from ocpp_consumer.id_tag_info import id_tag_info
 from ocpp_consumer.meter_samples import meter_samples_from_ocpp
 from ocpp_consumer.quotas import count_quota_hit
+from ocpp_consumer.storable import storable_text
 from stations import services
 from stations.models import ChargePoint
 from stations.services import certificates, registration
@@ -175,8 +176,9 @@ async def data_transfer(session: Session, payload: dict) -> dict:
         vendor_id=payload["vendorId"],
         message_id=payload.get("messageId"),
         data=payload.get("data"),
-        # The consumer binds the CALL's uniqueId: it links record and journal.
-        unique_id=message_id_var.get() or "",
+        # The consumer binds the CALL's uniqueId: it links record and journal
+        # (as the journal stores it: a NUL, legal in JSON, cannot be stored).
+        unique_id=storable_text(message_id_var.get() or ""),
         on_limit=count_quota_hit,
     )
     return {"status": status, "data": data} if data is not None else {"status": status}
