@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     # Strict: a filter or ordering value that cannot be applied is a 400 naming it.
     "DEFAULT_FILTER_BACKENDS": [
         "api_support.filters.StrictFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "api_support.search.IndexedSearchFilter",
         "api_support.filters.StrictOrderingFilter",
     ],
     # Descriptions only from the view itself or extend_schema (no mixin docstrings).

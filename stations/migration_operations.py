@@ -7,6 +7,8 @@ PostgreSQL leaves an INVALID index: drop it (DROP INDEX CONCURRENTLY
 <name>) and migrate again. Other databases build them as usual.
 """
 
+import warnings
+
 from django.db import migrations
 from django.db.migrations.operations.base import Operation
 
@@ -135,3 +137,75 @@ def _stamp_sql(schema_editor, model, ignored: tuple[str, ...]) -> list[str]:
             f'WHERE "{pk}" = NEW."{pk}"; END',
         ]
     return []
+
+
+class AddSearchIndexOnline(Operation):
+    """A trigram index serving `?search=` (`UPPER(column::text) LIKE '%term%'`) on PostgreSQL.
+
+    Django's icontains compares `UPPER("column"::text)`: a GIN index over that
+    expression with pg_trgm's operator class answers it for terms of three
+    characters or more, built CONCURRENTLY (the migration sets `atomic =
+    False`). pg_trgm is a trusted extension (PostgreSQL 13+): the database's
+    owner may create it. Where it cannot be created the index is skipped with
+    a warning, and the search works as before, only slower. Other databases:
+    nothing (their tables are small).
+    """
+
+    reduces_to_sql = False
+    reversible = True
+
+    def __init__(self, model_name: str, field_name: str, name: str):
+        self.model_name = model_name
+        self.field_name = field_name
+        self.name = name
+
+    def deconstruct(self):
+        return (self.__class__.__name__, [self.model_name, self.field_name, self.name], {})
+
+    def state_forwards(self, app_label, state):
+        pass  # database only: the model does not describe expression indexes of one vendor
+
+    def describe(self):
+        return f"Trigram search index {self.name} on {self.model_name}.{self.field_name}"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        connection = schema_editor.connection
+        if connection.vendor != "postgresql":
+            return
+        if not self.allow_migrate_model(connection.alias, model):
+            return
+        if not _trigram_available(schema_editor):
+            return
+        table = model._meta.db_table
+        column = model._meta.get_field(self.field_name).column
+        # An interrupted concurrent build leaves an INVALID index that IF NOT EXISTS would keep.
+        schema_editor.execute(
+            f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = "
+            f"i.indexrelid WHERE c.relname = '{self.name}' AND NOT i.indisvalid) THEN "
+            f"EXECUTE 'DROP INDEX \"{self.name}\"'; END IF; END $$"
+        )
+        schema_editor.execute(
+            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{self.name}" ON "{table}" '
+            f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops)'
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{self.name}"')
+
+
+def _trigram_available(schema_editor) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        if cursor.fetchone():
+            return True
+        try:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except Exception as error:  # no privilege, or the contrib package is not installed
+            warnings.warn(
+                f"pg_trgm could not be created ({error}); ?search= runs without its index",
+                stacklevel=2,
+            )
+            return False
+    return True

@@ -9,6 +9,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api_support.nesting import nested_many
+
 from ..locations import location_last_updated, station_evses
 from ..models import Station
 from ..models.location_data import (
@@ -91,7 +93,7 @@ class LocationFieldsMixin(serializers.Serializer):
 
     @extend_schema_field(EvseSerializer(many=True))
     def get_evses(self, station) -> list[dict]:
-        return EvseSerializer(self._evses_of(station), many=True).data
+        return nested_many(self, EvseSerializer, self._evses_of(station))
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_last_updated(self, station) -> str | None:

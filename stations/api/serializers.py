@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from api_support.nesting import nested_many
 from loadmanagement.api import GridLimitFieldMixin
 
 from ..choices import RegistrationStatus
@@ -249,7 +250,7 @@ class StationSerializer(GridLimitFieldMixin, LocationFieldsMixin, serializers.Mo
             charge_points = [
                 cp for cp in charge_points if cp.registration_status == RegistrationStatus.ACCEPTED
             ]
-        return StationChargePointSerializer(charge_points, many=True).data
+        return nested_many(self, StationChargePointSerializer, charge_points)
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_distance_km(self, station) -> float | None:
