@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from drivers.models import IdTag
 from orm_support.query_templates import QueryTemplate
-from stations.choices import RegistrationStatus
-from stations.models import ChargePoint, MeterValue, Transaction
+from stations.choices import DisputeResolution, RegistrationStatus, SessionStatus
+from stations.models import ChargePoint, Transaction
 from stations.selectors import transaction_energy_so_far, transaction_list
-from stations.services.meter_values import ENERGY_REGISTER, energy_register_wh
+from stations.services.meter_rollups import register_readings_of
 
-from .models import Invoice, TagGroup, Tariff, TariffPeriod
+from .models import BillingFailure, Invoice, TagGroup, Tariff, TariffPeriod
 from .pricing import Bill, PricingError, SessionFacts, Terms, price_session
 
 
@@ -244,18 +244,27 @@ def transaction_register_readings(
     Only readings of the whole meter count: per-phase registers (with a
     phase) would each show a fraction of the energy.
     """
+    # Sessions whose raw samples the retention sweep deleted: the readings their
+    # roll-ups keep (the first and last of each interval) stand in for them.
     readings: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
-    rows = MeterValue.objects.filter(
-        transaction_id__in=list(transaction_ids),
-        measurand=ENERGY_REGISTER,
-        phase="",
-        numeric_value__isnull=False,
-    ).order_by("timestamp", "id")
-    for row in rows:
-        wh = energy_register_wh(row)
-        if wh is not None:
-            readings[row.transaction_id].append((row.timestamp, wh))
+    readings.update(register_readings_of(transaction_pks=transaction_ids))
     return readings
+
+
+def transaction_settled_q() -> Q:
+    """Ended sessions billing is done with, whose raw meter values may age out.
+
+    Invoiced, voided by an operator, refused (never billed), or (unless zero
+    energy is invoiced) without energy; never one with an unresolved billing
+    failure (an operator may still retry it). Running and disputed sessions
+    are excluded by the retention sweep itself.
+    """
+    done = Q(invoice__isnull=False) | Q(dispute_resolution=DisputeResolution.VOIDED)
+    done |= Q(status=SessionStatus.REFUSED)
+    if not settings.BILLING_INVOICE_ZERO_ENERGY:
+        done |= Q(energy_wh__lte=0)
+    failing = BillingFailure.objects.filter(transaction=OuterRef("pk"), resolved_at__isnull=True)
+    return done & ~Exists(failing)
 
 
 def transaction_session_facts(*, transaction: Transaction) -> SessionFacts:

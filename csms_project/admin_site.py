@@ -130,6 +130,8 @@ GROUPS = (
             "events.outboxmessage",
             "loadmanagement.allocationdecision",
             "loadmanagement.chargerfallback",
+            "loadmanagement.chargermaxprofile",
+            "loadmanagement.profileclearance",
             "monitoring.node",
         ),
         apps=("ocpp_consumer", "devicemodel", "events", "monitoring"),

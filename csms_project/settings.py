@@ -474,6 +474,16 @@ OCPP_HEARTBEAT_TIMEOUT_FACTOR = env.float("OCPP_HEARTBEAT_TIMEOUT_FACTOR", defau
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 # Open transactions without any message for this long are flagged as stale.
 STALE_TRANSACTION_HOURS = env.int("STALE_TRANSACTION_HOURS", default=24)
+# --- Meter values at scale (docs/METER_VALUES.md) ---------------------------------
+# Sessions' samples are rolled up per interval of this many minutes (kept per session).
+METER_VALUES_ROLLUP_MINUTES = env.int("METER_VALUES_ROLLUP_MINUTES", default=15)
+# Raw samples of settled sessions that ended this many days ago are deleted after
+# their roll-up; 0 keeps every raw sample for ever (the operator's choice).
+METER_VALUES_RAW_RETENTION_DAYS = env.int("METER_VALUES_RAW_RETENTION_DAYS", default=400)
+# Samples without a session (idle meters, unknown transaction ids), by receipt; 0: kept.
+METER_VALUES_UNLINKED_RETENTION_DAYS = env.int("METER_VALUES_UNLINKED_RETENTION_DAYS", default=90)
+# Sessions per database transaction of the retention sweep (its locks stay short).
+METER_VALUES_PRUNE_BATCH_SESSIONS = env.int("METER_VALUES_PRUNE_BATCH_SESSIONS", default=100)
 # --- Session plausibility ------------------------------------------------------
 # A connector whose maximum power nobody set is taken to deliver at most this.
 CONNECTOR_DEFAULT_MAX_POWER_W = env.int("CONNECTOR_DEFAULT_MAX_POWER_W", default=350_000)
@@ -501,6 +511,17 @@ EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = beat_schedule(
     sweep_interval=SWEEP_INTERVAL_SECONDS, relay_interval=EVENTS_RELAY_INTERVAL
 )
+# Meter values: roll-ups every 5 minutes, the raw retention hourly (docs/METER_VALUES.md).
+CELERY_BEAT_SCHEDULE["meter-rollups"] = {
+    "task": "stations.tasks.rollup_meter_values",
+    "schedule": 300.0,
+    "options": {"expires": 300},
+}
+CELERY_BEAT_SCHEDULE["meter-values-retention"] = {
+    "task": "stations.tasks.prune_meter_values",
+    "schedule": 3600.0,
+    "options": {"expires": 3600},
+}
 
 # --- Load management (docs/LOAD_MANAGEMENT.md) ----------------------------------
 # Every site with a limit is recomputed this often (measured draw, schedule
@@ -543,6 +564,9 @@ OCPI_BUSINESS_WEBSITE = env.str("OCPI_BUSINESS_WEBSITE", default="")
 OCPI_TOKEN_KEYS = env.list("OCPI_TOKEN_KEYS", default=[])
 # Seconds an outgoing OCPI request may take (connect and each read).
 OCPI_REQUEST_TIMEOUT_SECONDS = env.float("OCPI_REQUEST_TIMEOUT_SECONDS", default=10.0)
+# Seconds a real-time authorization request to a partner may take: a charger's
+# Authorize waits for it, so well within the OCPP call timeout.
+OCPI_REALTIME_AUTH_TIMEOUT_SECONDS = env.float("OCPI_REALTIME_AUTH_TIMEOUT_SECONDS", default=2.5)
 # Allow partner URLs on loopback or private networks (a lab, a partner on a VPN);
 # off: partners cannot make us call services inside our own network.
 OCPI_ALLOW_PRIVATE_URLS = env.bool("OCPI_ALLOW_PRIVATE_URLS", default=False)
@@ -559,6 +583,15 @@ CELERY_BEAT_SCHEDULE["roaming-session-progress"] = {
     "task": "roaming.tasks.push_running_sessions",
     "schedule": float(OCPI_SESSION_UPDATE_SECONDS),
     "options": {"expires": OCPI_SESSION_UPDATE_SECONDS},
+}
+# Seconds between runs that send partners the changes of our locations and tariffs
+# (station data, connectors, tariffs; EVSE status goes at once): edits in between
+# reach a partner as one request per object.
+OCPI_DATA_PUSH_SECONDS = env.int("OCPI_DATA_PUSH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["roaming-data-push"] = {
+    "task": "roaming.tasks.push_data_changes",
+    "schedule": float(OCPI_DATA_PUSH_SECONDS),
+    "options": {"expires": OCPI_DATA_PUSH_SECONDS},
 }
 
 # --- Monitoring -------------------------------------------------------------

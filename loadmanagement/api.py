@@ -2,7 +2,8 @@
 
 - `grid_limit_w` on the stations serializer (GridLimitFieldMixin), writable by operators;
 - `GET stations/{id}/allocation/`: the allocation in force (drivers: their own sessions);
-- `GET|PUT|PATCH stations/{id}/load-management/`: every setting of the site (operators);
+- `GET|PATCH|DELETE stations/{id}/load-management/`: every setting of the site, the
+  stations sharing its connection (operators);
 - `GET|PUT stations/{id}/limit-schedule/`: lower limits for a while, e.g. from an
   energy management system (operators).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,8 +29,8 @@ from stations.locations import station_visible_q
 from stations.models import Station
 
 from . import selectors, services
-from .models import LimitSource, SiteLimit
-from .tasks import dispatch_site
+from .models import LimitSource, SiteLimit, SiteStation
+from .tasks import clear_profiles, dispatch_site
 
 TAG = "load management"
 
@@ -48,6 +51,8 @@ class GridLimitFieldMixin(serializers.Serializer):
         data = super().to_representation(instance)
         if not self.context.get("include_unaccepted", True):
             data.pop("grid_limit_w", None)  # the site's connection is the operator's business
+        elif "grid_limit_w" in data and getattr(instance, "site_limit", None) is None:
+            data["grid_limit_w"] = _group_grid_limit_w(instance)
         return data
 
     def to_internal_value(self, data):
@@ -81,6 +86,20 @@ class GridLimitFieldMixin(serializers.Serializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
         _dispatch_after_commit(station.pk)
+
+
+def _group_grid_limit_w(station) -> int | None:
+    """The grid limit of the site a station belongs to as a member of a group."""
+    if hasattr(station, "group_grid_limit_w"):
+        return station.group_grid_limit_w  # annotated by with_grid_limits
+    site = selectors.site_limit_get(station_id=station.pk) if station.pk else None
+    return None if site is None else site.grid_limit_w
+
+
+def with_grid_limits(stations: QuerySet[Station]) -> QuerySet[Station]:
+    """Stations with their own site, and the grid limit of the group they are part of."""
+    group = SiteStation.objects.filter(station=OuterRef("pk")).values("site__grid_limit_w")[:1]
+    return stations.select_related("site_limit").annotate(group_grid_limit_w=Subquery(group))
 
 
 def _dispatch_after_commit(station_id: int) -> None:
@@ -157,14 +176,33 @@ class OperatorsWrite(BasePermission):
         user = request.user
         if not is_operator(user):
             return False
-        verb = "view" if request.method in SAFE_METHODS else "change"
+        if request.method in SAFE_METHODS:
+            verb = "view"
+        else:
+            verb = "delete" if request.method == "DELETE" else "change"
         return user.has_perm(f"loadmanagement.{verb}_sitelimit")
 
 
 class SiteLimitSerializer(serializers.ModelSerializer):
+    station = serializers.IntegerField(
+        source="station_id",
+        read_only=True,
+        help_text="The site's own station (its first member; it cannot leave the site).",
+    )
+    stations = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        help_text="Every station behind the site's grid connection (ids), its own first; "
+        "writing it sets the group. A station belongs to at most one site; one that leaves "
+        "has the profiles load management installed on its chargers cleared.",
+    )
+
     class Meta:
         model = SiteLimit
         fields = [
+            "station",
+            "stations",
             "grid_limit_w",
             "phase_current_limit_a",
             "voltage_v",
@@ -176,6 +214,14 @@ class SiteLimitSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.pk is None:
+            data["stations"] = [instance.station_id]
+        else:
+            data["stations"] = selectors.site_station_ids(site=instance)
+        return data
 
 
 class SiteLimitView(ApiViewMixin, generics.GenericAPIView):
@@ -202,14 +248,29 @@ class SiteLimitView(ApiViewMixin, generics.GenericAPIView):
 
     @extend_schema(
         tags=[TAG],
+        summary="Delete a station's site",
+        description="The site the station is part of goes (its limits, schedule, journal), "
+        "after ClearChargingProfile has been asked of its chargers for every profile load "
+        "management installed there.",
+        responses={204: None, **COMMON_ERRORS},
+    )
+    def delete(self, request, pk: int):
+        site = self._site(pk)
+        if site is None:
+            raise Http404
+        with transaction.atomic():
+            services.site_delete(site_id=site.pk)
+            transaction.on_commit(lambda: clear_profiles.delay())
+        return Response(status=204)
+
+    @extend_schema(
+        tags=[TAG],
         summary="Set a station's load management settings",
         description="Every field is optional; the site is recomputed and profiles are sent.",
         request=SiteLimitSerializer,
         responses={
             200: SiteLimitSerializer,
-            400: invalid(
-                {"safety_margin_percent": ["Ensure this value is less than or equal to 50."]}
-            ),
+            400: invalid({"stations": ["Station 12 already belongs to the site of Depot."]}),
             **READ_ERRORS,
         },
     )
@@ -217,12 +278,16 @@ class SiteLimitView(ApiViewMixin, generics.GenericAPIView):
         site = self._site(pk)
         serializer = SiteLimitSerializer(site, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        station_ids = changes.pop("stations", None)
         with transaction.atomic():
             try:
-                site = services.site_limit_set(station_id=pk, **serializer.validated_data)
+                site = services.site_limit_set(station_id=pk, **changes)
+                if station_ids is not None:
+                    site = services.site_stations_set(station_id=pk, station_ids=station_ids)
             except DjangoValidationError as exc:
                 raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-            _dispatch_after_commit(pk)
+            _dispatch_after_commit(site.station_id)
         return Response(SiteLimitSerializer(site).data)
 
 

@@ -23,6 +23,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from devicemodel.selectors import device_variables
 from ocpp_consumer.commands import (
     CommandError,
     CommandsUnavailable,
@@ -34,19 +35,28 @@ from ocpp_consumer.models import CommandStatus
 from stations.choices import OcppVersion
 from stations.models import ConfigurationKey
 from stations.services.smart_charging import (
+    CHARGE_POINT_MAX,
     TX_DEFAULT,
     TX_PROFILE,
     ChargingProfileSpec,
     SchedulePeriod,
 )
 
-from . import services
-from .models import UNCONTROLLED_STATES, ChargerFallback, SendState, SessionAllocation
-from .selectors import due_q
+from . import profile_ids, services
+from .models import (
+    UNCONTROLLED_STATES,
+    ChargerFallback,
+    ChargerMaxProfile,
+    ClearState,
+    SendState,
+    SessionAllocation,
+)
+from .selectors import clearances_due, due_q, site_limit_get
 
 logger = logging.getLogger(__name__)
 
 ACTION = "SetChargingProfile"
+CLEAR = "ClearChargingProfile"
 V201 = OcppVersion.V201
 # Profiles sent to one site at once (each waits for its charger's answer).
 CONCURRENCY = 20
@@ -57,14 +67,28 @@ NOT_SUPPORTED = ("NotSupported", "NotImplemented")
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a charger told about its smart charging (1.6 configuration keys), where known."""
+    """What a charger told about its smart charging, where known.
+
+    1.6: its configuration keys (GetConfiguration); 2.0.1: its device model's
+    SmartChargingCtrlr variables (GetVariables, NotifyReport).
+    """
 
     smart_charging: bool = True
     max_stack_level: int | None = None
     units: tuple[str, ...] = ("A", "W")
+    max_periods: int | None = None
 
 
-def capabilities_of(charge_point_pk: int) -> Capabilities:
+def _whole(text) -> int | None:
+    text = "" if text is None else str(text).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return int(text) if text.isdigit() else None
+
+
+def capabilities_of(charge_point_pk: int, version: str = OcppVersion.V16) -> Capabilities:
+    if version == V201:
+        return _capabilities_201(charge_point_pk)
     keys = dict(
         ConfigurationKey.objects.filter(
             charge_point_id=charge_point_pk,
@@ -72,6 +96,7 @@ def capabilities_of(charge_point_pk: int) -> Capabilities:
                 "SupportedFeatureProfiles",
                 "ChargeProfileMaxStackLevel",
                 "ChargingScheduleAllowedChargingRateUnit",
+                "ChargingScheduleMaxPeriods",
             ),
         ).values_list("key", "value")
     )
@@ -84,9 +109,61 @@ def capabilities_of(charge_point_pk: int) -> Capabilities:
     ) or ("A", "W")
     return Capabilities(
         smart_charging=smart,
-        max_stack_level=int(level) if level and level.strip().isdigit() else None,
+        max_stack_level=_whole(level),
         units=units,
+        max_periods=_whole(keys.get("ChargingScheduleMaxPeriods")),
     )
+
+
+# 2.0.1 names these by their configuration names (ChargingProfileMaxStackLevel,
+# ChargingScheduleChargingRateUnit) and, in the device model, by the variables
+# ProfileStackLevel (its maxLimit) and RateUnit; both are read.
+_STACK_LEVEL_201 = ("chargingprofilemaxstacklevel", "profilestacklevel")
+_RATE_UNIT_201 = ("chargingschedulechargingrateunit", "rateunit")
+
+
+def _capabilities_201(charge_point_pk: int) -> Capabilities:
+    """A 2.0.1 station's SmartChargingCtrlr as its device model reported it."""
+    values: dict[str, str] = {}
+    max_limits: dict[str, float] = {}
+    for variable in device_variables(
+        charge_point_pk=charge_point_pk, component="SmartChargingCtrlr"
+    ):
+        if variable.evse_id not in (None, 0):
+            continue  # the station's own controller, not one EVSE's
+        name = variable.name.lower()
+        actual = next(
+            (a.value for a in variable.attributes.all() if a.type == "Actual" and a.value),
+            None,
+        )
+        if actual is not None:
+            values[name] = actual
+        if variable.max_limit is not None:
+            max_limits[name] = variable.max_limit
+    off = any(values.get(name, "").lower() == "false" for name in ("enabled", "available"))
+    level = next(
+        (
+            found
+            for name in _STACK_LEVEL_201
+            for found in (_whole(values.get(name)), _whole(max_limits.get(name)))
+            if found is not None
+        ),
+        None,
+    )
+    unit_text = next((values[name] for name in _RATE_UNIT_201 if name in values), "")
+    members = {part.strip().upper() for part in unit_text.split(",")}
+    units = tuple(unit for unit in ("A", "W") if unit in members) or ("A", "W")
+    return Capabilities(
+        smart_charging=not off,
+        max_stack_level=level,
+        units=units,
+        max_periods=_whole(values.get("periodsperschedule")),
+    )
+
+
+def _fits(spec: ChargingProfileSpec, caps: Capabilities) -> bool:
+    """Whether the charger takes a schedule of this many periods (ours have one)."""
+    return caps.max_periods is None or len(spec.periods) <= caps.max_periods
 
 
 def _stack_level(caps: Capabilities) -> int:
@@ -138,6 +215,9 @@ def payload_201(spec: ChargingProfileSpec, evse_id: int) -> dict:
     return {"evseId": evse_id, "chargingProfile": charging_profile_to_201(spec)}
 
 
+SESSION, FALLBACK, MAXIMUM = "session", "fallback", "max"
+
+
 @dataclass(frozen=True)
 class Job:
     """One SetChargingProfile to send, and where its answer goes."""
@@ -148,13 +228,14 @@ class Job:
     limit: Decimal
     unit: str
     change_w: int  # negative: a decrease (sent first)
-    transaction_id: int | None = None  # None: the charger's TxDefaultProfile
+    transaction_id: int | None = None  # a session's TxProfile
+    kind: str = SESSION  # or the charger's TxDefaultProfile, or its maximum profile
 
 
 def _session_job(row: SessionAllocation, retry: bool, min_current_a: Decimal) -> Job | None:
     tx = row.transaction
     cp = tx.charge_point
-    caps = capabilities_of(cp.pk)
+    caps = capabilities_of(cp.pk, cp.ocpp_version)
     if not caps.smart_charging:
         return None
     is_dc = tx.connector.power_type == "DC"
@@ -165,7 +246,7 @@ def _session_job(row: SessionAllocation, retry: bool, min_current_a: Decimal) ->
         watts = int(min_current_a * row.phases * row.site.voltage_v)
     limit = _limit(watts, row.phases, row.site.voltage_v, unit)
     spec = ChargingProfileSpec(
-        charging_profile_id=settings.LOADMGMT_PROFILE_ID_BASE + tx.connector.connector_id,
+        charging_profile_id=profile_ids.tx_profile_id(tx.connector.connector_id),
         stack_level=_stack_level(caps),
         purpose=TX_PROFILE,
         kind="Absolute",
@@ -179,6 +260,8 @@ def _session_job(row: SessionAllocation, retry: bool, min_current_a: Decimal) ->
         charger_transaction_id=tx.ocpp_transaction_id if cp.ocpp_version == V201 else None,
         start_schedule=timezone.now().replace(microsecond=0),
     )
+    if not _fits(spec, caps):
+        return None
     connector = tx.connector.connector_id
     build = payload_201 if cp.ocpp_version == V201 else payload_16
     payload = build(spec, connector)
@@ -194,13 +277,13 @@ def _watts(limit: Decimal, unit: str, row: SessionAllocation) -> int:
 
 def _fallback_job(row: ChargerFallback) -> Job | None:
     cp = row.charge_point
-    caps = capabilities_of(cp.pk)
+    caps = capabilities_of(cp.pk, cp.ocpp_version)
     if not caps.smart_charging:
         return None
     unit = "A" if "A" in caps.units else "W"
     limit = _limit(row.limit_w, 3, row.site.voltage_v, unit)
     spec = ChargingProfileSpec(
-        charging_profile_id=settings.LOADMGMT_PROFILE_ID_BASE,
+        charging_profile_id=profile_ids.fallback_profile_id(),
         stack_level=_stack_level(caps),
         purpose=TX_DEFAULT,
         kind="Absolute",
@@ -208,51 +291,98 @@ def _fallback_job(row: ChargerFallback) -> Job | None:
         periods=(SchedulePeriod(start_period=0, limit=limit),),
         start_schedule=timezone.now().replace(microsecond=0),
     )
+    if not _fits(spec, caps):
+        return None
     payload = payload_201(spec, 0) if cp.ocpp_version == V201 else payload_16(spec, 0)
     # A fallback only ever makes a charger safer: sent with the decreases.
-    return Job(cp.charge_point_id, cp.pk, payload, limit, unit, change_w=-1)
+    return Job(cp.charge_point_id, cp.pk, payload, limit, unit, change_w=-1, kind=FALLBACK)
+
+
+def _max_job(row: ChargerMaxProfile) -> Job | None:
+    """The charger's ChargePointMaxProfile (2.0.1: ChargingStationMaxProfile).
+
+    Connector (EVSE) 0, Absolute from now on, no transaction: it caps the
+    charger as a whole whatever its session profiles say. Its own purpose
+    has its own stack levels, so LOADMGMT_STACK_LEVEL collides with nothing.
+    """
+    cp = row.charge_point
+    caps = capabilities_of(cp.pk, cp.ocpp_version)
+    if not caps.smart_charging:
+        return None
+    # Watts cap the charger exactly whatever its phases; amperes where it takes only those.
+    unit = "W" if "W" in caps.units else "A"
+    limit = Decimal(row.limit_w) if unit == "W" else row.current_a
+    spec = ChargingProfileSpec(
+        charging_profile_id=profile_ids.max_profile_id(),
+        stack_level=_stack_level(caps),
+        purpose=CHARGE_POINT_MAX,
+        kind="Absolute",
+        charging_rate_unit=unit,
+        periods=(
+            SchedulePeriod(
+                start_period=0,
+                limit=limit,
+                number_phases=1 if unit == "A" and row.phases == 1 else None,
+            ),
+        ),
+        start_schedule=timezone.now().replace(microsecond=0),
+    )
+    if not _fits(spec, caps):
+        return None
+    payload = payload_201(spec, 0) if cp.ocpp_version == V201 else payload_16(spec, 0)
+    # Never below what the sessions were given (it is the most the site can give
+    # the charger): a decrease goes first, an increase harms nothing either.
+    return Job(cp.charge_point_id, cp.pk, payload, limit, unit, change_w=-1, kind=MAXIMUM)
 
 
 def _due(station_id: int) -> tuple[list[Job], list[tuple[str, int]]]:
-    """The profiles to send now, and the sessions/chargers without smart charging."""
+    """The profiles to send now at the site of a station, and those without smart charging."""
+    site = site_limit_get(station_id=station_id)
+    if site is None or not site.enabled:
+        return [], []
     due = due_q()
     jobs, unsupported = [], []
-    sessions = SessionAllocation.objects.filter(due, site__station_id=station_id).select_related(
+    sessions = SessionAllocation.objects.filter(due, site=site).select_related(
         "site", "transaction__charge_point", "transaction__connector"
     )
     for row in sessions:
-        if not row.site.enabled:
-            continue
         job = _session_job(row, row.state in UNCONTROLLED_STATES, row.site.min_current_a)
         if job is None:
-            unsupported.append(("session", row.transaction_id))
+            unsupported.append((SESSION, row.transaction_id))
         else:
             jobs.append(job)
-    fallbacks = ChargerFallback.objects.filter(due, site__station_id=station_id).select_related(
-        "site", "charge_point"
-    )
-    for row in fallbacks:
-        if not row.site.enabled:
-            continue
-        job = _fallback_job(row)
-        if job is None:
-            unsupported.append(("fallback", row.charge_point_id))
-        else:
-            jobs.append(job)
+    for model, build, kind in (
+        (ChargerFallback, _fallback_job, FALLBACK),
+        (ChargerMaxProfile, _max_job, MAXIMUM),
+    ):
+        for row in model.objects.filter(due, site=site).select_related("site", "charge_point"):
+            job = build(row)
+            if job is None:
+                unsupported.append((kind, row.charge_point_id))
+            else:
+                jobs.append(job)
     return jobs, unsupported
 
 
 def _record_unsupported(unsupported: list[tuple[str, int]]) -> bool:
     lost = False
     now = timezone.now()
-    detail = "SupportedFeatureProfiles lacks SmartCharging"
+    detail = "no smart charging (or not this many periods) reported"
     for kind, pk in unsupported:
-        if kind == "session":
+        if kind == SESSION:
             lost |= services.allocation_outcome_record(
                 transaction_id=pk,
                 state=SendState.UNSUPPORTED,
                 limit=None,
                 unit="",
+                command_id=None,
+                detail=detail,
+                sent_at=now,
+            )
+        elif kind == MAXIMUM:
+            lost |= services.max_profile_outcome_record(
+                charge_point_pk=pk,
+                state=SendState.UNSUPPORTED,
                 command_id=None,
                 detail=detail,
                 sent_at=now,
@@ -297,7 +427,15 @@ async def _send(job: Job, semaphore: asyncio.Semaphore) -> tuple[str, int | None
 
 def _record(job: Job, outcome: tuple[str, int | None, str], sent_at) -> bool:
     state, command_id, detail = outcome
-    if job.transaction_id is None:
+    if job.kind == MAXIMUM:
+        return services.max_profile_outcome_record(
+            charge_point_pk=job.charge_point_pk,
+            state=state,
+            command_id=command_id,
+            detail=detail,
+            sent_at=sent_at,
+        )
+    if job.kind == FALLBACK:
         services.fallback_outcome_record(
             charge_point_pk=job.charge_point_pk,
             state=state,
@@ -353,3 +491,63 @@ async def site_dispatch(*, station_id: int) -> int:
 
 
 site_dispatch_sync = async_to_sync(site_dispatch)
+
+
+def _clear_payload(version: str, profile_id: int) -> dict:
+    return {"chargingProfileId": profile_id} if version == V201 else {"id": profile_id}
+
+
+async def _clear_one(charge_point_id: str, version: str, profile_id: int) -> str:
+    """The charger's answer to clearing one profile: Accepted, Unknown, or why not."""
+    try:
+        command = await command_send(
+            charge_point_id=charge_point_id,
+            action=CLEAR,
+            payload=_clear_payload(version, profile_id),
+            source="loadmgmt",
+        )
+    except CommandsUnavailable:
+        return str(ClearState.NO_ANSWER)
+    except CommandError as exc:
+        return f"{ClearState.NO_ANSWER}: {type(exc).__name__}"
+    except InvalidPayload as exc:
+        return f"invalid: {exc}"
+    if command.status == CommandStatus.ANSWERED:
+        return (command.response or {}).get("status") or "answered without a status"
+    return f"{command.status} {command.error_code}".strip()
+
+
+def _clear_state(answers: dict[str, str]) -> str:
+    if any(answer.startswith(ClearState.NO_ANSWER) for answer in answers.values()):
+        return ClearState.NO_ANSWER  # asked again later (and when it reconnects)
+    if any(answer not in ("Accepted", "Unknown") for answer in answers.values()):
+        return ClearState.REJECTED
+    if all(answer == "Unknown" for answer in answers.values()):
+        return ClearState.UNKNOWN
+    return ClearState.CLEARED
+
+
+async def clearances_dispatch() -> int:
+    """Send every due ClearChargingProfile (one per profile id we installed); how many chargers."""
+    clearances = await sync_to_async(lambda: list(clearances_due()))()
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def clear(clearance):
+        cp = clearance.charge_point
+        async with semaphore:
+            sent_at = timezone.now()
+            answers = {
+                str(profile_id): await _clear_one(cp.charge_point_id, cp.ocpp_version, profile_id)
+                for profile_id in clearance.profile_ids
+            }
+        state = _clear_state(answers)
+        detail = "; ".join(f"{key}: {value}" for key, value in answers.items())
+        await sync_to_async(services.clearance_outcome_record)(
+            clearance_id=clearance.pk, state=state, answers=answers, detail=detail, sent_at=sent_at
+        )
+
+    await asyncio.gather(*(clear(clearance) for clearance in clearances))
+    return len(clearances)
+
+
+clearances_dispatch_sync = async_to_sync(clearances_dispatch)

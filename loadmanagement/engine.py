@@ -321,6 +321,73 @@ def _result(sessions, results, capacity, uncontrolled_w, over_limit) -> Allocati
     )
 
 
+@dataclass(frozen=True)
+class ConnectorMeans:
+    """A connector of a charger as its maximum profile sees it."""
+
+    max_w: float
+    phases: int = 3  # 1: a one-phase connector
+    phase: int | None = None  # the phase a one-phase connector is wired to, when known
+
+
+@dataclass(frozen=True)
+class ChargerCap:
+    """A charger's maximum profile: in watts, or in amperes per phase (`phases` 1: on one)."""
+
+    limit_w: int
+    current_a: float
+    phases: int
+
+
+def _phases_loaded(connector: ConnectorMeans) -> tuple[int, ...]:
+    if connector.phases == 1 and connector.phase in PHASES:
+        return (connector.phase,)
+    return PHASES
+
+
+def charger_cap(
+    *, capacity: SiteCapacity, connectors: Sequence[ConnectorMeans]
+) -> ChargerCap | None:
+    """The most a charger may ever draw at a site: what `allocate` can give its sessions at most.
+
+    Never below the sum of its sessions' allocations (in watts) nor below what
+    they draw on any one phase (in amperes), whatever the sessions; so it
+    caps the charger as a whole without ever holding a session under its
+    share. None for a site without limits.
+    """
+    if capacity.unlimited or not connectors:
+        return None
+    voltage = capacity.voltage_v
+    loaded = {phase for c in connectors for phase in _phases_loaded(c)}
+    common = set(PHASES).intersection(*(_phases_loaded(c) for c in connectors))
+    # One-phase connectors all counted on one same phase (an unknown phase counts on
+    # all three): their currents add up under that phase's limit, so one current caps
+    # the charger's total (numberPhases 1). Otherwise the cap is per phase.
+    single = all(c.phases == 1 for c in connectors) and bool(common)
+    watts = [sum(c.max_w for c in connectors)]
+    if capacity.power_w is not None:
+        watts.append(capacity.power_w)
+    if capacity.phase_current_a is not None:
+        watts.append(capacity.phase_current_a * voltage * (1 if single else len(loaded)))
+    amps = [
+        max(
+            sum(c.max_w / (c.phases * voltage) for c in connectors if phase in _phases_loaded(c))
+            for phase in PHASES
+        )
+    ]
+    if capacity.phase_current_a is not None:
+        amps.append(capacity.phase_current_a)
+    if capacity.power_w is not None:
+        any_single = any(c.phases == 1 for c in connectors)
+        amps.append(capacity.power_w / (voltage * (1 if any_single else 3)))
+    # Rounded down like the shares: the sum of rounded-down shares never exceeds it.
+    return ChargerCap(
+        limit_w=int(_floor(min(watts))),
+        current_a=round(_floor(min(amps), 0.1), 1),
+        phases=1 if single else 3,
+    )
+
+
 def with_offers(sessions: Sequence[SessionDemand], allocation: Allocation) -> list[SessionDemand]:
     """The sessions with this allocation as their last offer (for the next round)."""
     return [

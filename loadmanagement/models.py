@@ -105,12 +105,92 @@ class SiteLimit(models.Model):
     def __str__(self):
         return str(self.station)
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # The site's own station is always its first member (the group's name).
+        SiteStation.objects.get_or_create(station_id=self.station_id, defaults={"site": self})
+
     def clean(self):
+        if self.station_id is not None:
+            other = (
+                SiteStation.objects.filter(station_id=self.station_id)
+                .exclude(site_id=self.pk)
+                .select_related("site__station")
+                .first()
+            )
+            if other is not None:
+                raise ValidationError(
+                    {
+                        "station": _("This station already belongs to the site of %(site)s.")
+                        % {"site": other.site}
+                    }
+                )
         if self.fallback_limit_w is not None and self.grid_limit_w is not None:
             if self.fallback_limit_w > self.grid_limit_w:
                 raise ValidationError(
                     {"fallback_limit_w": _("The fallback cannot exceed the grid limit.")}
                 )
+
+
+class SiteStation(models.Model):
+    """A station behind a site's grid connection: a site may feed several stations."""
+
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="members", verbose_name=_("site")
+    )
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="+", verbose_name=_("station")
+    )
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("station of the site")
+        verbose_name_plural = _("stations of the site")
+        ordering = ["added_at", "pk"]
+        constraints = [
+            # One grid connection per station: two sites sharing it would each give it all.
+            models.UniqueConstraint(
+                fields=["station"],
+                name="loadmgmt_station_in_one_site",
+                violation_error_message=_("This station already belongs to another site."),
+            )
+        ]
+
+    def __str__(self):
+        return str(self.station)
+
+    def clean(self):
+        if self.station_id is None or self.site_id is None:
+            return
+        owner = SiteLimit.objects.filter(station_id=self.station_id).exclude(pk=self.site_id)
+        if owner.exists():
+            raise ValidationError(
+                {"station": _("This station has a site of its own: delete that site first.")}
+            )
+
+
+class ConnectorPhase(models.Model):
+    """The phase a one-phase connector is wired to, so it loads only that one."""
+
+    connector = models.OneToOneField(
+        Connector,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="load_phase",
+        verbose_name=_("connector"),
+    )
+    phase = models.PositiveSmallIntegerField(
+        _("phase"),
+        choices=[(1, "L1"), (2, "L2"), (3, "L3")],
+        help_text=_("Only for one-phase connectors; three-phase ones load all three."),
+    )
+
+    class Meta:
+        verbose_name = _("connector phase")
+        verbose_name_plural = _("connector phases")
+
+    def __str__(self):
+        return f"{self.connector}: L{self.phase}"
 
 
 class LimitScheduleEntry(models.Model):
@@ -263,6 +343,90 @@ class ChargerFallback(models.Model):
 
     def __str__(self):
         return f"{self.charge_point_id}: {self.limit_w} W"
+
+
+class ChargerMaxProfile(models.Model):
+    """The ChargePointMaxProfile (2.0.1: ChargingStationMaxProfile) capping a whole charger.
+
+    At most what the site can ever give it, so that a charger with several
+    connectors stays under the site's limit even if its session profiles are lost.
+    """
+
+    charge_point = models.OneToOneField(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="load_max_profile",
+        verbose_name=_("charge point"),
+    )
+    site = models.ForeignKey(
+        SiteLimit, on_delete=models.CASCADE, related_name="max_profiles", verbose_name=_("site")
+    )
+    limit_w = models.PositiveIntegerField(_("limit of the charger (W)"))
+    # The same cap in amperes per phase, for chargers that take amperes; 1 phase for a
+    # charger whose connectors are all one-phase.
+    current_a = models.DecimalField(_("limit (A)"), max_digits=6, decimal_places=1, default=0)
+    phases = models.PositiveSmallIntegerField(_("phases"), default=3)
+    state = models.CharField(
+        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("charger maximum profile")
+        verbose_name_plural = _("charger maximum profiles")
+
+    def __str__(self):
+        return f"{self.charge_point_id}: {self.limit_w} W"
+
+    @property
+    def controlled(self) -> bool:
+        return self.state not in UNCONTROLLED_STATES
+
+
+class ClearState(models.TextChoices):
+    PENDING = "pending", _("to send")
+    CLEARED = "cleared", _("cleared")
+    UNKNOWN = "unknown", _("none installed")
+    REJECTED = "rejected", _("rejected")
+    NO_ANSWER = "no_answer", _("no answer")
+
+
+class ProfileClearance(models.Model):
+    """Profiles we installed on a charger, to clear: its site was switched off or deleted,
+    or its station left the site. Kept after the site is gone (the journal of it)."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint,
+        on_delete=models.CASCADE,
+        related_name="load_clearances",
+        verbose_name=_("charge point"),
+    )
+    # The chargingProfileId of every profile we installed there.
+    profile_ids = models.JSONField(_("profile ids"), default=list)
+    reason = models.CharField(_("reason"), max_length=32)
+    site_name = models.CharField(_("site"), max_length=255, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=ClearState.choices, default=ClearState.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # One ClearChargingProfile per id: {"<id>": "Accepted" | "Unknown" | an error}.
+    answers = models.JSONField(_("answers"), default=dict)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("profile clearance")
+        verbose_name_plural = _("profile clearances")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="loadmgmt_clearance_state_idx")]
+
+    def __str__(self):
+        return f"{self.charge_point_id}: {self.profile_ids} ({self.state})"
 
 
 class AllocationDecision(models.Model):

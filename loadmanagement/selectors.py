@@ -19,9 +19,14 @@ from .models import (
     UNCONTROLLED_STATES,
     AllocationDecision,
     ChargerFallback,
+    ChargerMaxProfile,
+    ClearState,
+    ConnectorPhase,
+    ProfileClearance,
     SendState,
     SessionAllocation,
     SiteLimit,
+    SiteStation,
 )
 
 POWER = "Power.Active.Import"
@@ -30,7 +35,32 @@ PHASE_NAMES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
 
 
 def site_limit_get(*, station_id: int) -> SiteLimit | None:
+    """The site a station is part of (its own, or a group's it was added to)."""
+    site_id = (
+        SiteStation.objects.filter(station_id=station_id).values_list("site_id", flat=True).first()
+    )
+    if site_id is not None:
+        return SiteLimit.objects.filter(pk=site_id).first()
     return SiteLimit.objects.filter(station_id=station_id).first()
+
+
+def site_station_ids(*, site: SiteLimit) -> list[int]:
+    """Every station behind the site's connection, its own first."""
+    members = list(site.members.values_list("station_id", flat=True))
+    return [site.station_id, *(pk for pk in members if pk != site.station_id)]
+
+
+def site_stations(*, site: SiteLimit) -> list[SiteStation]:
+    return list(site.members.select_related("station").order_by("added_at", "pk"))
+
+
+def connector_phases(*, connector_ids: list[int]) -> dict[int, int]:
+    """The phase (1-3) each one-phase connector is wired to, where the operator said."""
+    return dict(
+        ConnectorPhase.objects.filter(connector_id__in=connector_ids).values_list(
+            "connector_id", "phase"
+        )
+    )
 
 
 def site_limit_w_at(*, site: SiteLimit, at: datetime) -> int | None:
@@ -55,10 +85,10 @@ def site_capacity(*, site: SiteLimit, at: datetime | None = None) -> SiteCapacit
     )
 
 
-def running_sessions(*, station_id: int) -> QuerySet[Transaction]:
+def running_sessions(*, station_ids: list[int]) -> QuerySet[Transaction]:
     return (
         Transaction.objects.filter(
-            charge_point__station_id=station_id, status=SessionStatus.RUNNING
+            charge_point__station_id__in=station_ids, status=SessionStatus.RUNNING
         )
         .select_related("connector", "charge_point", "tag")
         .order_by("start_timestamp", "pk")
@@ -161,12 +191,19 @@ def due_q(*, now: datetime | None = None) -> Q:
 
 
 def site_has_due(*, station_id: int) -> bool:
+    site = site_limit_get(station_id=station_id)
+    if site is None or not site.enabled:
+        return False
     due = due_q()
-    return (
-        SessionAllocation.objects.filter(
-            due, site__station_id=station_id, site__enabled=True
-        ).exists()
-        or ChargerFallback.objects.filter(
-            due, site__station_id=station_id, site__enabled=True
-        ).exists()
+    return any(
+        model.objects.filter(due, site=site).exists()
+        for model in (SessionAllocation, ChargerFallback, ChargerMaxProfile)
     )
+
+
+def clearances_due(*, now: datetime | None = None) -> QuerySet[ProfileClearance]:
+    """Clearances to send: new ones, and unanswered ones LOADMGMT_RETRY_SECONDS later."""
+    retry_before = (now or timezone.now()) - timedelta(seconds=settings.LOADMGMT_RETRY_SECONDS)
+    return ProfileClearance.objects.filter(
+        Q(state=ClearState.PENDING) | Q(state=ClearState.NO_ANSWER, sent_at__lt=retry_before)
+    ).select_related("charge_point")

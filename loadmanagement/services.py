@@ -1,5 +1,8 @@
 """Writes for load management: limits, the recomputation of a site, the chargers' answers.
 
+A site may cover several stations (SiteStation): every function taking a
+`station_id` acts on the site that station is part of.
+
 `site_recompute` is the heart: it reads the running sessions of a site, asks
 the engine, stores the allocation (rows whose limit changed become `pending`
 for the dispatcher) and journals the decision. It sends nothing itself:
@@ -17,27 +20,39 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.models import TagGroup
 from stations.choices import RegistrationStatus
 from stations.models import ChargePoint, Connector, EVChargingNeeds, Station, Transaction
 from stations.selectors import transaction_energy_so_far
 
-from . import engine, timeofuse
+from . import engine, profile_ids, timeofuse
 from .models import (
     UNCONTROLLED_STATES,
     AllocationDecision,
     ChargerFallback,
+    ChargerMaxProfile,
+    ClearState,
     LimitScheduleEntry,
     LimitSource,
+    ProfileClearance,
     SendState,
     SessionAllocation,
     SessionFlexibility,
     SignalKind,
     SiteLimit,
+    SiteStation,
     TouSignalEntry,
 )
-from .selectors import measured_power_w, running_sessions, site_capacity
+from .selectors import (
+    connector_phases,
+    measured_power_w,
+    running_sessions,
+    site_capacity,
+    site_limit_get,
+    site_station_ids,
+)
 
 SINGLE_PHASE_TYPES = ("AC_1_PHASE",)
 # A sweep journals a decision when something changed, or at least this often
@@ -62,7 +77,25 @@ class Trigger:
     CHARGER_CONNECTED = "charger_connected"
     CHARGER_ANSWERED = "charger_answered"
     DEPARTURE_SET = "departure_set"
+    STATIONS_CHANGED = "stations_changed"
     SWEEP = "sweep"
+
+
+class ClearReason:
+    """Why profiles were cleared from a charger (kept with the clearance)."""
+
+    SITE_DISABLED = "site_disabled"
+    SITE_DELETED = "site_deleted"
+    STATION_LEFT = "station_left"
+    NO_LIMIT = "no_limit"  # the limit was removed: the charger's cap goes with it
+
+
+def _site_locked(station_id: int) -> SiteLimit | None:
+    """The site a station is part of, locked for this transaction (None: not managed)."""
+    site = site_limit_get(station_id=station_id)
+    if site is None:
+        return None
+    return SiteLimit.objects.select_for_update().get(pk=site.pk)
 
 
 @transaction.atomic
@@ -72,7 +105,7 @@ def site_limit_set(*, station_id: int, **changes) -> SiteLimit:
     if unknown:
         raise ValueError(f"not site limit fields: {sorted(unknown)}")
     station = Station.objects.select_for_update().get(pk=station_id)
-    site = SiteLimit.objects.filter(station=station).first() or SiteLimit(station=station)
+    site = _site_locked(station_id) or SiteLimit(station=station)
     for name, value in changes.items():
         setattr(site, name, value)
     site.full_clean()
@@ -93,7 +126,7 @@ def limit_schedule_replace(
     *, station_id: int, items: list[ScheduleItem], source: str = LimitSource.OPERATOR
 ) -> list[LimitScheduleEntry]:
     """Replace a site's limit schedule from now on (what has passed is kept); recompute."""
-    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    site = _site_locked(station_id)
     if site is None:
         site = site_limit_set(station_id=station_id)
     now = timezone.now()
@@ -135,7 +168,7 @@ def tou_signal_replace(
     source: str = LimitSource.EMS,
 ) -> list[TouSignalEntry]:
     """Replace a site's price or carbon signal from now on (the past is kept); recompute."""
-    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    site = _site_locked(station_id)
     if site is None:
         site = site_limit_set(station_id=station_id)
     site.tou_signal.filter(ends_at__gt=timezone.now()).delete()
@@ -209,9 +242,9 @@ def _phases(connector) -> int:
     return 1 if connector.power_type in SINGLE_PHASE_TYPES else 3
 
 
-def _connector_count(site: SiteLimit) -> int:
+def _connector_count(station_ids: list[int]) -> int:
     return Connector.objects.filter(
-        charge_point__station_id=site.station_id,
+        charge_point__station_id__in=station_ids,
         charge_point__registration_status=RegistrationStatus.ACCEPTED,
         connector_id__gt=0,
     ).count()
@@ -278,25 +311,35 @@ def site_recompute(
 ) -> AllocationDecision | None:
     """Allocate the site's power anew, store it, journal why; None for a site without limits."""
     now = now or timezone.now()
-    site = SiteLimit.objects.select_for_update().filter(station_id=station_id).first()
+    site = _site_locked(station_id)
     if site is None:
         return None
-    sessions = list(running_sessions(station_id=station_id))
+    station_ids = site_station_ids(site=site)
+    sessions = list(running_sessions(station_ids=station_ids))
     rows = {row.transaction_id: row for row in site.allocations.all()}
     running_ids = {s.pk for s in sessions}
     gone = [tx for tx in rows if tx not in running_ids]
     if gone:
         SessionAllocation.objects.filter(transaction_id__in=gone).delete()
     if not site.enabled:
-        return _journal(site, trigger, None, {}, now, changed=bool(gone))
+        cleared = _clear_installed(site, reason=ClearReason.SITE_DISABLED)
+        return _journal(site, trigger, None, {}, now, changed=bool(gone) or cleared)
     full_capacity = site_capacity(site=site, at=now)
-    connectors = _connector_count(site)
+    connectors = _connector_count(station_ids)
     fallback_w = _fallback_w(site, full_capacity, connectors)
     capacity, reserve = _less_start_reserve(full_capacity, fallback_w, connectors - len(sessions))
     measured = measured_power_w(
         transaction_ids=list(running_ids), voltage_v=capacity.voltage_v, now=now
     )
     priorities = _priorities(site, sessions)
+    wired = connector_phases(connector_ids=[s.connector_id for s in sessions])
+    # A charger that refused its maximum profile is not capped as a whole: its
+    # sessions count at full power like those of a charger refusing theirs.
+    uncapped = set(
+        site.max_profiles.filter(state__in=UNCONTROLLED_STATES).values_list(
+            "charge_point_id", flat=True
+        )
+    )
     demands = []
     for s in sessions:
         phases = _phases(s.connector)
@@ -309,10 +352,11 @@ def site_recompute(
                 max_w=float(s.connector.max_power_w or site.default_charger_max_w),
                 min_w=float(site.min_current_a) * phases * capacity.voltage_v,
                 phases=phases,
+                phase=wired.get(s.connector_id) if phases == 1 else None,
                 priority=priorities.get(s.pk, 0),
                 offered_w=float(row.allocated_w) if accepted else None,
                 measured_w=measured.get(s.pk),
-                controlled=row is None or row.controlled,
+                controlled=(row is None or row.controlled) and s.charge_point_id not in uncapped,
             )
         )
     plans = _tou_plans(site, sessions, demands, now)
@@ -339,7 +383,8 @@ def site_recompute(
         row.phases = demand.phases
         row.priority = demand.priority
         row.save()
-    changed = _fallbacks_update(site, fallback_w) or changed
+    changed = _fallbacks_update(site, station_ids, fallback_w) or changed
+    changed = _max_profiles_update(site, station_ids, full_capacity) or changed
     return _journal(
         site,
         trigger,
@@ -459,13 +504,21 @@ def _tou_journal(plans: dict[int, timeofuse.Plan], key: int) -> dict:
     }
 
 
-def _fallbacks_update(site: SiteLimit, limit: int | None) -> bool:
+def _site_charge_points(station_ids: list[int]):
+    return ChargePoint.objects.filter(
+        station_id__in=station_ids, registration_status=RegistrationStatus.ACCEPTED
+    )
+
+
+def _fallbacks_update(site: SiteLimit, station_ids: list[int], limit: int | None) -> bool:
     """Keep one TxDefaultProfile per accepted charge point at the site; True if any changed."""
-    charge_points = ChargePoint.objects.filter(
-        station_id=site.station_id, registration_status=RegistrationStatus.ACCEPTED
-    ).values_list("pk", flat=True)
+    charge_points = _site_charge_points(station_ids).values_list("pk", flat=True)
     existing = {row.charge_point_id: row for row in site.fallbacks.all()}
     wanted = set(charge_points)
+    # Managed again: what was to be cleared there is replaced by the profiles sent now.
+    ProfileClearance.objects.filter(
+        charge_point_id__in=wanted, state__in=(ClearState.PENDING, ClearState.NO_ANSWER)
+    ).delete()
     stale = [pk for pk in existing if pk not in wanted]
     if stale:
         ChargerFallback.objects.filter(charge_point_id__in=stale).delete()
@@ -489,6 +542,194 @@ def _fallbacks_update(site: SiteLimit, limit: int | None) -> bool:
             row.save(update_fields=["limit_w", "state"])
             changed = True
     return changed
+
+
+def _max_profiles_update(
+    site: SiteLimit, station_ids: list[int], capacity: engine.SiteCapacity
+) -> bool:
+    """Keep one maximum profile per accepted charge point at the site; True if any changed."""
+    existing = {row.charge_point_id: row for row in site.max_profiles.all()}
+    if capacity.unlimited:
+        # No limit, no cap: the ones installed are cleared rather than left throttling.
+        return _clear_installed(
+            site, charge_point_ids=list(existing), reason=ClearReason.NO_LIMIT, only_max=True
+        )
+    connectors = list(
+        Connector.objects.filter(
+            charge_point__in=_site_charge_points(station_ids), connector_id__gt=0
+        )
+    )
+    wired = connector_phases(connector_ids=[c.pk for c in connectors])
+    connectors_of: dict[int, list[engine.ConnectorMeans]] = {}
+    for connector in connectors:
+        phases = _phases(connector)
+        connectors_of.setdefault(connector.charge_point_id, []).append(
+            engine.ConnectorMeans(
+                max_w=float(connector.max_power_w or site.default_charger_max_w),
+                phases=phases,
+                phase=wired.get(connector.pk) if phases == 1 else None,
+            )
+        )
+    wanted = set(_site_charge_points(station_ids).values_list("pk", flat=True))
+    stale = [pk for pk in existing if pk not in wanted]
+    if stale:
+        ChargerMaxProfile.objects.filter(charge_point_id__in=stale).delete()
+    ChargerMaxProfile.objects.filter(charge_point_id__in=wanted).exclude(site=site).update(
+        site=site, state=SendState.PENDING
+    )
+    changed = False
+    for pk in wanted:
+        cap = engine.charger_cap(capacity=capacity, connectors=connectors_of.get(pk, []))
+        if cap is None:
+            continue  # no connectors reported yet: nothing to cap
+        values = {"limit_w": cap.limit_w, "current_a": _amps(cap.current_a), "phases": cap.phases}
+        row = existing.get(pk)
+        if row is None:
+            ChargerMaxProfile.objects.update_or_create(
+                charge_point_id=pk, defaults={"site": site, "state": SendState.PENDING, **values}
+            )
+            changed = True
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.state = SendState.PENDING
+            row.save(update_fields=[*values, "state"])
+            changed = True
+    return changed
+
+
+def _clear_installed(
+    site: SiteLimit,
+    *,
+    reason: str,
+    charge_point_ids: list[int] | None = None,
+    only_max: bool = False,
+) -> bool:
+    """Have the profiles we sent to the site's chargers (or to some) cleared; forget them.
+
+    One ProfileClearance per charger naming the ids of every profile sent
+    there (sent at all: an unanswered one may have been installed); the rows
+    go, so that a site managed again sends everything afresh. True if any.
+    """
+    ids: dict[int, set[int]] = {}
+
+    def scoped(rows):
+        if charge_point_ids is not None:
+            rows = rows.filter(charge_point_id__in=charge_point_ids)
+        return rows
+
+    max_rows = scoped(site.max_profiles.all())
+    for cp, sent in max_rows.values_list("charge_point_id", "sent_at"):
+        if sent is not None:
+            ids.setdefault(cp, set()).add(profile_ids.max_profile_id())
+    deleted = max_rows.delete()[0]
+    if not only_max:
+        fallbacks = scoped(site.fallbacks.all())
+        for cp, sent in fallbacks.values_list("charge_point_id", "sent_at"):
+            if sent is not None:
+                ids.setdefault(cp, set()).add(profile_ids.fallback_profile_id())
+        deleted += fallbacks.delete()[0]
+        sessions = site.allocations.all()
+        if charge_point_ids is not None:
+            sessions = sessions.filter(transaction__charge_point_id__in=charge_point_ids)
+        for cp, connector, sent in sessions.values_list(
+            "transaction__charge_point_id", "transaction__connector__connector_id", "sent_at"
+        ):
+            if sent is not None:
+                ids.setdefault(cp, set()).add(profile_ids.tx_profile_id(connector))
+        deleted += sessions.delete()[0]
+    ProfileClearance.objects.bulk_create(
+        ProfileClearance(
+            charge_point_id=cp,
+            profile_ids=sorted(found),
+            reason=reason,
+            site_name=str(site)[:255],
+        )
+        for cp, found in ids.items()
+    )
+    return bool(deleted or ids)
+
+
+@transaction.atomic
+def site_stations_set(*, station_id: int, station_ids: list[int]) -> SiteLimit:
+    """Set the stations behind a site's connection (the site's own always stays); recompute.
+
+    A station of another site is refused, naming it; a station that leaves
+    has our profiles cleared from its chargers, whose sessions are then no
+    longer managed.
+    """
+    site = _site_locked(station_id)
+    if site is None:
+        site = site_limit_set(station_id=station_id)
+    wanted = list(dict.fromkeys(station_ids))
+    if site.station_id not in wanted:
+        raise ValidationError(
+            {
+                "stations": [
+                    gettext("The site's own station %(station)s stays in it.")
+                    % {"station": site.station_id}
+                ]
+            }
+        )
+    found = set(Station.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationError(
+            {"stations": [gettext("No such station: %(ids)s.") % {"ids": missing}]}
+        )
+    taken = (
+        SiteStation.objects.filter(station_id__in=wanted)
+        .exclude(site=site)
+        .select_related("station", "site__station")
+    )
+    problems = [
+        gettext("Station %(station)s already belongs to the site of %(site)s.")
+        % {"station": member.station_id, "site": member.site}
+        for member in taken
+    ]
+    owners = SiteLimit.objects.filter(station_id__in=wanted).exclude(pk=site.pk)
+    problems += [
+        gettext("Station %(station)s has a site of its own.") % {"station": other.station_id}
+        for other in owners
+    ]
+    if problems:
+        raise ValidationError({"stations": problems})
+    current = set(site.members.values_list("station_id", flat=True))
+    leaving = current - set(wanted)
+    if leaving:
+        charge_points = list(
+            ChargePoint.objects.filter(station_id__in=leaving).values_list("pk", flat=True)
+        )
+        _clear_installed(site, charge_point_ids=charge_points, reason=ClearReason.STATION_LEFT)
+        site.members.filter(station_id__in=leaving).delete()
+    SiteStation.objects.bulk_create(
+        SiteStation(site=site, station_id=pk) for pk in wanted if pk not in current
+    )
+    site_recompute(station_id=site.station_id, trigger=Trigger.STATIONS_CHANGED)
+    return site
+
+
+@transaction.atomic
+def site_delete(*, site_id: int) -> bool:
+    """Delete a site (its journal goes with it) after having its profiles cleared."""
+    site = SiteLimit.objects.select_for_update().filter(pk=site_id).first()
+    if site is None:
+        return False
+    _clear_installed(site, reason=ClearReason.SITE_DELETED)
+    site.delete()
+    return True
+
+
+def clearance_outcome_record(
+    *, clearance_id: int, state: str, answers: dict, detail: str, sent_at: datetime
+) -> None:
+    ProfileClearance.objects.filter(pk=clearance_id).update(
+        state=state,
+        answers=answers,
+        detail=detail[:255],
+        sent_at=sent_at,
+        answered_at=timezone.now(),
+    )
 
 
 def _journal(
@@ -563,6 +804,20 @@ def allocation_outcome_record(
     return was_controlled and not row.controlled
 
 
+def max_profile_outcome_record(
+    *, charge_point_pk: int, state: str, command_id: int | None, detail: str = "", sent_at: datetime
+) -> bool:
+    """Keep a charger's answer to its maximum profile; True when it lost control of it."""
+    row = ChargerMaxProfile.objects.filter(charge_point_id=charge_point_pk).first()
+    if row is None:
+        return False
+    was_controlled = row.controlled
+    row.state, row.command_id, row.detail = state, command_id, detail[:255]
+    row.sent_at, row.answered_at = sent_at, timezone.now()
+    row.save()
+    return was_controlled and not row.controlled
+
+
 def fallback_outcome_record(
     *, charge_point_pk: int, state: str, command_id: int | None, detail: str = "", sent_at: datetime
 ) -> None:
@@ -583,6 +838,12 @@ def charger_reconnected(*, charge_point_pk: int) -> int | None:
     if station_id is None:
         return None
     ChargerFallback.objects.filter(charge_point_id=charge_point_pk).update(state=SendState.PENDING)
+    ChargerMaxProfile.objects.filter(charge_point_id=charge_point_pk).update(
+        state=SendState.PENDING
+    )
+    ProfileClearance.objects.filter(
+        charge_point_id=charge_point_pk, state=ClearState.NO_ANSWER
+    ).update(state=ClearState.PENDING)
     SessionAllocation.objects.filter(transaction__charge_point_id=charge_point_pk).update(
         state=SendState.PENDING
     )

@@ -21,6 +21,7 @@ from ocpp_consumer.group_commit import committer
 from ocpp_consumer.id_tag_info import id_tag_info
 from ocpp_consumer.meter_samples import meter_samples_from_ocpp
 from ocpp_consumer.quotas import count_quota_hit
+from ocpp_consumer.remote_authorization import idtag_refresh_before_deciding
 from ocpp_consumer.storable import storable_text
 from stations import services
 from stations.models import ChargePoint
@@ -103,6 +104,9 @@ async def heartbeat(session: Session, payload: dict) -> dict:
 
 @handles(Action.authorize)
 async def authorize(session: Session, payload: dict) -> dict:
+    await idtag_refresh_before_deciding(
+        charge_point_pk=session.charge_point.pk, id_tag=payload["idTag"]
+    )
     # Read from the database, not the session: an operator's decision counts at once.
     authorization = await database_sync_to_async(registration.idtag_authorize_at)(
         charge_point_pk=session.charge_point.pk, id_tag=payload["idTag"]
@@ -112,6 +116,9 @@ async def authorize(session: Session, payload: dict) -> dict:
 
 @handles(Action.start_transaction)
 async def start_transaction(session: Session, payload: dict) -> dict:
+    await idtag_refresh_before_deciding(
+        charge_point_pk=session.charge_point.pk, id_tag=payload["idTag"]
+    )
     started, authorization = await committer.write(
         transaction_start_priced,
         charge_point_pk=session.charge_point.pk,

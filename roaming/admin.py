@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.admin_base import ReadOnlyModelAdmin
 
-from .models import Cdr, Exchange, Party, RoamingToken, TariffVersion
+from .models import Cdr, Exchange, Party, PushedCopy, RoamingToken, TariffVersion
 from .services import party_create, party_delete, party_registration_reopen
 from .tasks import pull_tokens, send_cdr
 
@@ -101,6 +101,16 @@ class TariffVersionAdmin(ReadOnlyModelAdmin):
     list_display = ("tariff", "last_updated")
 
 
+@admin.register(PushedCopy)
+class PushedCopyAdmin(ReadOnlyModelAdmin):
+    """What each partner has of our locations and tariffs (pushed or pulled)."""
+
+    list_display = ("party", "module", "object_id", "pushed_at")
+    list_filter = ("module", "party")
+    search_fields = ("object_id",)
+    list_select_related = ("party",)
+
+
 @admin.register(RoamingToken)
 class RoamingTokenAdmin(ReadOnlyModelAdmin):
     """Partners' tokens as they sent them: read only (they own them)."""
@@ -149,3 +159,7 @@ class CdrAdmin(ReadOnlyModelAdmin):
         self.message_user(
             request, _("%(count)d CDRs queued for sending.") % {"count": len(pks)}, messages.INFO
         )
+
+
+# Registered by importing them (their own module, for size).
+from . import admin_authorizations  # noqa: E402, F401

@@ -32,6 +32,7 @@ from billing.models import Invoice, Tariff, TariffPeriod
 from billing.pricing import Component
 from billing.selectors import transaction_session_facts
 
+from .authorizations import session_authorization
 from .choices import PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
@@ -111,6 +112,7 @@ def cdr_object(invoice: Invoice, driver_token, *, now: datetime) -> dict:
     charging_hours = Decimal((charged_until - facts.start).total_seconds()) / HOUR
     parking_hours = Decimal((stop - charged_until).total_seconds()) / HOUR
     tariff = tariff_content(snapshot_tariff(snapshot))
+    authorized = session_authorization(session, driver_token)
     tariff["last_updated"] = ocpi_datetime(session.start_timestamp)
     periods = [
         {
@@ -142,7 +144,7 @@ def cdr_object(invoice: Invoice, driver_token, *, now: datetime) -> dict:
         "end_date_time": ocpi_datetime(stop),
         "session_id": str(session.pk),
         "cdr_token": cdr_token(driver_token),
-        "auth_method": "WHITELIST",
+        "auth_method": authorized.auth_method,
         "cdr_location": {
             key: location[key]
             for key in ("id", "name", "address", "city", "postal_code", "country", "coordinates")
@@ -172,6 +174,8 @@ def cdr_object(invoice: Invoice, driver_token, *, now: datetime) -> dict:
         if field:
             costs[field] = costs.get(field, Decimal(0)) + line.amount
     body.update({field: price(amount, vat_rate) for field, amount in costs.items()})
+    if authorized.authorization_reference:
+        body["authorization_reference"] = authorized.authorization_reference
     return body
 
 

@@ -83,11 +83,13 @@ def ocpi_call(
     token: str,
     party: Party | None = None,
     body: dict | None = None,
+    timeout: float | None = None,
 ) -> PartnerResponse:
     """One OCPI request to a partner; the `data` of a successful (1xxx) answer.
 
     Raises PartnerError for anything else. Every attempt is journalled,
-    failures included.
+    failures included. `timeout`: seconds, instead of OCPI_REQUEST_TIMEOUT_SECONDS
+    (a real-time authorization must not keep a charger waiting).
     """
     if not url.lower().startswith(("https://", "http://")):
         raise PartnerError(f"not an http(s) URL: {url[:200]}")
@@ -102,7 +104,8 @@ def ocpi_call(
     error = _address_problem(url)
     try:
         if not error:
-            with _OPENER.open(request, timeout=settings.OCPI_REQUEST_TIMEOUT_SECONDS) as answer:
+            seconds = timeout or settings.OCPI_REQUEST_TIMEOUT_SECONDS
+            with _OPENER.open(request, timeout=seconds) as answer:
                 http_status, headers = answer.status, dict(answer.headers)
                 raw = answer.read(MAX_RESPONSE_BYTES)
     except urllib.error.HTTPError as exc:

@@ -9,17 +9,23 @@ action of the charger's version), and the charger's answer is POSTed to
 the partner's response_url as a CommandResult (roaming.tasks retries that
 POST while the partner fails).
 
-RESERVE_NOW and CANCEL_RESERVATION are answered NOT_SUPPORTED: the spec
-forbids passing the partner's reservation id to the charger, and we keep
-no mapping of theirs to ours yet.
+RESERVE_NOW and CANCEL_RESERVATION: the spec forbids passing the
+partner's reservation id to the charger, so the charger gets a number of
+ours, kept with the partner's id in a RoamingReservation (a RESERVE_NOW
+with an id the partner used before replaces that reservation). What
+became of it at the charger is the stations Reservation of our number.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from monitoring.liveness import chargepoint_reachable
 from ocpp_consumer.commands import (
@@ -32,18 +38,21 @@ from ocpp_consumer.commands import (
 )
 from ocpp_consumer.models import CommandStatus
 from stations.choices import OcppVersion, RegistrationStatus, SessionStatus
-from stations.models import ChargePoint, Connector, Transaction
+from stations.models import ChargePoint, Connector, Reservation, ReservationStatus, Transaction
+from stations.timestamps import format_ocpp_datetime
 
 from .choices import PartyStatus
 from .client import ocpi_call
 from .credential_tokens import token_decrypt
+from .formats import datetime_parse
 from .locations import location_queryset
-from .models import Party, RoamingToken
+from .models import Party, RoamingAuthorization, RoamingReservation, RoamingToken
+
+logger = logging.getLogger(__name__)
 
 COMMAND_TYPES = frozenset(
     {"CANCEL_RESERVATION", "RESERVE_NOW", "START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR"}
 )
-EXECUTED = frozenset({"START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR"})
 
 # What the eMSP waits for the CommandResult beyond the charger's own answer
 # time: the task's queue and the POST to the partner.
@@ -58,7 +67,15 @@ CHARGER_STATUS_RESULTS = {
     "NotSupported": "NOT_SUPPORTED",
     "OngoingAuthorizedTransaction": "EVSE_OCCUPIED",
     "UnknownConnector": "REJECTED",
+    # ReserveNow (1.6 and 2.0.1).
+    "Faulted": "EVSE_INOPERATIVE",
+    "Occupied": "EVSE_OCCUPIED",
+    "Unavailable": "EVSE_INOPERATIVE",
 }
+# Where an action's answer means more than its status word says.
+ACTION_STATUS_RESULTS = {("CancelReservation", "Rejected"): "UNKNOWN_RESERVATION"}
+# Our reservation at the charger while its answer is awaited, or in force.
+RESERVATION_ACTIVE = (ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED)
 
 
 class CommandInvalid(ValueError):
@@ -88,6 +105,9 @@ class CommandPlan:
     charge_point_id: str
     action: str
     payload: dict
+    # Sent after the command, their answers ignored: the cancellation of a replaced
+    # reservation at another charger ({"charge_point_id", "action", "payload"}).
+    then: list[dict] = field(default_factory=list)
 
     def as_task_args(self) -> dict:
         return asdict(self)
@@ -113,16 +133,25 @@ def command_plan(*, party: Party, command: str, body) -> CommandPlan:
     response_url = _string(body, "response_url", 255)
     if not response_url.lower().startswith(("https://", "http://")):
         raise CommandInvalid("response_url: an http(s) URL")
-    if command not in EXECUTED:
-        raise CommandRefused("NOT_SUPPORTED", "Reservations are not offered by this CPO")
+    then: list[dict] = []
     if command == "START_SESSION":
         charge_point, action, payload = _start_session(party, body)
     elif command == "STOP_SESSION":
         charge_point, action, payload = _stop_session(party, body)
+    elif command == "RESERVE_NOW":
+        request = _reserve_now_request(party, body)
+        charge_point = request.charge_point
+    elif command == "CANCEL_RESERVATION":
+        charge_point, action, payload = _cancel_reservation(party, body)
     else:
         charge_point, action, payload = _unlock_connector(body)
     if not chargepoint_reachable(charge_point=charge_point):
         raise CommandRefused("REJECTED", "The charger is offline")
+    # Kept only for a command that goes to the charger.
+    if command == "RESERVE_NOW":
+        action, payload, then = _reservation_store(party, request)
+    elif command == "START_SESSION":
+        _authorization_reference_keep(party, body, charge_point)
     return CommandPlan(
         party_pk=party.pk,
         command=command,
@@ -130,6 +159,7 @@ def command_plan(*, party: Party, command: str, body) -> CommandPlan:
         charge_point_id=charge_point.charge_point_id,
         action=action,
         payload=payload,
+        then=then,
     )
 
 
@@ -142,7 +172,8 @@ def _string(body: dict, name: str, max_length: int = 36, *, required: bool = Tru
     return value
 
 
-def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
+def _pushed_token(party: Party, body: dict) -> RoamingToken:
+    """The partner's token the command names, with its id tag; CommandRefused otherwise."""
     token_data = body.get("token")
     if not isinstance(token_data, dict):
         raise CommandInvalid("token: give the Token object")
@@ -166,6 +197,11 @@ def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
         raise CommandRefused(
             "REJECTED", f"The token cannot be used at our chargers: {token.mirror_problem}"
         )
+    return token
+
+
+def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
+    token = _pushed_token(party, body)
     connector = _connector(
         body, evse_required=False, connector_id=_string(body, "connector_id", required=False)
     )
@@ -222,17 +258,23 @@ def _unlock_connector(body: dict) -> tuple[ChargePoint, str, dict]:
     return charge_point, "UnlockConnector", {"connectorId": connector.connector_id}
 
 
+def _published_location(location_id: str) -> int:
+    """The station a Location id of ours names; CommandRefused (2003) when none."""
+    published = location_id.isdigit() and len(location_id) < 10
+    if published:
+        published = location_queryset().filter(pk=int(location_id)).exists()
+    if not published:
+        raise CommandRefused("REJECTED", f"Unknown location {location_id}", unknown_location=True)
+    return int(location_id)
+
+
 def _connector(body: dict, *, evse_required: bool, connector_id: str) -> Connector:
     """The connector a Location/EVSE (/Connector) of ours names; CommandRefused when none."""
     location_id = _string(body, "location_id")
     evse_uid = _string(body, "evse_uid", required=evse_required)
     if connector_id and not evse_uid:
         raise CommandInvalid("evse_uid: required with connector_id")
-    published = location_id.isdigit() and len(location_id) < 10
-    if published:
-        published = location_queryset().filter(pk=int(location_id)).exists()
-    if not published:
-        raise CommandRefused("REJECTED", f"Unknown location {location_id}", unknown_location=True)
+    _published_location(location_id)
     connectors = Connector.objects.select_related("charge_point").filter(
         charge_point__station_id=int(location_id),
         charge_point__registration_status=RegistrationStatus.ACCEPTED,
@@ -257,6 +299,184 @@ def _connector(body: dict, *, evse_required: bool, connector_id: str) -> Connect
     return connector
 
 
+# --- reservations -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReserveNowRequest:
+    """A checked RESERVE_NOW, before anything is stored."""
+
+    token: RoamingToken
+    reservation_id: str
+    charge_point: ChargePoint
+    connector_id: int  # the domain's connector id (the 2.0.1 EVSE id); 0: any
+    expiry_date: object
+    authorization_reference: str
+
+
+def _reserve_now_request(party: Party, body: dict) -> ReserveNowRequest:
+    reservation_id = _string(body, "reservation_id")
+    expiry_text = body.get("expiry_date")
+    expiry_date = datetime_parse(expiry_text) if isinstance(expiry_text, str) else None
+    if expiry_date is None:
+        raise CommandInvalid("expiry_date: an RFC 3339 date-time")
+    reference = _string(body, "authorization_reference", required=False)
+    token = _pushed_token(party, body)
+    if expiry_date <= timezone.now():
+        raise CommandRefused("REJECTED", "expiry_date: the reservation would have ended already")
+    if body.get("evse_uid") is not None:
+        connector = _connector(body, evse_required=True, connector_id="")
+        charge_point, connector_id = connector.charge_point, connector.connector_id
+    else:
+        # OCPI: no EVSE named, the charger keeps one free (OCPP connector 0 / no evseId).
+        station_pk = _published_location(_string(body, "location_id"))
+        chargers = list(
+            ChargePoint.objects.filter(
+                station_id=station_pk, registration_status=RegistrationStatus.ACCEPTED
+            )[:2]
+        )
+        if len(chargers) != 1:
+            raise CommandRefused(
+                "REJECTED", "evse_uid: this location has several chargers (or none), name an EVSE"
+            )
+        charge_point, connector_id = chargers[0], 0
+    return ReserveNowRequest(
+        token=token,
+        reservation_id=reservation_id,
+        charge_point=charge_point,
+        connector_id=connector_id,
+        expiry_date=expiry_date,
+        authorization_reference=reference,
+    )
+
+
+def _reservation_store(party: Party, request: ReserveNowRequest) -> tuple[str, dict, list[dict]]:
+    """Keep the partner's reservation with our number; the ReserveNow and its follow-ups.
+
+    The partner's id used before is the same reservation, replaced: at the
+    same charger it keeps our number (OCPP: the charger replaces a
+    reservation with the same id); at another charger it gets a new one and
+    the old reservation there is cancelled after the new one is sent.
+    """
+    token = request.token
+    identity = dict(
+        partner=party,
+        country_code=token.country_code,
+        party_id=token.party_id,
+        reservation_id=request.reservation_id,
+    )
+    then: list[dict] = []
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                mapping = RoamingReservation.objects.select_for_update().filter(**identity).first()
+                if mapping is None:
+                    mapping = RoamingReservation(**identity)
+                elif mapping.charge_point_id != request.charge_point.pk:
+                    if _reservation_active(mapping):
+                        then = [_cancellation(mapping.charge_point, mapping.ocpp_reservation_id)]
+                    mapping.ocpp_reservation_id = None
+                if mapping.ocpp_reservation_id is None:
+                    mapping.ocpp_reservation_id = _next_ocpp_reservation_id()
+                mapping.charge_point = request.charge_point
+                mapping.connector_id = request.connector_id
+                mapping.token = token
+                mapping.authorization_reference = request.authorization_reference
+                mapping.expiry_date = request.expiry_date
+                mapping.received_at = timezone.now()
+                mapping.save()
+            break
+        except IntegrityError:  # our number or the partner's id taken meanwhile: again
+            then = []
+    else:
+        raise CommandRefused("REJECTED", "The reservation could not be stored, try again")
+    action, payload = _reserve_now_call(request, mapping.ocpp_reservation_id)
+    return action, payload, then
+
+
+def _next_ocpp_reservation_id() -> int:
+    """A number no reservation of a partner or of our operators has (unique network-wide)."""
+    operators = Reservation.objects.aggregate(latest=Max("reservation_id"))["latest"] or 0
+    roaming = RoamingReservation.objects.aggregate(latest=Max("ocpp_reservation_id"))["latest"]
+    return max(operators, roaming or 0) + 1
+
+
+def _reserve_now_call(request: ReserveNowRequest, ocpp_reservation_id: int) -> tuple[str, dict]:
+    id_tag = request.token.id_tag.id_tag
+    if request.charge_point.ocpp_version == OcppVersion.V201:
+        payload = {
+            "id": ocpp_reservation_id,
+            "expiryDateTime": format_ocpp_datetime(request.expiry_date),
+            "idToken": {"idToken": id_tag, "type": "ISO14443"},
+        }
+        if request.connector_id:
+            payload["evseId"] = request.connector_id
+        return "ReserveNow", payload
+    return "ReserveNow", {
+        "connectorId": request.connector_id,
+        "expiryDate": format_ocpp_datetime(request.expiry_date),
+        "idTag": id_tag,
+        "reservationId": ocpp_reservation_id,
+    }
+
+
+def _reservation_active(mapping: RoamingReservation) -> bool:
+    """Whether our reservation may still be in force at the charger.
+
+    Its stations Reservation appears when the charger answers; until then
+    the partner's expiry date tells.
+    """
+    if mapping.expiry_date <= timezone.now():
+        return False
+    status = (
+        Reservation.objects.filter(reservation_id=mapping.ocpp_reservation_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status is None or status in RESERVATION_ACTIVE
+
+
+def _cancellation(charge_point: ChargePoint, ocpp_reservation_id: int) -> dict:
+    return {
+        "charge_point_id": charge_point.charge_point_id,
+        "action": "CancelReservation",
+        "payload": {"reservationId": ocpp_reservation_id},
+    }
+
+
+def _cancel_reservation(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
+    reservation_id = _string(body, "reservation_id")
+    found = list(
+        RoamingReservation.objects.select_related("charge_point").filter(
+            partner=party, reservation_id=reservation_id
+        )[:2]
+    )
+    if not found:
+        raise CommandRefused("REJECTED", f"Unknown reservation {reservation_id}")
+    if len(found) > 1:
+        raise CommandRefused("REJECTED", f"Reservation {reservation_id} is ambiguous (a hub's)")
+    mapping = found[0]
+    if not _reservation_active(mapping):
+        raise CommandRefused(
+            "REJECTED", f"Reservation {reservation_id} has ended (used, expired or cancelled)"
+        )
+    cancel = _cancellation(mapping.charge_point, mapping.ocpp_reservation_id)
+    return mapping.charge_point, cancel["action"], cancel["payload"]
+
+
+def _authorization_reference_keep(party: Party, body: dict, charge_point: ChargePoint) -> None:
+    """A START_SESSION's authorization_reference, for the Session and CDR of what it starts."""
+    reference = _string(body, "authorization_reference", required=False)
+    if reference:
+        RoamingAuthorization.objects.create(
+            token=_pushed_token(party, body),
+            charge_point=charge_point,
+            source=RoamingAuthorization.Source.COMMAND,
+            allowed="ALLOWED",
+            authorization_reference=reference,
+        )
+
+
 def command_execute(plan: CommandPlan) -> dict:
     """Send the command to the charger; the CommandResult its answer makes."""
     try:
@@ -277,7 +497,17 @@ def command_execute(plan: CommandPlan) -> dict:
     if command.status != CommandStatus.ANSWERED:
         return command_result("FAILED", command.error_code or "The charger refused the message")
     status = (command.response or {}).get("status")
-    return command_result(CHARGER_STATUS_RESULTS.get(status, "FAILED"), f"Charger: {status}")
+    result = ACTION_STATUS_RESULTS.get((plan.action, status)) or CHARGER_STATUS_RESULTS.get(status)
+    return command_result(result or "FAILED", f"Charger: {status}")
+
+
+def command_followups_send(plan: CommandPlan) -> None:
+    """Send the plan's follow-up commands; a failure is logged (nothing waits for them)."""
+    for followup in plan.then:
+        try:
+            command_send_sync(source="roaming", **followup)
+        except CommandError as exc:
+            logger.warning("Follow-up %s not sent: %s", followup["action"], exc)
 
 
 def command_result(result: str, message: str = "") -> dict:

@@ -236,3 +236,149 @@ class Cdr(models.Model):
 
     def __str__(self):
         return f"CDR {self.id} ({self.partner_id})"
+
+
+class RoamingReservation(models.Model):
+    """A partner's reservation (OCPI RESERVE_NOW) and the one we made for it at a charger.
+
+    OCPI forbids passing the partner's reservation_id to the charger: the
+    charger gets our own number (`ocpp_reservation_id`, unique across the
+    network like every stations.Reservation), so no partner can replace or
+    cancel another's reservation. What became of it at the charger
+    (accepted, used, expired, cancelled) is the stations.Reservation of
+    that number.
+    """
+
+    partner = models.ForeignKey(
+        Party, on_delete=models.CASCADE, related_name="reservations", verbose_name=_("partner")
+    )
+    # The eMSP the reservation belongs to (its token's owner; behind a hub, one of many).
+    country_code = models.CharField(_("country code"), max_length=2)
+    party_id = models.CharField(_("party id"), max_length=3)
+    reservation_id = models.CharField(_("their reservation id"), max_length=36)
+    ocpp_reservation_id = models.PositiveIntegerField(_("our reservation id"), unique=True)
+    charge_point = models.ForeignKey(
+        "stations.ChargePoint",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("charge point"),
+    )
+    connector_id = models.PositiveIntegerField(_("connector id"), help_text=_("0: any connector"))
+    token = models.ForeignKey(
+        RoamingToken,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="reservations",
+        verbose_name=_("token"),
+    )
+    authorization_reference = models.CharField(
+        _("authorization reference"), max_length=36, blank=True
+    )
+    expiry_date = models.DateTimeField(_("expires"))
+    received_at = models.DateTimeField(
+        _("received at"), help_text=_("When the partner last sent RESERVE_NOW for it.")
+    )
+
+    class Meta:
+        verbose_name = _("roaming reservation")
+        verbose_name_plural = _("roaming reservations")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "country_code", "party_id", "reservation_id"],
+                name="roaming_reservation_unique_identity",
+            )
+        ]
+
+    def __str__(self):
+        ours = self.ocpp_reservation_id
+        return f"{self.country_code}*{self.party_id} {self.reservation_id} → #{ours}"
+
+
+class RoamingAuthorization(models.Model):
+    """An authorization the partner gave for a token (OCPI authorization_reference's source).
+
+    A real-time authorization answer (AuthorizationInfo) or a START_SESSION
+    command. Bound to the session it started when that session begins, so
+    that the Session and the CDR carry the partner's authorization_reference.
+    """
+
+    class Source(models.TextChoices):
+        # The OCPI AuthMethod of a session it starts.
+        AUTH_REQUEST = "AUTH_REQUEST", _("real-time authorization")
+        COMMAND = "COMMAND", _("START_SESSION command")
+
+    token = models.ForeignKey(
+        RoamingToken,
+        on_delete=models.CASCADE,
+        related_name="authorizations",
+        verbose_name=_("token"),
+    )
+    charge_point = models.ForeignKey(
+        "stations.ChargePoint",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("charge point"),
+    )
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    allowed = models.CharField(
+        _("allowed"), max_length=12, help_text=_("OCPI AllowedType: ALLOWED, BLOCKED, ...")
+    )
+    authorization_reference = models.CharField(
+        _("authorization reference"), max_length=36, blank=True
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    transaction = models.OneToOneField(
+        "stations.Transaction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="roaming_authorization",
+        verbose_name=_("session"),
+    )
+
+    class Meta:
+        verbose_name = _("roaming authorization")
+        verbose_name_plural = _("roaming authorizations")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["token", "charge_point", "-created_at"],
+                name="roaming_authorization_recent",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.token} {self.allowed} {self.authorization_reference}"
+
+
+class PushedCopy(models.Model):
+    """What a partner last received of one of our locations or tariffs (its Receiver's copy).
+
+    The data push (roaming.data_push) compares it with what the partner
+    would see now and sends only the difference; it also remembers what was
+    sent, so that a station or tariff that is gone later can still be
+    withdrawn (a Location PUT with its EVSEs REMOVED, a Tariff DELETE).
+    Written only after the partner accepted the push: a failed push is
+    found again by the next run.
+    """
+
+    party = models.ForeignKey(
+        Party, on_delete=models.CASCADE, related_name="pushed_copies", verbose_name=_("partner")
+    )
+    module = models.CharField(_("module"), max_length=10)  # "locations" or "tariffs"
+    object_id = models.CharField(_("object id"), max_length=36)
+    body = models.JSONField(_("object"), help_text=_("The OCPI object as the partner has it."))
+    pushed_at = models.DateTimeField(_("pushed at"))
+
+    class Meta:
+        verbose_name = _("pushed copy")
+        verbose_name_plural = _("pushed copies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "module", "object_id"], name="roaming_pushed_copy_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.module} {self.object_id} -> {self.party_id}"

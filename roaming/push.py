@@ -13,6 +13,7 @@ from stations.models import Connector
 from .choices import PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
+from .data_push import location_copy_record
 from .locations import TariffChooser, location_object, location_queryset, locations_load
 from .models import Party
 
@@ -61,4 +62,5 @@ def evse_status_push(*, party_pk: int, connector_pk: int) -> str:
         if exc.http_status != 404 and exc.status_code != 2003:
             raise
     ocpi_call(method="PUT", url=base, token=token, party=party, body=location)
+    location_copy_record(party, location)  # the data push need not send it again
     return "put"

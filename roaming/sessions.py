@@ -23,6 +23,7 @@ from stations.choices import SessionStatus
 from stations.models import Transaction
 from stations.selectors import transaction_energy_so_far
 
+from .authorizations import session_authorization
 from .choices import PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
@@ -83,6 +84,7 @@ def session_object(transaction: Transaction, token: RoamingToken) -> dict:
     ended = not transaction.is_open
     bill = transaction_cost_so_far(transaction_pk=transaction.pk)
     snapshot = transaction.tariff_snapshot or {}
+    authorized = session_authorization(transaction, token)
     body = {
         "country_code": settings.OCPI_COUNTRY_CODE,
         "party_id": settings.OCPI_PARTY_ID,
@@ -90,7 +92,7 @@ def session_object(transaction: Transaction, token: RoamingToken) -> dict:
         "start_date_time": ocpi_datetime(transaction.start_timestamp),
         "kwh": number(Decimal(transaction_energy_so_far(transaction=transaction) or 0) / 1000),
         "cdr_token": cdr_token(token),
-        "auth_method": "WHITELIST",
+        "auth_method": authorized.auth_method,
         "location_id": location["id"] if location else str(transaction.charge_point.station_id),
         "evse_uid": evse["uid"] if evse else str(transaction.connector_id),
         "connector_id": evse["connectors"][0]["id"] if evse else "1",
@@ -99,6 +101,8 @@ def session_object(transaction: Transaction, token: RoamingToken) -> dict:
         "status": _status(transaction),
         "last_updated": ocpi_datetime(transaction.updated_at),
     }
+    if authorized.authorization_reference:
+        body["authorization_reference"] = authorized.authorization_reference
     if ended and transaction.stop_timestamp:
         body["end_date_time"] = ocpi_datetime(transaction.stop_timestamp)
     until = transaction.stop_timestamp if ended else timezone.now()

@@ -18,6 +18,7 @@ from events.subscribers import Event, Subscriber
 from events.tasks import relay_outbox_nudge
 from stations.models import Connector, Transaction
 
+from .authorizations import session_authorization_bind
 from .cdrs import cdr_record
 from .choices import PartyStatus
 from .models import Party
@@ -114,6 +115,9 @@ def session_and_cdr(event: Event) -> None:
         return
     session = Transaction.objects.filter(pk=event.payload["transaction"]).first()
     driver = transaction_roaming_driver(session) if session else None
+    if driver and event.kind == EventKind.SESSION_STARTED:
+        # Once, in the relay's transaction: the Session and the CDR name it from now on.
+        session_authorization_bind(transaction=session, token=driver.token)
     if driver and partner_sessions_url(driver.party):
         push_session.delay(session.pk, whole=event.kind == EventKind.SESSION_STARTED)
 

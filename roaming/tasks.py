@@ -9,7 +9,8 @@ from celery import shared_task
 from .cdrs import cdr_send, cdrs_unsent
 from .choices import PartyStatus
 from .client import PartnerError
-from .commands import CommandPlan, command_execute, command_result_send
+from .commands import CommandPlan, command_execute, command_followups_send, command_result_send
+from .data_push import data_changes_push
 from .journal import exchange_prune
 from .models import Party
 from .push import evse_status_push
@@ -60,6 +61,17 @@ def push_evse_status(self, party_pk: int, connector_pk: int) -> str:
 def push_session(self, transaction_pk: int, whole: bool = False) -> str:
     """Send a roaming driver's session, as it is now, to its eMSP."""
     return session_push(transaction_pk=transaction_pk, whole=whole)
+
+
+@shared_task(ignore_result=True)
+def push_data_changes() -> int:
+    """Send partners what changed in our locations and tariffs (beat); how many requests.
+
+    Not retried as a task: the next run finds again what a partner failed to
+    take, and partners that keep failing are left alone for growing pauses.
+    """
+    outcome = data_changes_push()
+    return sum(sum(sent.values()) for sent in outcome.values() if not isinstance(sent, str))
 
 
 @shared_task(ignore_result=True)
@@ -126,8 +138,10 @@ def execute_command(plan: dict) -> str:
     Not retried: a command must not reach the charger twice. The result's
     POST is its own task, retried while the partner fails.
     """
-    result = command_execute(CommandPlan(**plan))
+    command = CommandPlan(**plan)
+    result = command_execute(command)
     send_command_result.delay(plan["party_pk"], plan["response_url"], result)
+    command_followups_send(command)  # a replaced reservation's cancellation elsewhere
     return result["result"]
 
 

@@ -32,7 +32,9 @@ from .models import (
     CompatibilityProfile,
     Connector,
     MeterValue,
+    MeterValueRollup,
     Reservation,
+    SessionMeterRollup,
     Station,
     Transaction,
 )
@@ -238,6 +240,9 @@ class TimeSeries:
     phase: str
     unit: str
     points: list[tuple[datetime, float]]
+    # None: every point is a raw sample; else some or all points stand for an
+    # interval of this many seconds (its last reading, or its average).
+    interval_seconds: int | None = None
 
 
 def transaction_timeseries(
@@ -247,31 +252,74 @@ def transaction_timeseries(
 
     Energy registers are given in Wh as energy delivered since meterStart
     (the figure `energy_wh` shows), kWh readings converted; other measurands
-    keep their unit. Non-numeric readings are left out; at most
-    TIMESERIES_MAX_POINTS (the latest) are returned.
+    keep their unit. Non-numeric readings are left out. Raw samples while
+    they exist; once the retention sweep deleted them, the session's
+    roll-ups (an energy register's last reading of each interval, another
+    measurand's average at the interval's start). A session with more than
+    TIMESERIES_MAX_POINTS raw samples is given from its roll-ups as far as
+    they reach and raw after that; without roll-ups, its latest
+    TIMESERIES_MAX_POINTS samples. Four queries at most, whatever the size.
     """
+    is_energy = measurand.startswith("Energy.") and measurand.endswith(".Register")
+    state = SessionMeterRollup.objects.filter(pk=transaction.pk).first()
+    if state is not None and state.raw_deleted:
+        rollups = _rollup_points(transaction, measurand, phase, until=None)
+        return _series(transaction, measurand, phase, is_energy, [], rollups, state)
+    rows = _raw_points(transaction, measurand, phase, since=None)
+    if len(rows) <= TIMESERIES_MAX_POINTS or state is None or state.rolled_up_until is None:
+        return _series(transaction, measurand, phase, is_energy, rows[-TIMESERIES_MAX_POINTS:], [])
+    until = state.rolled_up_until
+    rollups = _rollup_points(transaction, measurand, phase, until=until)
+    rows = _raw_points(transaction, measurand, phase, since=until)[-TIMESERIES_MAX_POINTS:]
+    return _series(transaction, measurand, phase, is_energy, rows, rollups, state)
+
+
+def _raw_points(transaction, measurand, phase, *, since) -> list[tuple]:
+    """The latest TIMESERIES_MAX_POINTS + 1 samples (one more: to tell a long session), by time."""
+    rows = MeterValue.objects.filter(
+        transaction=transaction, measurand=measurand, phase=phase, numeric_value__isnull=False
+    )
+    if since is not None:
+        rows = rows.filter(timestamp__gte=since)
     rows = list(
-        MeterValue.objects.filter(
-            transaction=transaction,
-            measurand=measurand,
-            phase=phase,
-            numeric_value__isnull=False,
-        )
-        .order_by("-timestamp", "-id")
-        .values_list("timestamp", "numeric_value", "unit")[:TIMESERIES_MAX_POINTS]
+        rows.order_by("-timestamp", "-id").values_list("timestamp", "numeric_value", "unit")[
+            : TIMESERIES_MAX_POINTS + 1
+        ]
     )
     rows.reverse()
-    is_energy = measurand.startswith("Energy.") and measurand.endswith(".Register")
+    return rows
+
+
+def _rollup_points(transaction, measurand, phase, *, until) -> list[tuple]:
+    """Per interval (last reading at, last reading, interval start, average, unit), by time."""
+    rollups = MeterValueRollup.objects.filter(
+        transaction=transaction, measurand=measurand, phase=phase
+    )
+    if until is not None:
+        rollups = rollups.filter(interval_start__lt=until)
+    return list(
+        rollups.order_by("interval_start", "unit").values_list(
+            "last_at", "last_value", "interval_start", "avg_value", "unit"
+        )[:TIMESERIES_MAX_POINTS]
+    )
+
+
+def _series(transaction, measurand, phase, is_energy, rows, rollups, state=None) -> TimeSeries:
+    interval = state.interval_seconds if rollups and state is not None else None
     if is_energy:
+        # A register reading, raw or an interval's last, is energy since meterStart.
+        readings = [(last_at, value, unit) for last_at, value, _, _, unit in rollups] + rows
         points = [
             (timestamp, float(value * 1000 if unit == "kWh" else value) - transaction.meter_start)
-            for timestamp, value, unit in rows
+            for timestamp, value, unit in readings
             if unit in ("Wh", "kWh")
         ]
-        return TimeSeries(measurand=measurand, phase=phase, unit="Wh", points=points)
-    unit = rows[-1][2] if rows else ""
-    points = [(timestamp, float(value)) for timestamp, value, row_unit in rows if row_unit == unit]
-    return TimeSeries(measurand=measurand, phase=phase, unit=unit, points=points)
+        return TimeSeries(measurand, phase, "Wh", points, interval)
+    averages = [(start, avg, unit) for _, _, start, avg, unit in rollups]
+    readings = averages + rows
+    unit = readings[-1][2] if readings else ""
+    points = [(at, float(value)) for at, value, row_unit in readings if row_unit == unit]
+    return TimeSeries(measurand, phase, unit, points, interval)
 
 
 @dataclass(frozen=True)

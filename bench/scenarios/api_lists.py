@@ -92,6 +92,19 @@ def sample_keys(url: str) -> dict:
         keys["cp_id"] = _one(
             conn, "SELECT charge_point_id FROM stations_chargepoint WHERE id = %s", (keys["cp_pk"],)
         )
+        # Meter values (docs/METER_VALUES.md): the session with the most samples among the
+        # newest, and one whose raw samples the retention sweep deleted (if any).
+        keys["meter_tx"] = _one(
+            conn,
+            "SELECT transaction_id FROM stations_metervalue WHERE transaction_id IN "
+            "(SELECT id FROM stations_transaction ORDER BY id DESC LIMIT 2000) "
+            "GROUP BY transaction_id ORDER BY count(*) DESC LIMIT 1",
+        )
+        keys["pruned_tx"] = _one(
+            conn,
+            "SELECT transaction_id FROM stations_sessionmeterrollup "
+            "WHERE raw_deleted_at IS NOT NULL ORDER BY transaction_id DESC LIMIT 1",
+        )
         keys["id_tag"] = _one(
             conn,
             "SELECT t.id_tag FROM drivers_idtag t JOIN drivers_driver d ON d.id = t.driver_id "
@@ -189,6 +202,7 @@ def api_requests(keys: dict) -> list[Request]:
         Request(
             "transactions", "search (id tag, icontains)", f"{tx}?search={quote(keys['id_tag'])}"
         ),
+        *_meter_requests(keys, tx),
         Request("invoices", "first page", inv),
         Request("invoices", "page 5000 (deep)", f"{inv}?page=5000"),
         Request("invoices", "transaction", f"{inv}?transaction={keys['tx_pk']}"),
@@ -232,6 +246,30 @@ def api_requests(keys: dict) -> list[Request]:
             f"{API}/exports/invoices.json?start={since}&end={until}",
         ),
     ]
+
+
+def _meter_requests(keys: dict, tx: str) -> list[Request]:
+    """A session's meter values and chart series, raw and (when there is one) rolled up."""
+    found = []
+    for label, pk in (("raw", keys.get("meter_tx")), ("rolled up", keys.get("pruned_tx"))):
+        if pk is None:
+            continue
+        session = f"{tx}{pk}/"
+        found += [
+            Request("meter values", f"meter-values ({label})", f"{session}meter-values/"),
+            Request(
+                "meter values",
+                f"meter-values ?measurand=Power.Active.Import ({label})",
+                f"{session}meter-values/?measurand=Power.Active.Import",
+            ),
+            Request("meter values", f"timeseries energy ({label})", f"{session}timeseries/"),
+            Request(
+                "meter values",
+                f"timeseries power ({label})",
+                f"{session}timeseries/?measurand=Power.Active.Import",
+            ),
+        ]
+    return found
 
 
 def _session(token: str) -> requests.Session:

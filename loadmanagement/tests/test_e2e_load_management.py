@@ -59,21 +59,29 @@ class SimulatedCharger(ChargePoint):
         self.tx_id: int | None = None
         self.tx_limit_a: float | None = None
         self.default_limit_a: float | None = None
+        self.max_limit_w: float | None = None  # its ChargePointMaxProfile caps it as a whole
         self.profiles: list[dict] = []
 
     def drawing_w(self) -> float:
         if self.tx_id is None:
             return 0.0
         limit = self.tx_limit_a if self.tx_limit_a is not None else self.default_limit_a
-        return 16 * 3 * VOLTAGE if limit is None else min(limit, 16) * 3 * VOLTAGE
+        watts = 16 * 3 * VOLTAGE if limit is None else min(limit, 16) * 3 * VOLTAGE
+        return watts if self.max_limit_w is None else min(watts, self.max_limit_w)
 
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, connector_id, cs_charging_profiles, **_):
         schedule = cs_charging_profiles["charging_schedule"]
-        assert schedule["charging_rate_unit"] == "A"
         limit = float(schedule["charging_schedule_period"][0]["limit"])
         purpose = cs_charging_profiles["charging_profile_purpose"]
         self.profiles.append(cs_charging_profiles)
+        if purpose == "ChargePointMaxProfile":
+            assert connector_id == 0 and "transaction_id" not in cs_charging_profiles
+            assert schedule["charging_rate_unit"] == "W"
+            self.max_limit_w = limit
+            self.site.set(self.id, self.drawing_w())
+            return call_result.SetChargingProfile(status="Accepted")
+        assert schedule["charging_rate_unit"] == "A"
         if purpose == "TxProfile":
             if cs_charging_profiles.get("transaction_id") != self.tx_id:
                 return call_result.SetChargingProfile(status="Rejected")
@@ -251,7 +259,10 @@ def test_sessions_come_and_go_and_the_site_never_draws_above_its_limit(tmp_path)
     assert len(one["sessions"]) == 1
     assert one["allocated_w"] > three["sessions"][2]["allocated_w"]
     assert round(sum(seen["draw_one"].values())) == one["allocated_w"] == one["measured_w"]
-    # Every TxProfile named its session; a TxDefaultProfile went to connector 0 of each.
+    # Every TxProfile named its session; a TxDefaultProfile and a ChargePointMaxProfile
+    # (the most the site can give the charger: its own 11.04 kW) went to connector 0 of each.
     for profiles in seen["profiles"]:
         purposes = {profile["charging_profile_purpose"] for profile in profiles}
-        assert purposes == {"TxProfile", "TxDefaultProfile"}
+        assert purposes == {"TxProfile", "TxDefaultProfile", "ChargePointMaxProfile"}
+        caps = [p for p in profiles if p["charging_profile_purpose"] == "ChargePointMaxProfile"]
+        assert caps[0]["charging_schedule"]["charging_schedule_period"][0]["limit"] == 11_040

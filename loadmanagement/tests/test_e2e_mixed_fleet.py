@@ -54,13 +54,15 @@ class SimulatedStation(ChargePoint201):
         self.charging = False
         self.tx_limit_a = None
         self.default_limit_a = None
+        self.max_limit_w = None
         self.received: list[tuple[int, dict]] = []
 
     def drawing_w(self) -> float:
         if not self.charging:
             return 0.0
         limit = self.tx_limit_a if self.tx_limit_a is not None else self.default_limit_a
-        return 16 * 690 if limit is None else min(limit, 16) * 690
+        watts = 16 * 690 if limit is None else min(limit, 16) * 690
+        return watts if self.max_limit_w is None else min(watts, self.max_limit_w)
 
     @on(Action201.set_charging_profile)
     def on_set_charging_profile(self, evse_id, charging_profile, **_):
@@ -71,6 +73,10 @@ class SimulatedStation(ChargePoint201):
             if charging_profile.get("transaction_id") != TX_201 or evse_id != 1:
                 return result201.SetChargingProfile(status="Rejected")
             self.tx_limit_a = limit
+        elif charging_profile["charging_profile_purpose"] == "ChargingStationMaxProfile":
+            if evse_id != 0 or "transaction_id" in charging_profile:
+                return result201.SetChargingProfile(status="Rejected")
+            self.max_limit_w = limit
         else:
             self.default_limit_a = limit
         self.site.set(self.id, self.drawing_w())
@@ -158,7 +164,11 @@ def test_a_16_and_a_201_charger_share_one_limit(tmp_path):
     assert {entry["state"] for entry in both["sessions"]} == {"accepted"}
     assert [entry["charge_point"] for entry in seen["one"]["sessions"]] == ["MIX-16"]
     purposes = {(evse, p["charging_profile_purpose"]) for evse, p in seen["received_201"]}
-    assert purposes == {(0, "TxDefaultProfile"), (1, "TxProfile")}
+    assert purposes == {
+        (0, "TxDefaultProfile"),
+        (0, "ChargingStationMaxProfile"),
+        (1, "TxProfile"),
+    }
     tx_profiles = [
         p for _evse, p in seen["received_201"] if p["charging_profile_purpose"] == "TxProfile"
     ]

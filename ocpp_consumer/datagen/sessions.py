@@ -21,6 +21,8 @@ from billing.pricing import Component
 from stations.choices import DisputeResolution, EnergySource, SessionStatus, StopReason
 from stations.models import MeterValue, Transaction
 
+from .meter_sql import meter_values_insert
+from .meter_sql import next_pk as meter_sql_next_pk
 from .tables import Table
 
 QUIET_HOURS = 6  # ended sessions stop before now minus this; running ones start after
@@ -201,8 +203,18 @@ def sessions_build(*, spec, loader, network, now: float, out) -> dict:
     )
     meter = Table(MeterValue, METER_FIELDS, now=stamp(now))
     first_meter = loader.next_id(MeterValue)
-    rows = _meter_rows(meter, spec, network, first, now, running, stamp, first_meter)
-    meter_values = loader.load(MeterValue, meter.columns, rows)
+    meter_values = 0
+    in_database = bool(
+        spec.meter_values_sql and loader.postgresql and spec.meter_values and spec.sessions
+    )
+    if in_database:  # built by PostgreSQL from the sessions just loaded (meter_sql.py)
+        block = dict(first_tx=first, last_tx=first + spec.sessions - 1, readings=spec.meter_values)
+        meter_values = meter_values_insert(**block, first_pk=first_meter, out=out)
+        first_meter = meter_sql_next_pk(**block, first_pk=first_meter)
+    rows = _meter_rows(
+        meter, spec, network, first, now, running, stamp, first_meter, ended=not in_database
+    )
+    meter_values += loader.load(MeterValue, meter.columns, rows)
     invoices, lines = _invoices(spec, loader, network, first, now)
     return {
         "sessions": written,
@@ -317,10 +329,12 @@ def _running_row(table: Table, r: Running, network, stamp) -> tuple:
     )
 
 
-def _meter_rows(table, spec, network, first, now, running, stamp, first_pk) -> Iterator[tuple]:
+def _meter_rows(
+    table, spec, network, first, now, running, stamp, first_pk, ended=True
+) -> Iterator[tuple]:
     pk = first_pk
     readings = spec.meter_values
-    if readings:
+    if readings and ended:
         for p in _plan(spec, network, first, now):
             if p.refused:
                 continue

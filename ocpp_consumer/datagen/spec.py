@@ -21,6 +21,8 @@ class NetworkSpec:
     connectors_max: int = 2  # 1 to this many per charge point (DC chargers and walls: 2)
     running: int | None = None  # sessions running now: 6% of the connectors
     meter_values: int = 4  # readings per ended session, each energy register + power
+    # PostgreSQL: ended sessions' meter values built by the database (meter_sql.py), fast
+    meter_values_sql: bool = False
     session_days: int = 60  # ended sessions spread over this many days before now
     journal_days: int = 30  # journal rows spread over this many days (the retention)
     commands: int | None = None  # sessions / 10

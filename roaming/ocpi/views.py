@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from ..choices import OCPI_VERSION, InterfaceRole, ModuleId
 from ..credential_tokens import token_is_valid
+from ..data_push import LOCATIONS, TARIFFS, copies_record_pulled
 from ..locations import TariffChooser, location_object, location_queryset, locations_load
 from ..services import (
     HandshakeError,
@@ -141,6 +142,7 @@ class LocationListView(OcpiView):
         )
         tariffs = TariffChooser()
         data = [location_object(station, tariffs=tariffs) for station in locations_load(rows)]
+        copies_record_pulled(request.ocpi_party, LOCATIONS, data)  # no need to push them again
         base_url = f"{ocpi_base_url(request)}/cpo/{OCPI_VERSION}/locations"
         return ok(data, headers=page_headers(request, page, total=total, base_url=base_url))
 
@@ -151,6 +153,7 @@ class LocationDetailView(OcpiView):
     def get(self, request, location_id, evse_uid=None, connector_id=None):
         location = _location(location_id)
         if evse_uid is None:
+            copies_record_pulled(request.ocpi_party, LOCATIONS, [location])
             return ok(location)
         evse = next((e for e in location.get("evses", []) if e["uid"] == evse_uid), None)
         if evse is None:
@@ -184,6 +187,7 @@ class TariffListView(OcpiView):
         queryset = tariff_queryset_dated(date_from=page.date_from, date_to=page.date_to)
         total = queryset.count()
         data = [tariff_object(t) for t in queryset[page.offset : page.offset + page.limit]]
+        copies_record_pulled(request.ocpi_party, TARIFFS, data)
         base_url = f"{ocpi_base_url(request)}/cpo/{OCPI_VERSION}/tariffs"
         return ok(data, headers=page_headers(request, page, total=total, base_url=base_url))
 

@@ -14,6 +14,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -70,12 +71,22 @@ class PeerEmsp:
         self.tokens: list[dict] = []  # served by our Tokens Sender interface
         self.tokens_page_size = 2
         self.locations: dict[str, dict] = {}  # pushed to our Locations Receiver, by URL path
+        self.tariffs: dict[str, dict] = {}  # pushed to our Tariffs Receiver, by URL path
+        # Every PUT, PATCH and DELETE to our Locations and Tariffs Receivers: (method, path, body).
+        self.pushes: list[tuple[str, str, dict | None]] = []
+        self.refused_location_ids: set[str] = set()  # answered 400 (2001), as a picky eMSP may
         self.sessions: dict[str, dict] = {}  # pushed to our Sessions Receiver, by URL path
         self.cdrs: dict[tuple[str, str, str], dict] = {}  # posted CDRs, by owner and id
         self.cdr_posts = 0
         self.lose_next_cdr_answer = False  # store the next CDR, then drop the connection
         # CommandResults posted to our response_urls, by the reference in the URL.
         self.command_results: dict[str, list[dict]] = {}
+        # Real-time authorization (Tokens Sender, POST .../{uid}/authorize): our answer per
+        # token uid (an AuthorizationInfo without the token), the requests received, and
+        # how long we take to answer (a slow eMSP).
+        self.authorizations: dict[str, dict] = {}
+        self.authorize_requests: list[dict] = []
+        self.authorize_delay = 0.0
         self.server = None
         self.thread = None
 
@@ -108,6 +119,9 @@ class PeerEmsp:
 
             def do_PATCH(self):
                 peer._handle(self, "PATCH")
+
+            def do_DELETE(self):
+                peer._handle(self, "DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -155,6 +169,11 @@ class PeerEmsp:
                     "url": f"{self.base_url}/emsp/2.2.1/locations",
                 },
                 {
+                    "identifier": "tariffs",
+                    "role": "RECEIVER",
+                    "url": f"{self.base_url}/emsp/2.2.1/tariffs",
+                },
+                {
                     "identifier": "sessions",
                     "role": "RECEIVER",
                     "url": f"{self.base_url}/emsp/2.2.1/sessions",
@@ -173,6 +192,8 @@ class PeerEmsp:
             return self._send(handler, 200, self._ok({"version": "2.2.1", "endpoints": endpoints}))
         if method in ("PUT", "PATCH") and path.startswith("/ocpi/emsp/2.2.1/locations/"):
             return self._location_pushed(handler, method, path)
+        if method in ("PUT", "DELETE") and path.startswith("/ocpi/emsp/2.2.1/tariffs/"):
+            return self._tariff_pushed(handler, method, path)
         if method in ("PUT", "PATCH") and path.startswith("/ocpi/emsp/2.2.1/sessions/"):
             return self._session_pushed(handler, method, path)
         if method == "POST" and path == "/ocpi/emsp/2.2.1/cdrs":
@@ -183,6 +204,8 @@ class PeerEmsp:
                 return self._send(handler, 200, self._ok(cdr))
         if method == "POST" and path.startswith("/ocpi/emsp/2.2.1/commands/"):
             return self._command_result_posted(handler, path)
+        if method == "POST" and path.startswith("/ocpi/emsp/2.2.1/tokens/"):
+            return self._authorize(handler, path, query)
         if method == "GET" and path == "/ocpi/emsp/2.2.1/tokens":
             return self._tokens_page(handler, query)
         if method == "POST" and path == "/ocpi/2.2.1/credentials" and token == self.token_a:
@@ -190,27 +213,78 @@ class PeerEmsp:
         return self._send(handler, 404, {"status_code": 2000, "timestamp": self._now()})
 
     def _location_pushed(self, handler, method: str, path: str) -> None:
-        """Receiver: PUT stores a Location; PATCH of an EVSE needs the Location first."""
+        """Receiver of Locations: PUT or PATCH a Location, an EVSE or a Connector.
+
+        As the spec says: the URL names the CPO that owns the object (and must
+        match the pushed Location), a PATCH carries last_updated, an EVSE or a
+        Connector needs its Location (and EVSE) first, and a change below a
+        Location moves the parents' last_updated too.
+        """
         length = int(handler.headers.get("Content-Length") or 0)
         body = json.loads(handler.rfile.read(length))
-        parts = path.split("/")[5:]  # country_code, party_id, location_id[, evse_uid]
+        self.pushes.append((method, path, body))
+        parts = path.split("/")[5:]  # country_code, party_id, location_id[, evse_uid[, connector]]
         location_path = "/".join(parts[:3])
+        if len(parts) < 3 or len(parts) > 5 or parts[2] in self.refused_location_ids:
+            return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
+        if method == "PATCH" and "last_updated" not in body:
+            return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
         if method == "PUT" and len(parts) == 3:
+            if [body.get("country_code"), body.get("party_id"), body.get("id")] != parts:
+                return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
             self.locations[location_path] = body
             return self._send(handler, 200, self._ok(None))
         location = self.locations.get(location_path)
-        evse = next(
-            (
-                e
-                for e in (location or {}).get("evses", [])
-                if len(parts) == 4 and e["uid"] == parts[3]
-            ),
-            None,
-        )
-        if method == "PATCH" and evse is not None:
-            evse.update(body)
+        if location is None:
+            return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+        if len(parts) == 3:  # PATCH of the Location
+            location.update(body)
             return self._send(handler, 200, self._ok(None))
-        return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+        evses = location.setdefault("evses", [])
+        evse = next((e for e in evses if e["uid"] == parts[3]), None)
+        if len(parts) == 4:
+            if method == "PUT":
+                if evse is not None:
+                    evses.remove(evse)
+                evses.append(body)
+            elif evse is None:
+                return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+            else:
+                evse.update(body)
+            location["last_updated"] = body["last_updated"]
+            return self._send(handler, 200, self._ok(None))
+        if evse is None:
+            return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+        connectors = evse.setdefault("connectors", [])
+        connector = next((c for c in connectors if c["id"] == parts[4]), None)
+        if method == "PUT":
+            if connector is not None:
+                connectors.remove(connector)
+            connectors.append(body)
+        elif connector is None:
+            return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+        else:
+            connector.update(body)
+        evse["last_updated"] = location["last_updated"] = body["last_updated"]
+        return self._send(handler, 200, self._ok(None))
+
+    def _tariff_pushed(self, handler, method: str, path: str) -> None:
+        """Receiver of Tariffs: PUT stores a Tariff under its owner and id; DELETE removes it."""
+        parts = path.split("/")[5:]  # country_code, party_id, tariff_id
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length)) if length else None
+        self.pushes.append((method, path, body))
+        key = "/".join(parts)
+        if len(parts) != 3:
+            return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
+        if method == "PUT":
+            if [body.get("country_code"), body.get("party_id"), body.get("id")] != parts:
+                return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
+            self.tariffs[key] = body
+            return self._send(handler, 200, self._ok(None))
+        if self.tariffs.pop(key, None) is None:
+            return self._send(handler, 404, {"status_code": 2003, "timestamp": self._now()})
+        return self._send(handler, 200, self._ok(None))
 
     def _session_pushed(self, handler, method: str, path: str) -> None:
         """Receiver: PUT stores the whole Session; PATCH changes fields of a known one."""
@@ -256,6 +330,32 @@ class PeerEmsp:
             return self._send(handler, 400, {"status_code": 2001, "timestamp": self._now()})
         self.command_results.setdefault(path.split("/")[-1], []).append(body)
         return self._send(handler, 200, self._ok(None))
+
+    def _authorize(self, handler, path: str, query: str) -> None:
+        """Sender interface of Tokens: real-time authorization of one of our tokens.
+
+        {tokens_endpoint_url}{token_uid}/authorize[?type=]: the type defaults to
+        RFID; a token we do not know is HTTP 404 with OCPI status 2004.
+        """
+        parts = path.split("/")  # ..., "tokens", uid, "authorize"
+        if len(parts) != 7 or parts[6] != "authorize":
+            return self._send(handler, 404, {"status_code": 2000, "timestamp": self._now()})
+        params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length)) if length else None
+        uid, token_type = parts[5], params.get("type", "RFID")
+        self.authorize_requests.append({"uid": uid, "type": token_type, "location": body})
+        if self.authorize_delay:
+            time.sleep(self.authorize_delay)
+        answer = self.authorizations.get(uid)
+        if answer is None:
+            return self._send(handler, 404, {"status_code": 2004, "timestamp": self._now()})
+        token = {"country_code": self.country_code, "party_id": self.party_id, "uid": uid,
+                 "type": token_type}  # fmt: skip
+        info = {"token": token, **answer}
+        if body and answer.get("allowed") == "ALLOWED":
+            info["location"] = body
+        return self._send(handler, 200, self._ok(info))
 
     def _tokens_page(self, handler, query: str) -> None:
         """A paginated GET as the spec describes: our own page size, Link to the next page."""

@@ -201,16 +201,8 @@ async def test_refusals_are_answered_at_once(peer_with_a_driver):
         _, answer = await send_command(peer, "STOP_SESSION", body)
         assert answer["data"]["result"] == "UNKNOWN_SESSION", answer
 
-        # Reservations are not offered.
-        body = {
-            "response_url": peer.response_url("v1"), "token": {}, "expiry_date": "2026-12-24T10:00:00Z",
-            "reservation_id": "R1", "location_id": location_id,
-        }  # fmt: skip
-        _, answer = await send_command(peer, "RESERVE_NOW", body)
-        assert answer["data"]["result"] == "NOT_SUPPORTED", answer
-
         # Not a command, or not its object: 2001 naming the field.
-        status, answer = await send_command(peer, "SELF_DESTRUCT", body)
+        status, answer = await send_command(peer, "SELF_DESTRUCT", {})
         assert status == 400 and answer["status_code"] == 2001
         assert answer["status_message"].startswith("command:")
         body = start_body(peer, "b1", location_id, evse_uid)

@@ -288,3 +288,12 @@ class TimeSeriesSerializer(serializers.Serializer):
         help_text="Wh for energy registers (energy delivered since the session's start)."
     )
     points = TimeSeriesPointSerializer(many=True)
+    interval_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "null: every point is a raw sample. Otherwise some or all points stand for an "
+            "interval of this many seconds (the raw samples of an old session were rolled up, "
+            "or a long session is summarised): an energy register's last reading in it, "
+            "another measurand's average at the interval's start."
+        ),
+    )

@@ -27,6 +27,7 @@ from api_support.permissions import (
 )
 from api_support.schema import COMMON_ERRORS, READ_ERRORS, crud_schema, error, invalid
 from api_support.views import ApiViewMixin, IdempotentCreateMixin, ProtectedDestroyMixin
+from loadmanagement.api import with_grid_limits
 
 from ..choices import DisputeResolution, RegistrationStatus
 from ..filtersets import (
@@ -113,7 +114,7 @@ class StationViewSet(
 
     def get_queryset(self):
         stations = station_list().filter(station_visible_q(operator=self._is_operator()))
-        return stations.select_related("site_limit")
+        return with_grid_limits(stations)
 
     def get_serializer_context(self):
         # Charge points waiting for the operator's decision are the operator's business.
@@ -290,7 +291,9 @@ class TransactionChildView(ApiViewMixin, generics.GenericAPIView):
     description=(
         "Every sample the charge point sent for the session (MeterValues and the start and "
         "stop readings), oldest first; filter by `measurand`, `phase`, `context`, `after`, "
-        "`before`. A driver sees only their own sessions' values."
+        "`before`. A driver sees only their own sessions' values. Once a settled session is "
+        "older than the raw retention (docs/METER_VALUES.md), only its start and stop "
+        "readings and signed values are kept here; its roll-ups feed `timeseries/`."
     ),
     responses={200: MeterValueSerializer(many=True), **READ_ERRORS},
 )
@@ -306,7 +309,9 @@ class TransactionMeterValueList(TransactionChildView, generics.ListAPIView):
     description=(
         "The session's values of one measurand (default: the energy register) and phase "
         "as `{timestamp, value}` points with their unit, not paginated. A driver sees only "
-        "their own sessions."
+        "their own sessions. Raw samples while they are kept; for a session whose raw samples "
+        "aged out (docs/METER_VALUES.md), or a very long one, per-interval roll-ups "
+        "(`interval_seconds` says so)."
     ),
     parameters=[
         OpenApiParameter(
@@ -341,6 +346,7 @@ class TransactionTimeSeries(TransactionChildView):
                 "points": [
                     {"timestamp": timestamp, "value": value} for timestamp, value in series.points
                 ],
+                "interval_seconds": series.interval_seconds,
             }
         )
         return Response(serializer.data)

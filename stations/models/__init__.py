@@ -10,6 +10,7 @@ from .charge_points import (
     DataTransferRecord,
     Station,
 )
+from .meter_rollups import MeterValueRollup, SessionMeterRollup
 from .reservations import Reservation, ReservationStatus
 from .security import CRITICAL_EVENT_TYPES, SecurityEvent, SecurityEventOrigin
 from .smart_charging import (
@@ -55,6 +56,8 @@ __all__ = [
     "ConnectorStatusLog",
     "DataTransferRecord",
     "MeterValue",
+    "MeterValueRollup",
+    "SessionMeterRollup",
     "OrphanStopTransaction",
     "Reservation",
     "ReservationStatus",

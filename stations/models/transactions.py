@@ -227,6 +227,12 @@ class MeterValue(models.Model):
             models.Index(fields=["transaction", "timestamp"], name="metervalue_tx_time_idx"),
             # The console's list of all samples, newest pages first.
             models.Index(fields=["timestamp", "id"], name="metervalue_time_id_idx"),
+            # The retention sweep's samples without a session, oldest received first.
+            models.Index(
+                fields=["received_at", "id"],
+                name="metervalue_unlinked_idx",
+                condition=models.Q(transaction__isnull=True),
+            ),
         ]
         constraints = [
             # One sample per connector, instant and quantity: a retransmitted

@@ -398,7 +398,8 @@ def _late_energy_check(*, session: Transaction, reported: Transaction | None = N
     """Dispute an ended session whose energy a late event would change; change nothing else."""
     if session.status != SessionStatus.ENDED:
         return  # a refused session is never billed; a superseded one is disputed already
-    energy = transaction_energy(transaction=reported or session).energy_wh
+    # Long after the end its raw samples may be pruned: their roll-ups count too.
+    energy = transaction_energy(transaction=reported or session, with_rollups=True).energy_wh
     recorded = (
         session.energy_wh_reported if session.energy_wh_reported is not None else session.energy_wh
     )

@@ -33,6 +33,7 @@ from . import plausibility
 from .charge_points import connector_pk
 from .disputes import transaction_dispute_open
 from .energy import SessionEnergy, session_energy
+from .meter_rollups import register_readings_of
 from .meter_values import ENERGY_REGISTER, MeterSample, meter_values_build, register_wh
 from .registration import NOT_IN_SERVICE
 from .reservations import reservation_use
@@ -334,14 +335,21 @@ def _register_readings(*, transaction_pk: int) -> QuerySet[MeterValue]:
 _REGISTER_READINGS = QueryTemplate(_register_readings)
 
 
-def transaction_energy(*, transaction: Transaction) -> SessionEnergy:
-    """The session's energy from meterStart, its register readings and meterStop."""
-    rows = _REGISTER_READINGS.rows(transaction_pk=transaction.pk)
-    readings = [
-        (row.timestamp, wh)
-        for row in rows
-        if (wh := register_wh(row.numeric_value, row.unit)) is not None
-    ]
+def transaction_energy(*, transaction: Transaction, with_rollups: bool = False) -> SessionEnergy:
+    """The session's energy from meterStart, its register readings and meterStop.
+
+    `with_rollups`: also the readings that roll-ups keep of raw samples the
+    retention sweep deleted (an ended session looked at again, long after).
+    """
+    if with_rollups:
+        readings = register_readings_of(transaction_pks=[transaction.pk]).get(transaction.pk, [])
+    else:
+        rows = _REGISTER_READINGS.rows(transaction_pk=transaction.pk)
+        readings = [
+            (row.timestamp, wh)
+            for row in rows
+            if (wh := register_wh(row.numeric_value, row.unit)) is not None
+        ]
     return session_energy(
         meter_start=transaction.meter_start,
         meter_stop=transaction.meter_stop,

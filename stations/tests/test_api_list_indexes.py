@@ -142,4 +142,6 @@ def test_a_drivers_sessions_are_found_by_their_tags_not_by_a_scan(network):
     client = client_for(make_driver("someone", "TAG3", "TAG9"))
     text = plan(page_query(client, "/api/v1/me/transactions/", "stations_transaction"))
     assert "Seq Scan on stations_transaction" not in text, text
-    assert "tx_id_tag_idx" in text, text
+    # The b-tree of the tags, or (on a small table the planner may prefer it) the search's
+    # trigram index, which answers equality too.
+    assert "tx_id_tag_idx" in text or "transaction_id_tag_trgm" in text, text

@@ -197,6 +197,7 @@ def test_timeseries_gives_energy_delivered_in_wh_oldest_first(charge_point):
             {"timestamp": "2026-11-26T10:15:00Z", "value": 2500.0},
             {"timestamp": "2026-11-26T10:30:00Z", "value": 5000.0},
         ],
+        "interval_seconds": None,
     }
     power = client.get(
         f"{TRANSACTIONS}{session.pk}/timeseries/", {"measurand": "Power.Active.Import"}

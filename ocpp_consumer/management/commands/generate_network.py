@@ -58,6 +58,12 @@ class Command(BaseCommand):
             default=4,
             help="readings per ended session (each an energy register and a power value)",
         )
+        size.add_argument(
+            "--meter-values-sql",
+            action="store_true",
+            help="PostgreSQL: the database builds the ended sessions' meter values itself "
+            "(minutes for hundreds of millions; evenly spread readings, docs/METER_VALUES.md)",
+        )
         size.add_argument("--commands", type=int, help="default: sessions / 10")
         size.add_argument("--id-tags", type=int, help="default: sessions / 20, at least 100")
         size.add_argument("--drivers", type=int, help="default: id tags / 2")
@@ -106,6 +112,7 @@ class Command(BaseCommand):
             connectors_max=options["connectors_max"],
             running=options["running"],
             meter_values=options["meter_values"],
+            meter_values_sql=options["meter_values_sql"],
             session_days=options["session_days"],
             journal_days=options["journal_days"],
             commands=options["commands"],

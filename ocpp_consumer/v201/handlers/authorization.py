@@ -10,6 +10,7 @@ from drivers.selectors import Authorization
 from stations.services import registration
 
 from ...handlers import Session
+from ...remote_authorization import idtag_refresh_before_deciding
 from ..id_tokens import id_token_info, id_token_usable
 from ..registry import handles
 from .iso15118 import contract_authorized
@@ -26,6 +27,9 @@ async def authorize(session: Session, payload: dict) -> dict:
     if not id_token_usable(id_token):
         authorization = Authorization(status=AuthorizationStatus.INVALID)
     else:
+        await idtag_refresh_before_deciding(
+            charge_point_pk=session.charge_point.pk, id_tag=id_token["idToken"]
+        )
         authorization = await database_sync_to_async(registration.idtag_authorize_at)(
             charge_point_pk=session.charge_point.pk, id_tag=id_token["idToken"]
         )

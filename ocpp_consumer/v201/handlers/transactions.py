@@ -28,6 +28,7 @@ from ... import errors
 from ...commands.actions_201 import applies_answer
 from ...group_commit import committer
 from ...handlers import Session
+from ...remote_authorization import idtag_refresh_before_deciding
 from ..id_tokens import id_token_info, id_token_usable
 from ..meter_samples import meter_samples_from_ocpp201
 from ..registry import handles
@@ -95,6 +96,11 @@ def session_event_from_ocpp201(payload: dict) -> SessionEvent:
 
 @handles(Action.transaction_event)
 async def transaction_event(session: Session, payload: dict) -> dict:
+    id_token = payload.get("idToken")
+    if id_token is not None and payload["eventType"] != "Ended" and id_token_usable(id_token):
+        await idtag_refresh_before_deciding(
+            charge_point_pk=session.charge_point.pk, id_tag=id_token["idToken"]
+        )
     outcome = await committer.write(
         transaction_event_record,
         charge_point_pk=session.charge_point.pk,
@@ -102,7 +108,6 @@ async def transaction_event(session: Session, payload: dict) -> dict:
         start=transaction_start_priced,
     )
     answer = {}
-    id_token = payload.get("idToken")
     if id_token is not None and outcome.authorization is not None:
         answer["idTokenInfo"] = id_token_info(outcome.authorization, id_token=id_token)
     # The running (Updated) or final (Ended) cost of a priced session, read after the commit.
