@@ -333,13 +333,9 @@ def site_recompute(
     )
     priorities = _priorities(site, sessions)
     wired = connector_phases(connector_ids=[s.connector_id for s in sessions])
-    # A charger that refused its maximum profile is not capped as a whole: its
-    # sessions count at full power like those of a charger refusing theirs.
-    uncapped = set(
-        site.max_profiles.filter(state__in=UNCONTROLLED_STATES).values_list(
-            "charge_point_id", flat=True
-        )
-    )
+    # A charger that refused its maximum profile (many 1.6 firmwares take only
+    # TxDefault/Tx profiles) is flagged, not counted at full power: its sessions'
+    # own profiles control it; a session whose profile it refused counts in full.
     demands = []
     for s in sessions:
         phases = _phases(s.connector)
@@ -356,7 +352,7 @@ def site_recompute(
                 priority=priorities.get(s.pk, 0),
                 offered_w=float(row.allocated_w) if accepted else None,
                 measured_w=measured.get(s.pk),
-                controlled=(row is None or row.controlled) and s.charge_point_id not in uncapped,
+                controlled=row is None or row.controlled,
             )
         )
     plans = _tou_plans(site, sessions, demands, now)
@@ -514,11 +510,16 @@ def _fallbacks_update(site: SiteLimit, station_ids: list[int], limit: int | None
     """Keep one TxDefaultProfile per accepted charge point at the site; True if any changed."""
     charge_points = _site_charge_points(station_ids).values_list("pk", flat=True)
     existing = {row.charge_point_id: row for row in site.fallbacks.all()}
+    if limit is None:
+        # No limit, no fallback: the TxDefaultProfiles installed are cleared rather than
+        # left throttling (and a clearance still waiting for its charger is kept).
+        return _clear_installed(
+            site, charge_point_ids=list(existing), reason=ClearReason.NO_LIMIT, kinds={"fallback"}
+        )
     wanted = set(charge_points)
-    # Managed again: what was to be cleared there is replaced by the profiles sent now.
-    ProfileClearance.objects.filter(
-        charge_point_id__in=wanted, state__in=(ClearState.PENDING, ClearState.NO_ANSWER)
-    ).delete()
+    # Managed again: what was to be cleared there is replaced by the profiles sent now
+    # (a maximum profile still to clear stays so until one is installed again).
+    _clearances_forget(wanted, keep={profile_ids.max_profile_id()})
     stale = [pk for pk in existing if pk not in wanted]
     if stale:
         ChargerFallback.objects.filter(charge_point_id__in=stale).delete()
@@ -527,8 +528,6 @@ def _fallbacks_update(site: SiteLimit, station_ids: list[int], limit: int | None
         site=site, state=SendState.PENDING
     )
     changed = False
-    if limit is None:
-        return False
     for pk in wanted:
         row = existing.get(pk)
         if row is None:
@@ -552,7 +551,7 @@ def _max_profiles_update(
     if capacity.unlimited:
         # No limit, no cap: the ones installed are cleared rather than left throttling.
         return _clear_installed(
-            site, charge_point_ids=list(existing), reason=ClearReason.NO_LIMIT, only_max=True
+            site, charge_point_ids=list(existing), reason=ClearReason.NO_LIMIT, kinds={"max"}
         )
     connectors = list(
         Connector.objects.filter(
@@ -578,10 +577,12 @@ def _max_profiles_update(
         site=site, state=SendState.PENDING
     )
     changed = False
+    capped = set()
     for pk in wanted:
         cap = engine.charger_cap(capacity=capacity, connectors=connectors_of.get(pk, []))
         if cap is None:
             continue  # no connectors reported yet: nothing to cap
+        capped.add(pk)
         values = {"limit_w": cap.limit_w, "current_a": _amps(cap.current_a), "phases": cap.phases}
         row = existing.get(pk)
         if row is None:
@@ -595,7 +596,33 @@ def _max_profiles_update(
             row.state = SendState.PENDING
             row.save(update_fields=[*values, "state"])
             changed = True
+    _clearances_forget(capped, only={profile_ids.max_profile_id()})
     return changed
+
+
+def _clearances_forget(
+    charge_point_ids: set[int], *, only: set[int] | None = None, keep: set[int] = frozenset()
+) -> None:
+    """Profiles about to be installed again are no longer to be cleared on those chargers.
+
+    A clearance still waiting for its charger would otherwise remove, once
+    sent, the profile installed after it; the ids it names (`only` those,
+    never `keep`) are struck from it, and a clearance left with none goes.
+    """
+    waiting = ProfileClearance.objects.filter(
+        charge_point_id__in=charge_point_ids, state__in=(ClearState.PENDING, ClearState.NO_ANSWER)
+    )
+    for clearance in waiting:
+        left = [
+            pk
+            for pk in clearance.profile_ids
+            if pk in keep or (only is not None and pk not in only)
+        ]
+        if not left:
+            clearance.delete()
+        elif left != clearance.profile_ids:
+            clearance.profile_ids = left
+            clearance.save(update_fields=["profile_ids"])
 
 
 def _clear_installed(
@@ -603,7 +630,7 @@ def _clear_installed(
     *,
     reason: str,
     charge_point_ids: list[int] | None = None,
-    only_max: bool = False,
+    kinds: frozenset[str] | set[str] = frozenset({"max", "fallback", "session"}),
 ) -> bool:
     """Have the profiles we sent to the site's chargers (or to some) cleared; forget them.
 
@@ -618,17 +645,20 @@ def _clear_installed(
             rows = rows.filter(charge_point_id__in=charge_point_ids)
         return rows
 
-    max_rows = scoped(site.max_profiles.all())
-    for cp, sent in max_rows.values_list("charge_point_id", "sent_at"):
-        if sent is not None:
-            ids.setdefault(cp, set()).add(profile_ids.max_profile_id())
-    deleted = max_rows.delete()[0]
-    if not only_max:
+    deleted = 0
+    if "max" in kinds:
+        max_rows = scoped(site.max_profiles.all())
+        for cp, sent in max_rows.values_list("charge_point_id", "sent_at"):
+            if sent is not None:
+                ids.setdefault(cp, set()).add(profile_ids.max_profile_id())
+        deleted += max_rows.delete()[0]
+    if "fallback" in kinds:
         fallbacks = scoped(site.fallbacks.all())
         for cp, sent in fallbacks.values_list("charge_point_id", "sent_at"):
             if sent is not None:
                 ids.setdefault(cp, set()).add(profile_ids.fallback_profile_id())
         deleted += fallbacks.delete()[0]
+    if "session" in kinds:
         sessions = site.allocations.all()
         if charge_point_ids is not None:
             sessions = sessions.filter(transaction__charge_point_id__in=charge_point_ids)

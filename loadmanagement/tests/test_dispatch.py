@@ -152,9 +152,21 @@ def test_a_charger_taking_only_amperes_gets_its_cap_in_amperes(station):
     assert schedule["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 13}]
 
 
-def test_a_rejected_max_profile_counts_the_charger_at_full_power(station):
+def test_a_rejected_max_profile_is_flagged_and_the_session_profile_still_controls(station):
     cp, session = allocate(station)
+    SessionAllocation.objects.update(state=SendState.ACCEPTED, sent_at=timezone.now())
+    before = SessionAllocation.objects.get().allocated_w
     ChargerMaxProfile.objects.update(state=SendState.REJECTED, sent_at=timezone.now())
+    services.site_recompute(station_id=station.pk, trigger="test")
+    row = SessionAllocation.objects.get()
+    assert before < 11_040  # the site limit binds
+    assert row.reason != "uncontrolled" and row.allocated_w == before
+    assert ChargerMaxProfile.objects.get().state == SendState.REJECTED  # flagged, asked again
+
+
+def test_a_refused_session_profile_counts_at_full_power(station):
+    cp, session = allocate(station)
+    SessionAllocation.objects.update(state=SendState.REJECTED, sent_at=timezone.now())
     services.site_recompute(station_id=station.pk, trigger="test")
     row = SessionAllocation.objects.get()
     assert row.reason == "uncontrolled" and row.allocated_w == 11_040

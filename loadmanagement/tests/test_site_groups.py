@@ -177,13 +177,29 @@ def test_deleting_a_site_clears_its_profiles_first(depot):
     assert clearance.profile_ids == [BASE - 1, BASE]  # no session: the cap and the fallback
 
 
-def test_removing_the_limit_clears_the_chargers_caps(depot):
+def test_removing_the_limit_clears_the_chargers_caps_and_fallbacks(depot):
     services.site_limit_set(station_id=depot.pk, grid_limit_w=12_000)
     sent_everything()
     services.site_limit_set(station_id=depot.pk, grid_limit_w=None)
-    clearance = ProfileClearance.objects.get()
-    assert clearance.reason == services.ClearReason.NO_LIMIT
-    assert clearance.profile_ids == [BASE - 1]
+    clearances = ProfileClearance.objects.all()
+    assert {c.reason for c in clearances} == {services.ClearReason.NO_LIMIT}
+    assert sorted(pk for c in clearances for pk in c.profile_ids) == [BASE - 1, BASE]
+    # The charger is offline: the clearances wait for it through the next rounds.
+    services.site_recompute(station_id=depot.pk, trigger="test")
+    assert sorted(pk for c in ProfileClearance.objects.all() for pk in c.profile_ids) == [
+        BASE - 1,
+        BASE,
+    ]
+
+
+def test_a_limit_set_again_is_not_cleared_by_a_clearance_still_waiting(depot):
+    services.site_limit_set(station_id=depot.pk, grid_limit_w=12_000)
+    sent_everything()
+    services.site_limit_set(station_id=depot.pk, grid_limit_w=None)
+    assert ProfileClearance.objects.exists()
+    services.site_limit_set(station_id=depot.pk, grid_limit_w=9_000)
+    # Both profiles are installed again: clearing them afterwards would lift the new limit.
+    assert not ProfileClearance.objects.exists()
 
 
 def test_a_clearance_for_an_offline_charger_waits_for_it(depot):
