@@ -29,10 +29,11 @@ from django.utils import timezone
 
 from billing.energy import charging_end, energy_curve
 from billing.models import Invoice, Tariff, TariffPeriod
-from billing.pricing import Component
+from billing.pricing import Component, Terms
 from billing.selectors import transaction_session_facts
 
 from .authorizations import session_authorization
+from .charging_periods import cdr_charging_periods
 from .choices import PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
@@ -114,24 +115,16 @@ def cdr_object(invoice: Invoice, driver_token, *, now: datetime) -> dict:
     tariff = tariff_content(snapshot_tariff(snapshot))
     authorized = session_authorization(session, driver_token)
     tariff["last_updated"] = ocpi_datetime(session.start_timestamp)
-    periods = [
-        {
-            "start_date_time": ocpi_datetime(facts.start),
-            "dimensions": [
-                {"type": "ENERGY", "volume": number(Decimal(invoice.energy_wh) / 1000)},
-                {"type": "TIME", "volume": _hours(charging_hours)},
-            ],
-            "tariff_id": tariff["id"],
-        }
-    ]
-    if parking_hours > 0:
-        periods.append(
-            {
-                "start_date_time": ocpi_datetime(charged_until),
-                "dimensions": [{"type": "PARKING_TIME", "volume": _hours(parking_hours)}],
-                "tariff_id": tariff["id"],
-            }
-        )
+    periods = cdr_charging_periods(
+        terms=Terms.from_snapshot(snapshot),
+        time_zone=facts.time_zone,
+        curve=curve,
+        start=facts.start,
+        charged_until=charged_until,
+        stop=stop,
+        total_wh=invoice.energy_wh,
+        tariff_id=tariff["id"],
+    )
     connector = evse["connectors"][0]
     missing = [key for key in ("standard", "format", "power_type") if not connector.get(key)]
     if missing:
