@@ -47,6 +47,7 @@ from .credential_tokens import token_decrypt
 from .formats import datetime_parse
 from .locations import location_queryset
 from .models import Party, RoamingAuthorization, RoamingReservation, RoamingToken
+from .tokens import TokenConflict, TokenInvalid, token_for_command
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +135,9 @@ def command_plan(*, party: Party, command: str, body) -> CommandPlan:
     if not response_url.lower().startswith(("https://", "http://")):
         raise CommandInvalid("response_url: an http(s) URL")
     then: list[dict] = []
+    started_by = None
     if command == "START_SESSION":
-        charge_point, action, payload = _start_session(party, body)
+        charge_point, action, payload, started_by = _start_session(party, body)
     elif command == "STOP_SESSION":
         charge_point, action, payload = _stop_session(party, body)
     elif command == "RESERVE_NOW":
@@ -151,7 +153,7 @@ def command_plan(*, party: Party, command: str, body) -> CommandPlan:
     if command == "RESERVE_NOW":
         action, payload, then = _reservation_store(party, request)
     elif command == "START_SESSION":
-        _authorization_reference_keep(party, body, charge_point)
+        _start_authorization_keep(body, charge_point, started_by)
     return CommandPlan(
         party_pk=party.pk,
         command=command,
@@ -172,27 +174,23 @@ def _string(body: dict, name: str, max_length: int = 36, *, required: bool = Tru
     return value
 
 
-def _pushed_token(party: Party, body: dict) -> RoamingToken:
-    """The partner's token the command names, with its id tag; CommandRefused otherwise."""
+def _command_token(party: Party, body: dict) -> RoamingToken:
+    """The token the command carries (authorized by the eMSP for it), usable at our chargers.
+
+    Stored from the command when the partner never pushed it (app and ad-hoc
+    users are not pushed); roaming.tokens explains the id tag it gets.
+    """
     token_data = body.get("token")
     if not isinstance(token_data, dict):
         raise CommandInvalid("token: give the Token object")
-    identity = {name: _string(token_data, name) for name in ("country_code", "party_id", "uid")}
-    token_type = _string(token_data, "type", 20)
-    token = (
-        RoamingToken.objects.select_related("id_tag")
-        .filter(
-            partner=party,
-            country_code__iexact=identity["country_code"],
-            party_id__iexact=identity["party_id"],
-            uid=identity["uid"],
-            type=token_type,
-        )
-        .first()
-    )
-    # Our chargers authorize id tags: only a token pushed with the Tokens module has one.
-    if token is None:
-        raise CommandRefused("REJECTED", "Unknown token: push it with the Tokens module first")
+    try:
+        token = token_for_command(party=party, data=token_data)
+    except TokenInvalid as exc:
+        raise CommandInvalid(f"token.{exc}") from exc
+    except TokenConflict as exc:
+        raise CommandRefused("REJECTED", str(exc)) from exc
+    if not token.valid:
+        raise CommandRefused("REJECTED", "The token is not valid")
     if token.id_tag is None:
         raise CommandRefused(
             "REJECTED", f"The token cannot be used at our chargers: {token.mirror_problem}"
@@ -200,8 +198,8 @@ def _pushed_token(party: Party, body: dict) -> RoamingToken:
     return token
 
 
-def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
-    token = _pushed_token(party, body)
+def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict, RoamingToken]:
+    token = _command_token(party, body)
     connector = _connector(
         body, evse_required=False, connector_id=_string(body, "connector_id", required=False)
     )
@@ -213,11 +211,12 @@ def _start_session(party: Party, body: dict) -> tuple[ChargePoint, str, dict]:
             "idToken": {"idToken": id_tag, "type": id_token_type},
             "evseId": connector.connector_id,
         }
-        return charge_point, "RequestStartTransaction", payload
+        return charge_point, "RequestStartTransaction", payload, token
     return (
         charge_point,
         "RemoteStartTransaction",
         {"connectorId": connector.connector_id, "idTag": id_tag},
+        token,
     )
 
 
@@ -321,7 +320,7 @@ def _reserve_now_request(party: Party, body: dict) -> ReserveNowRequest:
     if expiry_date is None:
         raise CommandInvalid("expiry_date: an RFC 3339 date-time")
     reference = _string(body, "authorization_reference", required=False)
-    token = _pushed_token(party, body)
+    token = _command_token(party, body)
     if expiry_date <= timezone.now():
         raise CommandRefused("REJECTED", "expiry_date: the reservation would have ended already")
     if body.get("evse_uid") is not None:
@@ -464,17 +463,20 @@ def _cancel_reservation(party: Party, body: dict) -> tuple[ChargePoint, str, dic
     return mapping.charge_point, cancel["action"], cancel["payload"]
 
 
-def _authorization_reference_keep(party: Party, body: dict, charge_point: ChargePoint) -> None:
-    """A START_SESSION's authorization_reference, for the Session and CDR of what it starts."""
-    reference = _string(body, "authorization_reference", required=False)
-    if reference:
-        RoamingAuthorization.objects.create(
-            token=_pushed_token(party, body),
-            charge_point=charge_point,
-            source=RoamingAuthorization.Source.COMMAND,
-            allowed="ALLOWED",
-            authorization_reference=reference,
-        )
+def _start_authorization_keep(body: dict, charge_point: ChargePoint, token: RoamingToken) -> None:
+    """A START_SESSION authorizes its token at that charger (OCPI: the eMSP did).
+
+    Kept for the Session and CDR (auth_method COMMAND, the authorization_reference
+    if given), and so that the start that follows is not asked about again in
+    real time (roaming.realtime).
+    """
+    RoamingAuthorization.objects.create(
+        token=token,
+        charge_point=charge_point,
+        source=RoamingAuthorization.Source.COMMAND,
+        allowed="ALLOWED",
+        authorization_reference=_string(body, "authorization_reference", required=False) or "",
+    )
 
 
 def command_execute(plan: CommandPlan) -> dict:

@@ -20,8 +20,9 @@ Invalid. Each answer is kept (RoamingAuthorization, with its
 authorization_reference for the Session and CDR), and a start within
 ANSWER_REUSE_SECONDS of an answer at the same charger (the Authorize
 before it) uses that answer instead of asking again. A token reserved by
-the partner at that charger within the last 15 minutes is not asked
-about (OCPI: the eMSP authorized it with the ReserveNow).
+the partner at that charger within the last 15 minutes, or that its
+START_SESSION named there (a start it has not yet made), is not asked about
+(OCPI: the eMSP authorized it with the command).
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def token_realtime_refresh(*, id_tag: str, charge_point_pk: int) -> None:
 
 def _status_now(token: RoamingToken, charge_point_pk: int) -> str:
     now = timezone.now()
-    if _reserved_recently(token, charge_point_pk, now):
+    if _reserved_recently(token, charge_point_pk, now) or _started_by_command(
+        token, charge_point_pk, now
+    ):
         return AuthorizationStatus.ACCEPTED
     recent = (
         RoamingAuthorization.objects.filter(
@@ -95,6 +98,17 @@ def _status_now(token: RoamingToken, charge_point_pk: int) -> str:
     if recent is not None:
         return ALLOWED_STATUS[recent.allowed]
     return _ask(token, charge_point_pk)
+
+
+def _started_by_command(token: RoamingToken, charge_point_pk: int, now) -> bool:
+    """A START_SESSION for the token at that charger lately: the eMSP authorized this start."""
+    return RoamingAuthorization.objects.filter(
+        token=token,
+        charge_point_id=charge_point_pk,
+        source=RoamingAuthorization.Source.COMMAND,
+        transaction__isnull=True,
+        created_at__gte=now - RESERVATION_TRUST,
+    ).exists()
 
 
 def _reserved_recently(token: RoamingToken, charge_point_pk: int, now) -> bool:

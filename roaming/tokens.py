@@ -8,13 +8,23 @@ works when the partner is unreachable. The id tag is Accepted when the
 token is valid and may be whitelisted (ALWAYS, ALLOWED, ALLOWED_OFFLINE:
 without real-time authorization yet, all three are decided locally),
 Blocked when the partner says it is not valid, and Invalid for NEVER
-(real-time only, which this version does not do). A token whose uid is
+(real-time only: roaming.realtime asks the partner). A token whose uid is
 already one of our own id tags, or longer than an id tag may be, is kept
 but not mirrored (`mirror_problem` says why).
+
+A command (START_SESSION, RESERVE_NOW) carries its Token, which the eMSP
+has authorized for it; an app or ad-hoc token is never pushed beforehand.
+Such a token is stored from the command, and one that cannot be mirrored
+(not RFID, a uid longer than an id tag, or one of our own tags' value) gets
+a *command id tag*: a value of its own derived from the token's identity,
+which no card carries, so that the charger our RemoteStart names can start
+with it; it is Accepted while the token is valid.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
@@ -123,6 +133,47 @@ def _apply(token: RoamingToken, data: dict) -> None:
     token.data = data
 
 
+class TokenConflict(ValueError):
+    """The token belongs to another partner."""
+
+
+def token_for_command(*, party: Party, data) -> RoamingToken:
+    """The token a partner's command carries, stored, with an id tag our chargers can use.
+
+    TokenInvalid names a bad field; TokenConflict: another partner's token.
+    """
+    data = token_clean(data)
+    known = token_find(
+        country_code=data["country_code"],
+        party_id=data["party_id"],
+        uid=data["uid"],
+        token_type=data["type"],
+    )
+    if known is not None and known.partner_id != party.pk:
+        raise TokenConflict("The token belongs to another partner")
+    token, _ = token_store(party=party, data=data)
+    if token.id_tag is None:
+        with transaction.atomic():
+            tag, _ = IdTag.objects.get_or_create(
+                id_tag=command_id_tag_value(token),
+                defaults={
+                    "status": AuthorizationStatus.ACCEPTED,
+                    "note": f"Roaming {token.country_code}*{token.party_id} "
+                    f"{token.contract_id} (commands)"[:200],
+                },
+            )
+            token.id_tag = tag
+            _mirror(token)
+    return token
+
+
+def command_id_tag_value(token: RoamingToken) -> str:
+    """The id tag of a token used by command: 20 characters no card carries, one per token."""
+    identity = f"{token.country_code.upper()}*{token.party_id.upper()}*{token.type}*{token.uid}"
+    digest = base64.b32encode(hashlib.sha256(identity.encode()).digest()).decode()
+    return ("OCPI" + digest)[:ID_TAG_MAX_LENGTH]
+
+
 def mirrored_status(token: RoamingToken) -> str:
     if not token.valid:
         return AuthorizationStatus.BLOCKED
@@ -133,8 +184,13 @@ def mirrored_status(token: RoamingToken) -> str:
 
 def _mirror(token: RoamingToken) -> None:
     """Keep the token's id tag in step (inside the caller's transaction)."""
-    if token.type != "RFID":
-        # App and ad-hoc tokens start sessions by command (not offered yet), not at the reader.
+    if token.id_tag is not None and token.id_tag.id_tag == command_id_tag_value(token):
+        # A command id tag: Accepted while the token is valid (the eMSP authorizes each use).
+        status = AuthorizationStatus.ACCEPTED if token.valid else AuthorizationStatus.BLOCKED
+        IdTag.objects.filter(pk=token.id_tag.pk).exclude(status=status).update(status=status)
+        token.mirror_problem = ""
+    elif token.type != "RFID":
+        # App and ad-hoc tokens start sessions by command, not at the reader.
         token.mirror_problem = "only RFID tokens are used at chargers"
     elif len(token.uid) > ID_TAG_MAX_LENGTH:
         token.mirror_problem = f"the uid is longer than an id tag ({ID_TAG_MAX_LENGTH})"

@@ -64,12 +64,14 @@ def our_evse() -> tuple[str, str]:
     return str(connector.charge_point.station_id), str(connector.pk)
 
 
-def start_body(peer, reference: str, location_id: str, evse_uid: str, uid: str = CARD) -> dict:
+def start_body(
+    peer, reference: str, location_id: str, evse_uid: str, uid: str = CARD, **token_fields
+) -> dict:
     token = {
         "country_code": "DE", "party_id": "EMS", "uid": uid, "type": "RFID",
         "contract_id": "DE-EMS-C00000001-1", "issuer": "Peer eMSP", "valid": True,
         "whitelist": "ALLOWED", "last_updated": "2026-12-01T10:00:00Z",
-    }  # fmt: skip
+    } | token_fields  # fmt: skip
     return {
         "response_url": peer.response_url(reference),
         "token": token,
@@ -125,6 +127,52 @@ async def test_start_and_stop_session_by_command(peer_with_a_driver):
 
 def at_now() -> str:
     return at(timezone.now())
+
+
+APP_USER = "a3f1c2d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d"  # 36 characters: longer than an id tag
+
+
+@closing_connections
+async def test_an_app_user_never_pushed_starts_by_command(peer_with_a_driver):
+    """OCPI: the eMSP authorizes the Token of its START_SESSION; app users are not pushed."""
+    peer = peer_with_a_driver
+    location_id, evse_uid = await our_evse()
+    body = start_body(
+        peer, "app1", location_id, evse_uid, uid=APP_USER, type="APP_USER", whitelist="NEVER"
+    )
+    body["authorization_reference"] = "AUTH-APP-1"
+    async with Charger() as charger:
+        pending = send_command(peer, "START_SESSION", body)
+        sent = await answer_call(charger, "RemoteStartTransaction", {"status": "Accepted"})
+        # An id tag of its own (the uid does not fit in an OCPP 1.6 idTag).
+        tag = sent["idTag"]
+        assert len(tag) == 20 and tag != APP_USER[:20]
+        status, answer = await pending
+        assert answer["data"]["result"] == "ACCEPTED", answer
+
+        # The start is the command's: not asked about again in real time (NEVER), accepted.
+        started = await charger.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": at_now()},
+        )
+        assert started["idTagInfo"]["status"] == "Accepted"
+        assert peer.authorize_requests == []
+        tx = started["transactionId"]
+        await sync_to_async(relay_outbox)()
+        session = peer.sessions[session_key(tx)]
+        assert session["cdr_token"]["uid"] == APP_USER
+        assert session["cdr_token"]["type"] == "APP_USER"
+        assert session["auth_method"] == "COMMAND"
+        assert session["authorization_reference"] == "AUTH-APP-1"
+
+        # The same app user again: the same id tag.
+        again = start_body(peer, "app2", location_id, evse_uid, uid=APP_USER, type="APP_USER")
+        pending = send_command(peer, "START_SESSION", again)
+        # Connector 1 is charging: the charger refuses, the tag is the same.
+        sent = await answer_call(charger, "RemoteStartTransaction", {"status": "Rejected"})
+        assert sent["idTag"] == tag
+        await pending
+        assert [r["result"] for r in peer.command_results["app2"]] == ["REJECTED"]
 
 
 @closing_connections
@@ -185,10 +233,14 @@ async def test_refusals_are_answered_at_once(peer_with_a_driver):
     assert "offline" in answer["data"]["message"][0]["text"]
 
     async with Charger():
-        # A token the partner never pushed.
-        body = start_body(peer, "u1", location_id, evse_uid, uid="0000UNKNOWN")
+        # A token the eMSP itself says is not valid.
+        body = start_body(peer, "u1", location_id, evse_uid, uid="0000UNKNOWN", valid=False)
         _, answer = await send_command(peer, "START_SESSION", body)
         assert answer["data"]["result"] == "REJECTED", answer
+        # A Token object that is not one: 2001 naming its field.
+        body = start_body(peer, "u2", location_id, evse_uid, type="BADGE")
+        status, answer = await send_command(peer, "START_SESSION", body)
+        assert status == 400 and answer["status_message"].startswith("token.type"), answer
 
         # A location or EVSE we do not have: OCPI 2003 with the result REJECTED.
         for location, evse in (("999999", evse_uid), (location_id, "999999")):

@@ -187,9 +187,9 @@ async def test_reservations_refused_at_once(peer_with_a_driver):
         _, envelope = await send_command(peer, "RESERVE_NOW", body)
         assert envelope["data"]["result"] == "REJECTED", envelope
 
-        # A token the partner never pushed (our chargers reserve for id tags).
+        # A token the eMSP says is not valid.
         body = reserve_body(peer, "p2", location_id, evse_uid)
-        body["token"]["uid"] = "0000UNKNOWN"
+        body["token"].update(uid="0000UNKNOWN", valid=False)
         _, envelope = await send_command(peer, "RESERVE_NOW", body)
         assert envelope["data"]["result"] == "REJECTED", envelope
 
