@@ -268,7 +268,26 @@ class ChargingPriority(models.Model):
             raise ValidationError(_("Name a connector, an id tag group, or both."))
 
 
-class SessionAllocation(models.Model):
+class SentProfile(models.Model):
+    """A profile we send a charger: where it stands with the charger, and the CALL that sent it."""
+
+    state = models.CharField(
+        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def controlled(self) -> bool:
+        return self.state not in UNCONTROLLED_STATES
+
+
+class SessionAllocation(SentProfile):
     """The power a running session is allowed now, and whether its charger took it."""
 
     transaction = models.OneToOneField(
@@ -288,18 +307,11 @@ class SessionAllocation(models.Model):
     phases = models.PositiveSmallIntegerField(_("phases"), default=3)
     priority = models.PositiveSmallIntegerField(_("priority"), default=0)
     reason = models.CharField(_("reason"), max_length=16, blank=True)
-    # What the charger has: the limit last sent, and its answer.
-    state = models.CharField(
-        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
-    )
+    # What the charger has: the limit last sent (its answer: SentProfile).
     sent_limit = models.DecimalField(
         _("sent limit"), max_digits=10, decimal_places=1, null=True, blank=True
     )
     sent_unit = models.CharField(_("unit"), max_length=1, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
-    detail = models.CharField(_("detail"), max_length=255, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -310,12 +322,8 @@ class SessionAllocation(models.Model):
     def __str__(self):
         return f"{self.transaction_id}: {self.allocated_w} W"
 
-    @property
-    def controlled(self) -> bool:
-        return self.state not in UNCONTROLLED_STATES
 
-
-class ChargerFallback(models.Model):
+class ChargerFallback(SentProfile):
     """The TxDefaultProfile a charger keeps for when it loses the CSMS."""
 
     charge_point = models.OneToOneField(
@@ -329,13 +337,6 @@ class ChargerFallback(models.Model):
         SiteLimit, on_delete=models.CASCADE, related_name="fallbacks", verbose_name=_("site")
     )
     limit_w = models.PositiveIntegerField(_("limit per connector (W)"))
-    state = models.CharField(
-        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
-    )
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
-    detail = models.CharField(_("detail"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("fallback profile")
@@ -345,7 +346,7 @@ class ChargerFallback(models.Model):
         return f"{self.charge_point_id}: {self.limit_w} W"
 
 
-class ChargerMaxProfile(models.Model):
+class ChargerMaxProfile(SentProfile):
     """The ChargePointMaxProfile (2.0.1: ChargingStationMaxProfile) capping a whole charger.
 
     At most what the site can ever give it, so that a charger with several
@@ -367,13 +368,6 @@ class ChargerMaxProfile(models.Model):
     # charger whose connectors are all one-phase.
     current_a = models.DecimalField(_("limit (A)"), max_digits=6, decimal_places=1, default=0)
     phases = models.PositiveSmallIntegerField(_("phases"), default=3)
-    state = models.CharField(
-        _("state"), max_length=16, choices=SendState.choices, default=SendState.PENDING
-    )
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    command_id = models.BigIntegerField(_("command"), null=True, blank=True)
-    detail = models.CharField(_("detail"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("charger maximum profile")
@@ -381,10 +375,6 @@ class ChargerMaxProfile(models.Model):
 
     def __str__(self):
         return f"{self.charge_point_id}: {self.limit_w} W"
-
-    @property
-    def controlled(self) -> bool:
-        return self.state not in UNCONTROLLED_STATES
 
 
 class ClearState(models.TextChoices):
