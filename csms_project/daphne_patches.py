@@ -20,6 +20,21 @@
    command line asked for more, so operators need no extra flags. `bin/run`
    and the launcher pass the same values as command-line options.
 
+3. Less memory per idle socket (issue 22). Daphne gives each application an
+   `asyncio.Queue` (four deques and an Event, about 3 KiB) whose `get` the
+   consumer wraps in a task of its own. For WebSocket scopes `CsmsServer`
+   passes an `ApplicationQueue` instead: the two methods Daphne and the
+   application use (`put_nowait`, `get`), `get` returning a plain future
+   that monitoring.channel_health's dispatch loop awaits without a task.
+   And once a socket is upgraded, the HTTP request that carried the
+   handshake is let go: Twisted's HTTPChannel stays the TCP transport's
+   producer and keeps that request (two header tables, its body buffer)
+   for the life of the socket, though neither serves it any more (the
+   request never finishes, so the channel's pause/resume are no-ops).
+   And the WebSocket factory's options, which Autobahn copies into every
+   socket, become class attributes of the protocol class it serves.
+   bench/results/PROFILE.md has what each of these saves.
+
 `install()` has Daphne's command line build `CsmsServer` (through
 `CommandLineInterface.server_class`, the attribute Daphne keeps for it). The
 overrides rely on Daphne internals (how `Server.handle_reply` hands messages
@@ -32,10 +47,13 @@ changes: the consumer sees no extension and falls back to a plain close.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import warnings
 import weakref
+from collections import deque
+from functools import partial
 from http import HTTPStatus
 
 import daphne
@@ -44,6 +62,7 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet.interfaces import ISSLTransport
+from twisted.web.http import HTTPChannel
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +85,94 @@ def with_backlog(endpoint: str, backlog: int = LISTEN_BACKLOG) -> str:
     return f"{endpoint}:backlog={backlog}"
 
 
+class ApplicationQueue:
+    """What Daphne needs of an application's input queue, without asyncio.Queue's weight.
+
+    Unbounded and FIFO as Daphne's `asyncio.Queue()`; `get()` returns a
+    future (an awaitable, as the ASGI `receive` must), resolved by the next
+    `put_nowait` when nothing is queued. Getters are served in order; one
+    cancelled (the application stopped waiting) is skipped. An idle socket
+    holds one pending future and nothing else: the deques (about 600 bytes
+    each) exist only while messages or extra getters wait.
+    """
+
+    __slots__ = ("_items", "_getter", "_more_getters")
+
+    def __init__(self) -> None:
+        self._items: deque | None = None
+        self._getter: asyncio.Future | None = None
+        self._more_getters: deque[asyncio.Future] | None = None
+
+    def put_nowait(self, item) -> None:
+        while self._getter is not None:
+            getter = self._getter
+            more = self._more_getters
+            self._getter = more.popleft() if more else None
+            if not more:
+                self._more_getters = None
+            if not getter.done():
+                getter.set_result(item)
+                return
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+
+    def get(self) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        if self._items:
+            future.set_result(self._items.popleft())
+            if not self._items:
+                self._items = None
+        elif self._getter is None or (self._getter.done() and not self._more_getters):
+            self._getter = future  # a cancelled getter with none behind it: replaced
+        else:
+            if self._more_getters is None:
+                self._more_getters = deque()
+            self._more_getters.append(future)
+        return future
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+
+def _release_upgrade_request(protocol) -> None:
+    """Drop the HTTPChannel and request left behind by the upgrade (plain TCP only).
+
+    Daphne's WebRequest.process hands the transport to the WebSocket
+    protocol, but the HTTPChannel stays registered as the transport's
+    producer, holding the request. Both are idle for good: the request
+    never finishes, so the channel's timeout stays off and its
+    pause/resume do nothing (`_handlingRequest`).
+    """
+    transport = getattr(protocol, "transport", None)
+    channel = getattr(transport, "producer", None)
+    if isinstance(channel, HTTPChannel) and channel._handlingRequest:
+        channel.requests.clear()
+        transport.unregisterProducer()
+
+
+def _factory_options_as_class_attributes(factory) -> None:
+    """Serve with a protocol class that carries the factory's options itself.
+
+    Autobahn copies its 29 options (CONFIG_ATTRS) from the factory into
+    every protocol instance that does not have them, which takes a socket's
+    attribute table past 85 entries (a 256-slot dict, about 3 KiB). As class
+    attributes of the protocol, with the factory's values as Daphne set them,
+    they are read the same and copied into no socket. Once per factory.
+    """
+    protocol = factory.protocol
+    if getattr(protocol, "_options_from_factory", None) is factory:
+        return
+    options = {name: getattr(factory, name) for name in protocol.CONFIG_ATTRS}
+    # A function option (perMessageCompressionAccept) must not become a method.
+    options = {
+        name: staticmethod(value) if callable(value) else value for name, value in options.items()
+    }
+    factory.protocol = type(
+        protocol.__name__, (protocol,), {**options, "_options_from_factory": factory}
+    )
+
+
 class CsmsServer(Server):
     """Daphne's server with the denial-response extension and storm-ready defaults."""
 
@@ -80,12 +187,34 @@ class CsmsServer(Server):
             weakref.WeakKeyDictionary()
         )
 
+    def listen_success(self, port):
+        # Daphne built and configured its WebSocket factory before listening.
+        _factory_options_as_class_attributes(self.ws_factory)
+        super().listen_success(port)
+
     def create_application(self, protocol, scope):
         if scope.get("type") == "websocket":
             scope.setdefault("extensions", {})[DENIAL_RESPONSE_EXTENSION] = {}
             if ISSLTransport.providedBy(getattr(protocol, "transport", None)):
                 scope["scheme"] = "wss"
+            _release_upgrade_request(protocol)
+            return self._create_websocket_application(protocol, scope)
         return super().create_application(protocol, scope)
+
+    def _create_websocket_application(self, protocol, scope):
+        """Daphne's create_application with an ApplicationQueue in place of asyncio.Queue."""
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = ApplicationQueue()
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
 
     async def handle_reply(self, protocol, message):
         kind = message.get("type", "")

@@ -249,7 +249,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis on the wire; a lighter wait per socket (issue 22).
+            "BACKEND": "csms_project.channel_layers.LeanRedisChannelLayer",
             "CONFIG": {
                 # max_connections: redis-py's pool raises instead of waiting
                 # when exhausted; a reconnect storm needs headroom.

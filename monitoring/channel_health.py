@@ -193,6 +193,26 @@ class ChannelLayerHealth:
         CHANNEL_LAYER_UP.set(1)
 
 
+async def _first_done(*futures: asyncio.Future | None) -> None:
+    """Wait until one of the futures is done (asyncio.wait without its coroutines)."""
+    futures = [f for f in futures if f is not None]
+    if any(f.done() for f in futures):
+        return
+    waiter = asyncio.get_running_loop().create_future()
+
+    def wake(_done: asyncio.Future) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        for future in futures:
+            future.remove_done_callback(wake)
+
+
 async def _default_probe() -> None:
     # Readiness's own check: a connection of its own, never the layer's shared
     # receive path (whose lock the waiting consumers hold).
@@ -319,15 +339,67 @@ class ResilientChannelReceiveMixin:
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
         remember_loop(asyncio.get_running_loop())
-        sources = [receive]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = self._resilient_channel_receive
-            sources.append(self.channel_receive)
         try:
-            await await_many_dispatch(sources, self.dispatch)
+            if self.channel_layer is None or hasattr(self.channel_layer, "receive_future"):
+                await self._dispatch_futures(receive)
+            else:
+                await await_many_dispatch([receive, self.channel_receive], self.dispatch)
         except StopConsumer:
             pass
+
+    async def _dispatch_futures(self, receive) -> None:
+        """Channels' await_many_dispatch without a task per source (issue 22).
+
+        The server's `receive` and the layer's `receive_future` give futures
+        (Daphne's through csms_project.daphne_patches); awaiting them directly
+        spares the two tasks and the `asyncio.wait` per idle socket that
+        await_many_dispatch keeps. Same order and semantics: the socket's
+        event first when both are ready, each source asked again once its
+        event is dispatched, both cancelled on the way out.
+        """
+        socket_next = asyncio.ensure_future(receive())
+        channel_next = self._channel_next()
+        try:
+            while True:
+                await _first_done(socket_next, channel_next)
+                if socket_next.done():
+                    message = socket_next.result()
+                    socket_next = None
+                    await self.dispatch(message)
+                    socket_next = asyncio.ensure_future(receive())
+                if channel_next is not None and channel_next.done():
+                    message = self._channel_result(channel_next)
+                    channel_next = None
+                    await self.dispatch(message)
+                    channel_next = self._channel_next()
+        finally:
+            for future in (socket_next, channel_next):
+                if future is not None and future.cancel():
+                    try:
+                        await future
+                    except asyncio.CancelledError:
+                        pass
+
+    def _channel_next(self) -> asyncio.Future | None:
+        if self.channel_layer is None:
+            return None
+        if self._channel_layer_lost:
+            return asyncio.ensure_future(self._resilient_channel_receive())
+        return self.channel_layer.receive_future(self.channel_name)
+
+    def _channel_result(self, future: asyncio.Future) -> dict:
+        """The layer's message, or UNREACHABLE_EVENT once when the layer is down."""
+        try:
+            return future.result()
+        except Exception as exc:
+            if not layer_unreachable(exc):
+                raise
+            health.failed("receive", exc)
+            self._channel_layer_lost = True
+            return {"type": UNREACHABLE_EVENT}
 
     async def _resilient_channel_receive(self) -> dict:
         if self._channel_layer_lost:

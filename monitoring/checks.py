@@ -98,7 +98,8 @@ async def _ping_redis_host(host: dict) -> None:
 
 def _redis_hosts(layer) -> list[dict]:
     """The Redis servers of a channels-redis layer (core or pub/sub), else []."""
-    if not type(layer).__module__.startswith("channels_redis"):
+    # Subclasses too (csms_project.channel_layers.LeanRedisChannelLayer).
+    if not any(cls.__module__.startswith("channels_redis") for cls in type(layer).__mro__):
         return []
     config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
     return decode_hosts(config.get("hosts"))

@@ -29,13 +29,26 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 _LAYOUT = ("serialize", "non_local_name", "consistent_hash", "get_capacity", "connection")
+_SENDING = ("send", "serialize", "non_local_name", "consistent_hash", "get_capacity")
 
 
 def one_trip_supported(layer) -> bool:
-    """channels-redis's RedisChannelLayer, whose message layout the script repeats."""
+    """channels-redis's RedisChannelLayer, whose message layout the script repeats.
+
+    A subclass qualifies when it sends and serializes as channels-redis does
+    (csms_project.channel_layers.LeanRedisChannelLayer changes only receiving).
+    """
+    core = next(
+        (
+            cls
+            for cls in type(layer).__mro__
+            if cls.__module__ == "channels_redis.core" and cls.__name__ == "RedisChannelLayer"
+        ),
+        None,
+    )
     return (
-        type(layer).__module__ == "channels_redis.core"
-        and type(layer).__name__ == "RedisChannelLayer"
+        core is not None
+        and all(getattr(type(layer), name) is getattr(core, name) for name in _SENDING)
         and all(callable(getattr(layer, name, None)) for name in _LAYOUT)
     )
 
