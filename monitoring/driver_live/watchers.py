@@ -179,7 +179,15 @@ class WatcherRegistry:
                     publish = set(self._fresh)
                 self._fresh.clear()
             try:
-                self._anyone_remote = self._exchange(publish, now=now)
+                anyone = self._exchange(publish, now=now)
+                with self._lock:
+                    ours = set(self._local)
+                if not anyone and ours:
+                    # Our own watchers are gone from the set: Redis was emptied or restarted
+                    # between two rounds (no error seen here). Publish them again now.
+                    anyone = self._exchange(ours, now=now)
+                    published_at = now
+                self._anyone_remote = anyone
                 pause = READ_SECONDS
             except Exception as exc:  # noqa: BLE001 - Redis down: nobody elsewhere, retry later
                 self._anyone_remote = False

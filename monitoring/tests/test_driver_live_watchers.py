@@ -96,6 +96,19 @@ def test_a_redis_outage_never_blocks_and_means_nobody_elsewhere(shared_redis, tw
     assert elsewhere.watched_among({42}) == {42}
 
 
+@pytest.mark.e2e
+def test_watchers_lost_without_an_error_are_published_again(shared_redis, two_processes):
+    """A restart between two rounds (or a flush) shows no error: the set's emptiness tells."""
+    from redis import Redis
+
+    here, elsewhere = two_processes
+    here.add(42)
+    assert eventually(elsewhere.anyone)
+    Redis.from_url(shared_redis.url).flushall()
+    # Well before the periodic republication (PUBLISH_SECONDS, 20 s).
+    assert eventually(lambda: elsewhere.watched_among({42}) == {42}, timeout=3)
+
+
 # --- the figures and the ledger --------------------------------------------------------------
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
