@@ -217,6 +217,15 @@ def test_provisioning_and_the_device_model_over_real_daphne(tmp_path):
     with testing.daphne_node(env, tmp_path) as base_url:
         ws_url = base_url.replace("http://", "ws://") + f"/ocpp/{STATION_ID}"
         answers = asyncio.run(play(ws_url, base_url, token))
+        # The server records the disconnect after the socket closes: wait for it before
+        # the server stops, or the record is cut short by the test, not by the product.
+        testing.wait_until(
+            lambda: Connector.objects.get(
+                charge_point__charge_point_id=STATION_ID, connector_id=1
+            ).status
+            == "Unavailable",
+            timeout=15,
+        )
 
     assert answers["boot"] == "Accepted"
     assert answers["base_report"] == {"status": "Accepted", "response": {"status": "Accepted"}}
