@@ -10,8 +10,45 @@ from celery.schedules import crontab
 STALE_SWEEP_SECONDS = 600
 
 
+def celery_beat_schedule(
+    *,
+    sweep_interval: int,
+    relay_interval: int,
+    load_management_interval: int,
+    session_progress_interval: int,
+    data_push_interval: int,
+) -> dict:
+    """Return CELERY_BEAT_SCHEDULE: the sweeps, meter values, load management, roaming.
+
+    `load_management_interval` (LOADMGMT_SWEEP_SECONDS), `session_progress_interval`
+    (OCPI_SESSION_UPDATE_SECONDS) and `data_push_interval` (OCPI_DATA_PUSH_SECONDS)
+    are the periods of their tasks; the others are those of `beat_schedule`.
+    """
+    return {
+        **beat_schedule(sweep_interval=sweep_interval, relay_interval=relay_interval),
+        **meter_values_schedule(),
+        "load-management": _every("loadmanagement.tasks.sweep_sites", load_management_interval),
+        "roaming-session-progress": _every(
+            "roaming.tasks.push_running_sessions", session_progress_interval
+        ),
+        "roaming-data-push": _every("roaming.tasks.push_data_changes", data_push_interval),
+    }
+
+
+def meter_values_schedule() -> dict:
+    """Roll-ups every 5 minutes, the raw retention hourly (docs/METER_VALUES.md)."""
+    return {
+        "meter-rollups": _every("stations.tasks.rollup_meter_values", 300),
+        "meter-values-retention": _every("stations.tasks.prune_meter_values", 3600),
+    }
+
+
+def _every(task: str, seconds: int) -> dict:
+    return {"task": task, "schedule": float(seconds), "options": {"expires": seconds}}
+
+
 def beat_schedule(*, sweep_interval: int, relay_interval: int = 10) -> dict:
-    """Return CELERY_BEAT_SCHEDULE; task names are the dotted paths of the tasks.
+    """Return the sweeps' entries; task names are the dotted paths of the tasks.
 
     `sweep_interval` (SWEEP_INTERVAL_SECONDS) bounds how long a dead charge
     point is still shown online past its heartbeat timeout; `relay_interval`

@@ -12,7 +12,7 @@ import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from .schedule import beat_schedule
+from .schedule import celery_beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files: the filesystem Celery broker, the beat schedule, bin/run's lock.
@@ -509,21 +509,6 @@ EVENTS_RELAY_INTERVAL = env.int("EVENTS_RELAY_INTERVAL", default=10)
 EVENTS_RETRY_MAX_SECONDS = env.int("EVENTS_RETRY_MAX_SECONDS", default=600)
 EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=24)
 
-CELERY_BEAT_SCHEDULE = beat_schedule(
-    sweep_interval=SWEEP_INTERVAL_SECONDS, relay_interval=EVENTS_RELAY_INTERVAL
-)
-# Meter values: roll-ups every 5 minutes, the raw retention hourly (docs/METER_VALUES.md).
-CELERY_BEAT_SCHEDULE["meter-rollups"] = {
-    "task": "stations.tasks.rollup_meter_values",
-    "schedule": 300.0,
-    "options": {"expires": 300},
-}
-CELERY_BEAT_SCHEDULE["meter-values-retention"] = {
-    "task": "stations.tasks.prune_meter_values",
-    "schedule": 3600.0,
-    "options": {"expires": 3600},
-}
-
 # --- Load management (docs/LOAD_MANAGEMENT.md) ----------------------------------
 # Every site with a limit is recomputed this often (measured draw, schedule
 # changes) and unanswered profiles are sent again.
@@ -545,11 +530,6 @@ LOADMGMT_RETRY_SECONDS = env.int("LOADMGMT_RETRY_SECONDS", default=300)
 LOADMGMT_MIN_CHANGE_W = env.int("LOADMGMT_MIN_CHANGE_W", default=230)
 # Allocation decisions are kept this long.
 LOADMGMT_DECISION_RETENTION_DAYS = env.int("LOADMGMT_DECISION_RETENTION_DAYS", default=30)
-CELERY_BEAT_SCHEDULE["load-management"] = {
-    "task": "loadmanagement.tasks.sweep_sites",
-    "schedule": float(LOADMGMT_SWEEP_SECONDS),
-    "options": {"expires": LOADMGMT_SWEEP_SECONDS},
-}
 
 # --- Roaming (OCPI 2.2.1, CPO role; docs/ROAMING.md) ---------------------------
 # The public base of our OCPI URLs as partners reach them, e.g.
@@ -580,20 +560,19 @@ OCPI_JOURNAL_RETENTION_DAYS = env.int("OCPI_JOURNAL_RETENTION_DAYS", default=30)
 # Seconds between progress updates (kWh, cost) of a running roaming session to its
 # eMSP: the throttle, rather than one update per meter value.
 OCPI_SESSION_UPDATE_SECONDS = env.int("OCPI_SESSION_UPDATE_SECONDS", default=300)
-CELERY_BEAT_SCHEDULE["roaming-session-progress"] = {
-    "task": "roaming.tasks.push_running_sessions",
-    "schedule": float(OCPI_SESSION_UPDATE_SECONDS),
-    "options": {"expires": OCPI_SESSION_UPDATE_SECONDS},
-}
 # Seconds between runs that send partners the changes of our locations and tariffs
 # (station data, connectors, tariffs; EVSE status goes at once): edits in between
 # reach a partner as one request per object.
 OCPI_DATA_PUSH_SECONDS = env.int("OCPI_DATA_PUSH_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["roaming-data-push"] = {
-    "task": "roaming.tasks.push_data_changes",
-    "schedule": float(OCPI_DATA_PUSH_SECONDS),
-    "options": {"expires": OCPI_DATA_PUSH_SECONDS},
-}
+
+# The periodic tasks, in one place (csms_project/schedule.py).
+CELERY_BEAT_SCHEDULE = celery_beat_schedule(
+    sweep_interval=SWEEP_INTERVAL_SECONDS,
+    relay_interval=EVENTS_RELAY_INTERVAL,
+    load_management_interval=LOADMGMT_SWEEP_SECONDS,
+    session_progress_interval=OCPI_SESSION_UPDATE_SECONDS,
+    data_push_interval=OCPI_DATA_PUSH_SECONDS,
+)
 
 # --- Monitoring -------------------------------------------------------------
 MONITORING_NODE_HEARTBEAT_SECONDS = env.float("MONITORING_NODE_HEARTBEAT_SECONDS", default=10.0)

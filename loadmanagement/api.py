@@ -291,16 +291,21 @@ class SiteLimitView(ApiViewMixin, generics.GenericAPIView):
         return Response(SiteLimitSerializer(site).data)
 
 
-class ScheduleEntrySerializer(serializers.Serializer):
+class TimedEntrySerializer(serializers.Serializer):
+    """An entry of a table replaced as a whole (loadmanagement.models.TimedEntry)."""
+
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    limit_w = serializers.IntegerField(min_value=0)
-    source = serializers.CharField(read_only=True)
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:
             raise serializers.ValidationError({"ends_at": _("Must be after starts_at.")})
         return attrs
+
+
+class ScheduleEntrySerializer(TimedEntrySerializer):
+    limit_w = serializers.IntegerField(min_value=0)
+    source = serializers.CharField(read_only=True)
 
 
 class ScheduleSerializer(serializers.Serializer):

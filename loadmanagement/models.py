@@ -193,31 +193,54 @@ class ConnectorPhase(models.Model):
         return f"{self.connector}: L{self.phase}"
 
 
-class LimitScheduleEntry(models.Model):
+class TimedEntry(models.Model):
+    """A site's value for a while, from `starts_at` until `ends_at` (excluded).
+
+    The tables of such entries (the limit schedule, the time-of-use signal)
+    are replaced from now on as a whole (services.timed_entries_replace).
+    Each concrete table keeps its own site relation, constraint and index
+    names (ends_after_start, site_end_index): its migrations stay as they are.
+    """
+
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["starts_at"]
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("Must be after starts_at.")})
+
+
+def ends_after_start(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name=name)
+
+
+def site_end_index(name: str) -> models.Index:
+    """Entries of a site not yet over: what a replacement deletes and the engine reads."""
+    return models.Index(fields=["site", "ends_at"], name=name)
+
+
+class LimitScheduleEntry(TimedEntry):
     """A lower limit for a while: a planned schedule, or an energy manager's signal."""
 
     site = models.ForeignKey(
         SiteLimit, on_delete=models.CASCADE, related_name="schedule", verbose_name=_("site")
     )
-    starts_at = models.DateTimeField(_("from"))
-    ends_at = models.DateTimeField(_("until"))
     limit_w = models.PositiveIntegerField(_("limit (W)"))
     source = models.CharField(
         _("source"), max_length=16, choices=LimitSource.choices, default=LimitSource.OPERATOR
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    class Meta:
+    class Meta(TimedEntry.Meta):
         verbose_name = _("limit schedule entry")
         verbose_name_plural = _("limit schedule")
-        ordering = ["starts_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")),
-                name="loadmgmt_schedule_ends_after_start",
-            )
-        ]
-        indexes = [models.Index(fields=["site", "ends_at"], name="loadmgmt_schedule_end_idx")]
+        constraints = [ends_after_start("loadmgmt_schedule_ends_after_start")]
+        indexes = [site_end_index("loadmgmt_schedule_end_idx")]
 
     def __str__(self):
         return f"{self.limit_w} W {self.starts_at:%Y-%m-%d %H:%M}"
@@ -451,14 +474,12 @@ class SignalKind(models.TextChoices):
     CARBON = "carbon", _("gCO2 per kWh")
 
 
-class TouSignalEntry(models.Model):
+class TouSignalEntry(TimedEntry):
     """A price or carbon intensity for a while: flexible sessions charge when it is low."""
 
     site = models.ForeignKey(
         SiteLimit, on_delete=models.CASCADE, related_name="tou_signal", verbose_name=_("site")
     )
-    starts_at = models.DateTimeField(_("from"))
-    ends_at = models.DateTimeField(_("until"))
     value = models.DecimalField(_("value"), max_digits=12, decimal_places=4)
     kind = models.CharField(
         _("kind"), max_length=8, choices=SignalKind.choices, default=SignalKind.PRICE
@@ -466,19 +487,12 @@ class TouSignalEntry(models.Model):
     source = models.CharField(
         _("source"), max_length=16, choices=LimitSource.choices, default=LimitSource.EMS
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    class Meta:
+    class Meta(TimedEntry.Meta):
         verbose_name = _("time-of-use signal entry")
         verbose_name_plural = _("time-of-use signal")
-        ordering = ["starts_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")),
-                name="loadmgmt_tou_ends_after_start",
-            )
-        ]
-        indexes = [models.Index(fields=["site", "ends_at"], name="loadmgmt_tou_end_idx")]
+        constraints = [ends_after_start("loadmgmt_tou_ends_after_start")]
+        indexes = [site_end_index("loadmgmt_tou_end_idx")]
 
     def __str__(self):
         return f"{self.value} {self.starts_at:%Y-%m-%d %H:%M}"

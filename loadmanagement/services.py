@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,7 @@ from .models import (
     SignalKind,
     SiteLimit,
     SiteStation,
+    TimedEntry,
     TouSignalEntry,
 )
 from .selectors import (
@@ -58,6 +60,7 @@ SINGLE_PHASE_TYPES = ("AC_1_PHASE",)
 # A sweep journals a decision when something changed, or at least this often
 # (the console's chart of measured power).
 DECISION_HEARTBEAT = timedelta(minutes=5)
+TimedEntryT = TypeVar("TimedEntryT", bound=TimedEntry)
 SITE_FIELDS = (
     "grid_limit_w",
     "phase_current_limit_a",
@@ -121,35 +124,17 @@ class ScheduleItem:
     limit_w: int
 
 
-@transaction.atomic
 def limit_schedule_replace(
     *, station_id: int, items: list[ScheduleItem], source: str = LimitSource.OPERATOR
 ) -> list[LimitScheduleEntry]:
     """Replace a site's limit schedule from now on (what has passed is kept); recompute."""
-    site = _site_locked(station_id)
-    if site is None:
-        site = site_limit_set(station_id=station_id)
-    now = timezone.now()
-    site.schedule.filter(ends_at__gt=now).delete()
-    entries = []
-    for index, item in enumerate(items):
-        entry = LimitScheduleEntry(
-            site=site,
-            starts_at=item.starts_at,
-            ends_at=item.ends_at,
-            limit_w=item.limit_w,
-            source=source,
+    entries = [
+        LimitScheduleEntry(
+            starts_at=item.starts_at, ends_at=item.ends_at, limit_w=item.limit_w, source=source
         )
-        try:
-            entry.full_clean(exclude=["site"])
-        except ValidationError as exc:
-            raise ValidationError({f"items[{index}]": exc.messages}) from exc
-        if entry.ends_at <= entry.starts_at:
-            raise ValidationError({f"items[{index}]": ["ends_at must be after starts_at"]})
-        entries.append(entry)
-    LimitScheduleEntry.objects.bulk_create(entries)
-    site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
-    return entries
+        for item in items
+    ]
+    return timed_entries_replace(station_id=station_id, model=LimitScheduleEntry, entries=entries)
 
 
 @dataclass(frozen=True)
@@ -159,7 +144,6 @@ class SignalItem:
     value: Decimal
 
 
-@transaction.atomic
 def tou_signal_replace(
     *,
     station_id: int,
@@ -168,24 +152,39 @@ def tou_signal_replace(
     source: str = LimitSource.EMS,
 ) -> list[TouSignalEntry]:
     """Replace a site's price or carbon signal from now on (the past is kept); recompute."""
-    site = _site_locked(station_id)
-    if site is None:
-        site = site_limit_set(station_id=station_id)
-    site.tou_signal.filter(ends_at__gt=timezone.now()).delete()
-    entries = []
-    for index, item in enumerate(items):
-        entry = TouSignalEntry(
-            site=site,
+    entries = [
+        TouSignalEntry(
             starts_at=item.starts_at,
             ends_at=item.ends_at,
             value=item.value,
             kind=kind,
             source=source,
         )
-        if entry.ends_at <= entry.starts_at:
-            raise ValidationError({f"items[{index}]": ["ends_at must be after starts_at"]})
-        entries.append(entry)
-    TouSignalEntry.objects.bulk_create(entries)
+        for item in items
+    ]
+    return timed_entries_replace(station_id=station_id, model=TouSignalEntry, entries=entries)
+
+
+@transaction.atomic
+def timed_entries_replace(
+    *, station_id: int, model: type[TimedEntryT], entries: list[TimedEntryT]
+) -> list[TimedEntryT]:
+    """Replace a site's entries of one table from now on (what has passed is kept); recompute.
+
+    The site is created when the station has none. Each entry is checked by
+    the model's rules: a ValidationError names the first bad one (`items[i]`).
+    """
+    site = _site_locked(station_id)
+    if site is None:
+        site = site_limit_set(station_id=station_id)
+    model.objects.filter(site=site, ends_at__gt=timezone.now()).delete()
+    for index, entry in enumerate(entries):
+        entry.site = site
+        try:
+            entry.full_clean(exclude=["site"])
+        except ValidationError as exc:
+            raise ValidationError({f"items[{index}]": exc.messages}) from exc
+    model.objects.bulk_create(entries)
     site_recompute(station_id=station_id, trigger=Trigger.LIMIT_CHANGED)
     return entries
 

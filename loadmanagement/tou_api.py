@@ -17,19 +17,12 @@ from api_support.views import ApiViewMixin
 from stations.selectors import transaction_list
 
 from . import selectors, services
-from .api import TAG, OperatorsWrite, _dispatch_after_commit, _station_for
+from .api import TAG, OperatorsWrite, TimedEntrySerializer, _dispatch_after_commit, _station_for
 from .models import LimitSource, SessionFlexibility, SignalKind, SiteLimit
 
 
-class SignalEntrySerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+class SignalEntrySerializer(TimedEntrySerializer):
     value = serializers.DecimalField(max_digits=12, decimal_places=4)
-
-    def validate(self, attrs):
-        if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": _("Must be after starts_at.")})
-        return attrs
 
 
 class SignalSerializer(serializers.Serializer):

@@ -4,7 +4,9 @@ drivers.remote_authorities explains the hook. Here the adapter's side: the
 call runs in a worker thread of its own (not the shared one the other
 database work of the consumers uses, which a slow partner would stall),
 and the charger's answer never waits longer than the authorities' deadline:
-past it the tag is decided from the record as it stands.
+past it the tag is decided from the record as it stands. A tag no
+authority may decide (our own drivers' tags, as the authorities know from
+memory) costs neither the thread nor a query.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from channels.db import database_sync_to_async
 
 from drivers.remote_authorities import (
     idtag_remote_refresh,
-    remote_authorities_present,
+    remote_authorities_concerned,
     remote_deadline_seconds,
 )
 
@@ -26,7 +28,7 @@ _refresh = database_sync_to_async(idtag_remote_refresh, thread_sensitive=False)
 
 
 async def idtag_refresh_before_deciding(*, charge_point_pk: int, id_tag: str | None) -> None:
-    if not id_tag or not remote_authorities_present():
+    if not id_tag or not remote_authorities_concerned(id_tag):
         return
     try:
         await asyncio.wait_for(

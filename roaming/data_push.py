@@ -28,6 +28,10 @@ What a partner pulls from our Sender interface (GET) is its copy as well
 (copies_record_pulled): a partner that synced by GET after registering, as
 OCPI has it, gets only later changes; one that never pulled is sent every
 object once.
+
+A run builds only the locations that may differ from a partner's copies
+(roaming.data_push_scope: what was saved since its last complete run, and
+EVSEs added or gone), not every location each time.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import copy
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +50,16 @@ from django.utils import timezone
 from .choices import Direction, PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
+from .data_push_scope import (
+    REMOVED,
+    PartnerScope,
+    copies_of,
+    partner_mark,
+    partner_mark_set,
+    partner_scope,
+    published_evses,
+    tariffs_in_force,
+)
 from .formats import ocpi_datetime
 from .locations import TariffChooser, location_object, location_queryset, locations_load
 from .models import Exchange, Party, PushedCopy
@@ -53,7 +68,6 @@ from .tariffs import tariff_object, tariff_queryset_dated, tariff_versions_refre
 logger = logging.getLogger(__name__)
 
 LOCATIONS, TARIFFS = "locations", "tariffs"
-REMOVED = "REMOVED"
 # Stations loaded (with their charge points and connectors) at a time.
 LOAD_CHUNK = 200
 # A failing partner is left alone for growing pauses, up to this long.
@@ -78,10 +92,15 @@ class Call:
 # --- what partners see now ---------------------------------------------------------
 
 
-def locations_now() -> dict[str, dict]:
-    """Every published location as GET serves it, by id."""
-    rows = list(location_queryset().values_list("pk", "ocpi_last_updated"))
-    tariffs = TariffChooser()
+def locations_now(
+    *, location_ids: Iterable[str] | None = None, tariffs: TariffChooser | None = None
+) -> dict[str, dict]:
+    """The published locations as GET serves them, by id: all, or those of `location_ids`."""
+    queryset = location_queryset()
+    if location_ids is not None:
+        queryset = queryset.filter(pk__in=[int(pk) for pk in location_ids if pk.isdigit()])
+    rows = list(queryset.values_list("pk", "ocpi_last_updated"))
+    tariffs = tariffs or TariffChooser()
     objects = {}
     for start in range(0, len(rows), LOAD_CHUNK):
         for station in locations_load(rows[start : start + LOAD_CHUNK]):
@@ -285,11 +304,16 @@ def party_data_push(
     party: Party,
     *,
     locations: dict[str, dict],
+    location_ids: Iterable[str],
+    copies: dict[tuple[str, str], PushedCopy],
     tariffs: dict[str, dict],
     now: datetime,
     deadline: float = float("inf"),
 ) -> Counter:
     """Bring one partner's copies up to date; the requests sent, by method.
+
+    `location_ids` are the locations compared (its scope: a published one
+    missing from `locations` is one withdrawn), `copies` the partner's.
 
     A partner that cannot be used (no answer, 5xx, our token refused)
     raises PartnerError at once: the rest waits for the next run, so a
@@ -300,7 +324,6 @@ def party_data_push(
     that the partner knows every tariff a connector names.
     """
     token = token_decrypt(party.outgoing_token_encrypted)
-    copies = {(c.module, c.object_id): c for c in PushedCopy.objects.filter(party=party)}
     now_text = ocpi_datetime(now)
     sent: Counter = Counter()
     tariffs_url = party.endpoint_url(TARIFFS, "RECEIVER")
@@ -338,8 +361,7 @@ def party_data_push(
             calls, after = tariff_calls(had=had, has=tariff)
             push(TARIFFS, _owned_url(tariffs_url, tariff), tariff_id, calls, after)
     if locations_url:
-        ids = set(locations) | {oid for module, oid in copies if module == LOCATIONS}
-        for location_id in sorted(ids, key=_natural):
+        for location_id in sorted(location_ids, key=_natural):
             has = locations.get(location_id)
             had = _body(copies.get((LOCATIONS, location_id)))
             calls, after = location_calls(had=had, has=has, now_text=now_text)
@@ -430,24 +452,64 @@ def data_changes_push(
     if time_budget is None:
         time_budget = settings.OCPI_DATA_PUSH_SECONDS * 0.8
     deadline = time.monotonic() + time_budget
-    now = now or timezone.now()
+    run_started = timezone.now()  # the clock of updated_at, whatever `now` says
+    now = now or run_started
     parties = partners_receiving_data()
     if not parties:
         return {}
-    locations = locations_now()
     tariffs = tariffs_now(now=now)
+    chooser = TariffChooser()
+    in_force = tariffs_in_force(chooser)
+    published = published_evses()
     outcome: dict[int, Counter | str] = {}
+    plans = []
     for party in parties:
         if partner_backing_off(party, now=now):
             outcome[party.pk] = "backing off"
             continue
+        copies = copies_of(party.pk)
+        plans.append((party, copies, _scope(party, copies, published, in_force, run_started)))
+    due = set().union(*(scope.location_ids for _, _, scope in plans)) & published.keys()
+    locations = locations_now(location_ids=due, tariffs=chooser)
+    for party, copies, scope in plans:
         try:
-            outcome[party.pk] = party_data_push(
-                party, locations=locations, tariffs=tariffs, now=now, deadline=deadline
+            sent = party_data_push(
+                party,
+                locations=locations,
+                location_ids=scope.location_ids,
+                copies=copies,
+                tariffs=tariffs,
+                now=now,
+                deadline=deadline,
             )
         except OutOfTime:
             outcome[party.pk] = "time is up"
         except PartnerError as exc:
             outcome[party.pk] = f"failed: {exc}"
             logger.warning("Location and tariff push to %s stopped: %s", party, exc)
+        else:
+            outcome[party.pk] = sent
+            if not sent["rejected"]:  # what was rejected is compared again next run
+                partner_mark_set(
+                    party.pk, run_started=run_started, tariffs=in_force, full=scope.full
+                )
     return outcome
+
+
+def _scope(
+    party: Party,
+    copies: dict[tuple[str, str], PushedCopy],
+    published: dict[str, frozenset[str]],
+    in_force: tuple,
+    run_started: datetime,
+) -> PartnerScope:
+    if not party.endpoint_url(LOCATIONS, "RECEIVER"):
+        return PartnerScope(frozenset(), full=True)
+    copied = {oid: row.body for (module, oid), row in copies.items() if module == LOCATIONS}
+    return partner_scope(
+        mark=partner_mark(party.pk),
+        copied=copied,
+        published=published,
+        tariffs=in_force,
+        run_started=run_started,
+    )

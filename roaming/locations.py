@@ -28,6 +28,16 @@ from .countries import ALPHA_3, country_alpha_3
 from .formats import ocpi_datetime
 
 
+def stations_published() -> QuerySet[Station]:
+    """The stations partners see: on the map, with coordinates and a country OCPI knows."""
+    return Station.objects.filter(
+        publish=True,
+        latitude__isnull=False,
+        longitude__isnull=False,
+        country__in=list(ALPHA_3),
+    )
+
+
 def location_queryset(
     *, date_from: datetime | None = None, date_to: datetime | None = None
 ) -> QuerySet[Station]:
@@ -43,12 +53,7 @@ def location_queryset(
         default=F("charge_points__last_seen"),
     )
     queryset = (
-        Station.objects.filter(
-            publish=True,
-            latitude__isnull=False,
-            longitude__isnull=False,
-            country__in=list(ALPHA_3),
-        )
+        stations_published()
         .alias(
             charge_points_changed=Max("charge_points__updated_at"),
             contact=Max(charge_point_contact),

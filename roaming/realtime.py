@@ -22,7 +22,8 @@ ANSWER_REUSE_SECONDS of an answer at the same charger (the Authorize
 before it) uses that answer instead of asking again. A token reserved by
 the partner at that charger within the last 15 minutes, or that its
 START_SESSION named there (a start it has not yet made), is not asked about
-(OCPI: the eMSP authorized it with the command).
+(OCPI: the eMSP authorized it with the command). Which tags may be asked at
+all is known in each process from memory (roaming.realtime_candidates).
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ from .choices import PartyStatus
 from .client import PartnerError, ocpi_call
 from .credential_tokens import token_decrypt
 from .models import RoamingAuthorization, RoamingReservation, RoamingToken
+from .realtime_candidates import ASKED_WHITELISTS, idtag_asked_candidate
 from .tokens import mirrored_status
 
 logger = logging.getLogger(__name__)
 
-ASKED_WHITELISTS = ("NEVER", "ALLOWED_OFFLINE")
 # OCPI AllowedType -> the id tag status our chargers get.
 ALLOWED_STATUS = {
     "ALLOWED": AuthorizationStatus.ACCEPTED,
@@ -67,6 +68,8 @@ def realtime_timeout_seconds() -> float:
 
 def token_realtime_refresh(*, id_tag: str, charge_point_pk: int) -> None:
     """Bring the id tag of a partner's token up to date before a charger's request is decided."""
+    if not idtag_asked_candidate(id_tag):
+        return  # our own driver's tag, or a token the cache decides alone
     token = (
         RoamingToken.objects.select_related("partner", "id_tag")
         .filter(id_tag__id_tag__iexact=id_tag, whitelist__in=ASKED_WHITELISTS, valid=True)
