@@ -220,10 +220,12 @@ def test_provisioning_and_the_device_model_over_real_daphne(tmp_path):
         # The server records the disconnect after the socket closes: wait for it before
         # the server stops, or the record is cut short by the test, not by the product.
         testing.wait_until(
-            lambda: Connector.objects.get(
-                charge_point__charge_point_id=STATION_ID, connector_id=1
-            ).status
-            == "Unavailable",
+            lambda: (
+                Connector.objects.get(
+                    charge_point__charge_point_id=STATION_ID, connector_id=1
+                ).status
+                == "Unavailable"
+            ),
             timeout=15,
         )
 
