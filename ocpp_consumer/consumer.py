@@ -17,7 +17,6 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
 
 from monitoring.channel_health import ResilientChannelReceiveMixin
 from monitoring.logging import bind_charge_point, bind_message, escape_control
@@ -48,7 +47,8 @@ from .handshake import (
 from .identity import charge_point_group, charge_point_id_from_scope
 from .journal import journal
 from .models import Direction
-from .outage import DatabaseOutageMixin, database_unavailable
+from .outage import DatabaseOutageMixin
+from .presence import presence
 from .protocols import OCPP16, SUBPROTOCOLS, Protocol, protocol_negotiate, protocol_supported
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,7 @@ class OcppConsumer(
         if self.charge_point_id is None:
             return
         OCPP_CONNECTIONS.dec()
+        presence.forget(self.session.charge_point.pk)
         # The database first: the offline mark must not depend on Redis being
         # reachable (in a reconnect storm its pool can be exhausted).
         await database_sync_to_async(services.chargepoint_disconnect)(
@@ -227,7 +228,7 @@ class OcppConsumer(
         if text_data is None:
             logger.warning("%s sent a binary frame: ignored", self.charge_point_id)
             return
-        await self._touch()
+        self._touch()
         if _frame_bytes(text_data) > settings.OCPP_MAX_FRAME_BYTES:
             self._journal_in(raw=text_data, frame=text_data)
             await self._refuse_oversized(text_data)
@@ -411,18 +412,14 @@ class OcppConsumer(
         else:
             self.resolve_answer(framing.CallError(unique_id, error.code, error.description))
 
-    async def _touch(self) -> None:
+    def _touch(self) -> None:
+        """Note "last seen" (written with other charge points'; the frame does not wait)."""
         now = time.monotonic()
         if now - self._last_seen_written >= LAST_SEEN_WRITE_INTERVAL:
             self._last_seen_written = now
-            try:
-                await database_sync_to_async(services.chargepoint_touch)(
-                    charge_point_pk=self.session.charge_point.pk, channel_name=self.channel_name
-                )
-            except DatabaseError as exc:  # an outage must not cost the frame or the socket
-                if not database_unavailable(exc):
-                    raise
-                logger.warning("last seen of %s not recorded: %s", self.charge_point_id, exc)
+            presence.note(
+                charge_point_pk=self.session.charge_point.pk, channel_name=self.channel_name
+            )
 
     async def ocpp_registration(self, event):
         """An operator changed the registration (commands.registration): re-read it.

@@ -20,6 +20,7 @@ from ocpp_consumer import commands
 from ocpp_consumer.group_commit import committer
 from ocpp_consumer.id_tag_info import id_tag_info
 from ocpp_consumer.meter_samples import meter_samples_from_ocpp
+from ocpp_consumer.presence import heartbeat_record
 from ocpp_consumer.quotas import count_quota_hit
 from ocpp_consumer.remote_authorization import idtag_refresh_before_deciding
 from ocpp_consumer.storable import storable_text
@@ -95,7 +96,7 @@ async def heartbeat(session: Session, payload: dict) -> dict:
         session.heartbeat_written is None
         or (now - session.heartbeat_written).total_seconds() >= every
     ):
-        now = await database_sync_to_async(services.chargepoint_heartbeat)(
+        now = await heartbeat_record(
             charge_point_pk=session.charge_point.pk, channel_name=session.channel_name
         )
         session.heartbeat_written = now

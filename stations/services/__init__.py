@@ -4,6 +4,7 @@ from .charge_points import (
     BootInfo,
     ChargePointUnknown,
     ConnectorLimitExceeded,
+    Presence,
     chargepoint_boot,
     chargepoint_connect,
     chargepoint_create,
@@ -14,6 +15,7 @@ from .charge_points import (
     chargepoint_heartbeat_interval,
     chargepoint_registration_answer,
     chargepoint_touch,
+    chargepoints_presence_record,
     connector_status_update,
 )
 from .data_transfer import data_transfer_handler, datatransfer_receive
@@ -38,6 +40,8 @@ __all__ = [
     "chargepoint_heartbeat_interval",
     "chargepoint_registration_answer",
     "chargepoint_touch",
+    "chargepoints_presence_record",
+    "Presence",
     "connector_status_update",
     "datatransfer_receive",
     "metervalues_record",
