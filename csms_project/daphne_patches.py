@@ -57,6 +57,7 @@ from functools import partial
 from http import HTTPStatus
 
 import daphne
+from autobahn.exception import Disconnected
 from autobahn.websocket.types import ConnectionDeny
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
@@ -227,7 +228,14 @@ class CsmsServer(Server):
         ):
             self._deny(protocol, message)
             return
-        await super().handle_reply(protocol, message)
+        try:
+            await super().handle_reply(protocol, message)
+        except Disconnected:
+            # The peer went while its answer was on the way (a charger that
+            # gave up, a closing socket): nothing to send it. Raising here
+            # would end the application with a traceback before it sees the
+            # disconnect, and the charge point would stay marked online.
+            logger.info("a frame for a closed socket was dropped")
 
     def _deny(self, protocol: WebSocketProtocol, message: dict) -> None:
         """Refuse the handshake with the status of the denial's start message.

@@ -121,6 +121,18 @@ def test_a_denial_refuses_the_handshake_with_the_application_s_status(status):
     assert "disconnected" in server.connections[protocol]
 
 
+def test_a_frame_for_a_socket_that_just_closed_is_dropped_not_raised():
+    # At 50,000 charge points, answers late enough for their charger to hang up
+    # ended the application with a traceback, before it could record the disconnect.
+    server = CsmsServer(application=None, endpoints=[ENDPOINT])
+    protocol = WebSocketProtocol()
+    protocol.state = protocol.STATE_CLOSED
+    protocol.client_addr = ("127.0.0.1", 50000)
+    server.connections = {protocol: {"connected": 0}}
+    frame = {"type": "websocket.send", "text": '[3,"1",{}]'}
+    asyncio.run(server.handle_reply(protocol, frame))  # autobahn raises Disconnected inside
+
+
 def test_the_tested_daphne_is_the_pinned_and_running_one():
     requirements = (Path(testing.BASE_DIR) / "requirements.txt").read_text()
     pinned = re.search(r"^daphne==(\S+)$", requirements, re.MULTILINE).group(1)
