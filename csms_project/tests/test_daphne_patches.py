@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import re
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import daphne
@@ -39,6 +40,10 @@ RELIED_ON = {
     WebSocketProtocol.handle_reply: "5331423b1cf2016a",
     # ...and refuses as _deny does, with 403.
     WebSocketProtocol.serverReject: "7166e95b99f2a316",
+    # CsmsServer.application_checker / timeout_checker: each round schedules the next.
+    Server.application_checker: "ccb688341a7d0bc1",
+    Server.timeout_checker: "6b70373a3a77cb2b",
+    WebSocketProtocol.check_timeouts: "0e2ee6816a93a598",
     # install(): the command line loads the application, then builds `server_class`.
     CommandLineInterface.run: "039cb21244f402ac",
 }
@@ -131,6 +136,27 @@ def test_a_frame_for_a_socket_that_just_closed_is_dropped_not_raised():
     server.connections = {protocol: {"connected": 0}}
     frame = {"type": "websocket.send", "text": '[3,"1",{}]'}
     asyncio.run(server.handle_reply(protocol, frame))  # autobahn raises Disconnected inside
+
+
+def test_timeouts_are_checked_in_slices(monkeypatch):
+    server = CsmsServer(application=None, endpoints=[ENDPOINT], ping_interval=20)
+    checked, scheduled = [], []
+    server.connections = {}
+    for n in range(9):
+        protocol = WebSocketProtocol()
+        monkeypatch.setattr(protocol, "check_timeouts", partial(checked.append, n), raising=False)
+        server.connections[protocol] = {}
+    reactor = type("Reactor", (), {"callLater": lambda _, delay, f: scheduled.append(delay)})()
+    monkeypatch.setattr(daphne_patches, "_reactor", lambda: reactor)
+    server.timeout_checker()
+    assert checked == [0, 3, 6]  # ping every 20 s: a third of the sockets per 2 s round
+    server.timeout_checker()
+    server.timeout_checker()
+    assert sorted(checked) == list(range(9)) and scheduled == [2, 2, 2]
+    fast = CsmsServer(application=None, endpoints=[ENDPOINT], ping_interval=1)
+    fast.connections = dict(server.connections)
+    fast.timeout_checker()
+    assert len(checked) == 18  # a short ping interval: all of them every round, as Daphne
 
 
 def test_the_tested_daphne_is_the_pinned_and_running_one():
