@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: locks out repeated failed logins (admin and API token login).
     "axes.middleware.AxesMiddleware",
+    # Innermost: the chain runs in one thread per request (csms_project/one_thread.py).
+    "csms_project.one_thread.OneThreadMiddleware",
 ]
 
 ROOT_URLCONF = "csms_project.urls"
