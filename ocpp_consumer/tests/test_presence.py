@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @sync_to_async
 def charge_points(count: int) -> list[int]:
-    return [
-        services.chargepoint_create(charge_point_id=f"PRES-{n:03d}").pk for n in range(count)
-    ]
+    return [services.chargepoint_create(charge_point_id=f"PRES-{n:03d}").pk for n in range(count)]
 
 
 @pytest.fixture
@@ -44,9 +42,7 @@ async def test_heartbeats_arriving_together_share_statements_and_are_committed(b
     )
     # The first goes at once; those that arrived meanwhile go together.
     assert sum(batches) == 40 and len(batches) <= 2
-    rows = {
-        row.pk: row async for row in ChargePoint.objects.filter(pk__in=pks).order_by("pk")
-    }
+    rows = {row.pk: row async for row in ChargePoint.objects.filter(pk__in=pks).order_by("pk")}
     for pk, answered in zip(pks, answers, strict=True):
         row = rows[pk]
         assert row.last_heartbeat == answered == row.last_seen
