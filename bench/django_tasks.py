@@ -125,24 +125,53 @@ def invoicing() -> dict:
     }
 
 
-def fleet_stored(prefix: str, transaction_ids: list[int]) -> dict:
-    """What the database holds of a fleet run: its sessions and periodic meter values."""
+def fleet_stored(prefix: str, transaction_ids: list[int | str]) -> dict:
+    """What the database holds of a fleet run, per OCPP version: the sessions of the
+    answered transaction ids (1.6: our numbers, the primary key; 2.0.1: the stations'
+    own, ocpp_transaction_id), how many ended, and the periodic meter value rows."""
+    from django.db.models import Q
+
     from stations.models import MeterValue, Transaction
 
     ours = Transaction.objects.filter(charge_point__charge_point_id__startswith=prefix)
-    found = set()
-    for start in range(0, len(transaction_ids), 5000):
-        chunk = transaction_ids[start : start + 5000]
-        found.update(ours.filter(pk__in=chunk).values_list("pk", flat=True))
-    return {
-        "sessions_found": len(found),
-        "missing_transaction_ids": sorted(set(transaction_ids) - found)[:50],
-        "sessions_total": ours.count(),
-        "sessions_ended": ours.filter(stop_timestamp__isnull=False).count(),
-        "meter_values_periodic": MeterValue.objects.filter(
-            charge_point__charge_point_id__startswith=prefix, context="Sample.Periodic"
-        ).count(),
+    periodic = MeterValue.objects.filter(
+        charge_point__charge_point_id__startswith=prefix, context="Sample.Periodic"
+    )
+    # A 2.0.1 session is the one with the station's transaction id.
+    of_201 = ~Q(ocpp_transaction_id="")
+    by_version = {
+        "1.6": (
+            ours.exclude(of_201),
+            "pk",
+            periodic.exclude(transaction__isnull=False, transaction__ocpp_transaction_id__gt=""),
+            [i for i in transaction_ids if isinstance(i, int)],
+        ),
+        "2.0.1": (
+            ours.filter(of_201),
+            "ocpp_transaction_id",
+            periodic.filter(transaction__ocpp_transaction_id__gt=""),
+            [i for i in transaction_ids if isinstance(i, str)],
+        ),
     }
+    result = {}
+    for version, (sessions, key, rows, ids) in by_version.items():
+        found = set()
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            found.update(sessions.filter(**{f"{key}__in": chunk}).values_list(key, flat=True))
+        result[version] = {
+            "sessions_found": len(found),
+            "missing_transaction_ids": sorted(set(ids) - found)[:50],
+            "sessions_total": sessions.count(),
+            "sessions_ended": sessions.filter(stop_timestamp__isnull=False).count(),
+            "meter_values_periodic": rows.count(),
+        }
+    return result
+
+
+def _transaction_id(line: str) -> int | str:
+    """A 1.6 transactionId is a number, a 2.0.1 one the station's string."""
+    return int(line) if line.isdigit() else line
 
 
 def commit_probe(n: int = 200) -> dict:
@@ -322,7 +351,7 @@ def main() -> int:
     sub.add_parser("invoicing")
     p = sub.add_parser("fleet-stored")
     p.add_argument("--prefix", required=True)
-    p.add_argument("--ids-file", required=True, help="transaction ids, one a line")
+    p.add_argument("--ids-file", required=True, help="transaction ids (1.6 and 2.0.1), one a line")
     p = sub.add_parser("command")
     p.add_argument("--ids", required=True, help="comma-separated charge point ids")
     p.add_argument("--count", type=int, default=300)
@@ -341,7 +370,8 @@ def main() -> int:
         result = invoicing()
     elif args.task == "fleet-stored":
         with open(args.ids_file) as ids:
-            result = fleet_stored(args.prefix, [int(line) for line in ids if line.strip()])
+            lines = (line.strip() for line in ids)
+            result = fleet_stored(args.prefix, [_transaction_id(line) for line in lines if line])
     else:
         ids = args.ids.split(",")
         via = args.via

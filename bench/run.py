@@ -71,6 +71,16 @@ def _ints(text: str, option: str) -> list[int]:
     return values
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"wants a number from 0 to 1, got {text!r}")
+    return value
+
+
 def _versions(text: str, scenario: str, suite: bool) -> list[str]:
     """--ocpp-version for one scenario: each version once, in the order given."""
     versions = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
@@ -190,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=600.0,
         help="the charging share's first sessions start within this many seconds",
+    )
+    fleet.add_argument(
+        "--ocpp201-share",
+        type=_share,
+        default=0.0,
+        help="share of the charge points speaking OCPP 2.0.1 (the others 1.6), 0 to 1",
     )
     fleet.add_argument(
         "--loadgen-processes",

@@ -12,8 +12,18 @@ time; a charge point whose socket closes counts the loss and reconnects with
 back-off. Every 5 s a line `P {json}` (open sockets, answered CALLs per
 action) goes to stdout; at the end the report goes to --json: counts,
 latencies per action (raw, so that the bench merges the processes'
-percentiles exactly), errors, and what the database must hold (the
-transactionIds answered, the MeterValues and StopTransactions answered).
+percentiles exactly), errors, and what the database must hold per OCPP
+version (the transactionIds answered, the MeterValues and StopTransactions
+answered; for 2.0.1 the transactionIds of the TransactionEvents Started
+answered, the Updated and Ended answered).
+
+With --ocpp201-share, that share of the charge points connect with the
+ocpp2.0.1 subprotocol and play the same schedule in 2.0.1: StatusNotification
+Occupied for Preparing, Charging and Finishing (a 2.0.1 connector is only
+Available or Occupied), TransactionEvent Started / Updated (every meter
+interval) / Ended for the start, the MeterValues and the stop, with a
+transactionId of the station's own. Their rows in the report say "(2.0.1)"
+or "TransactionEvent ...".
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections import Counter
 
 from ..wsclient import Closed
@@ -37,6 +48,7 @@ from .fleet_plan import (
     START,
     STOP,
     FleetParams,
+    ocpp_version,
     schedule,
 )
 from .stats import Recorder
@@ -56,6 +68,19 @@ _STATUS = {
     FINISHING: "Finishing",
     AVAILABLE: "Available",
 }
+_SAMPLES_201 = (
+    ',{"value":11000,"measurand":"Power.Active.Import","unitOfMeasure":{"unit":"W"},'
+    '"context":"Sample.Periodic"}',
+    ',{"value":16.0,"measurand":"Current.Import","unitOfMeasure":{"unit":"A"},"phase":"L1",'
+    '"context":"Sample.Periodic"}',
+)
+_STATUS_201 = {
+    PREPARING: "Occupied",
+    CHARGING: "Occupied",
+    FINISHING: "Occupied",
+    AVAILABLE: "Available",
+}
+_EVENT_201 = {START: "Started", METER: "Updated", STOP: "Ended"}
 
 
 def status_payload(status: str) -> str:
@@ -64,11 +89,19 @@ def status_payload(status: str) -> str:
     )
 
 
+def status_payload_201(status: str) -> str:
+    return f'{{"timestamp":"{now_iso()}","connectorStatus":"{status}","evseId":1,"connectorId":1}}'
+
+
+def label_201(name: str) -> str:
+    return f"{name} (2.0.1)"
+
+
 class Accounting:
     """What this process had answered, for the nothing-lost check."""
 
     def __init__(self) -> None:
-        self.transaction_ids: list[int] = []
+        self.transaction_ids: list[int | str] = []
         self.counts: Counter = Counter()
 
     def report(self) -> dict:
@@ -91,6 +124,10 @@ class FleetCP:
         self.read_at = 0.0  # when the register was last advanced (perf_counter)
         self.tx: int | None = None
         self.samples = "".join(_SAMPLES[: max(0, args.samples - 1)])
+
+    def call_name(self, kind: str) -> tuple[str, str]:
+        """The CALL's action and the label its latencies are reported under."""
+        return kind.split(" ", 1)[0], kind
 
     def payload(self, kind: str) -> str | None:
         """The CALL's payload; None: skipped (a session step without its transaction)."""
@@ -152,18 +189,18 @@ class FleetCP:
             payload = self.payload(kind)
             if payload is None:
                 continue
-            action = kind.split(" ", 1)[0]
+            action, label = self.call_name(kind)
             try:
                 answer = await asyncio.wait_for(
-                    self.cp.call(action, payload, scheduled=due, in_window=True, label=kind),
+                    self.cp.call(action, payload, scheduled=due, in_window=True, label=label),
                     CALL_TIMEOUT,
                 )
             except TimeoutError:
-                self.cp.rec.errors[f"{kind} unanswered after {CALL_TIMEOUT:g} s"] += 1
+                self.cp.rec.errors[f"{label} unanswered after {CALL_TIMEOUT:g} s"] += 1
                 continue
             except (Closed, OSError):
                 self.lost[_reason(self.cp)] += 1
-                if kind == STOP:
+                if kind in (START, STOP):  # a start unanswered: its steps are skipped
                     self.tx = None
                 if not await self.reconnect(base + horizon, opts):
                     return
@@ -178,6 +215,95 @@ class FleetCP:
                 self.lost["reconnected"] += 1
                 return True
         return False
+
+
+class FleetCP201(FleetCP):
+    """The same life in OCPP 2.0.1: the station names its transactions (a uuid4) and
+    numbers each one's TransactionEvents from seqNo 0."""
+
+    def __init__(self, cp: ChargePoint, index: int, args, acc: Accounting, lost: Counter):
+        super().__init__(cp, index, args, acc, lost)
+        self.tx: str | None = None
+        self.seq_no = 0
+        self.token = f'"idToken":{{"idToken":"{self.id_tag}","type":"ISO14443"}}'
+        self.samples = "".join(_SAMPLES_201[: max(0, args.samples - 1)])
+
+    def call_name(self, kind: str) -> tuple[str, str]:
+        if kind in _EVENT_201:
+            return "TransactionEvent", f"TransactionEvent {_EVENT_201[kind]}"
+        if kind in _STATUS_201:
+            return "StatusNotification", label_201(f"StatusNotification {_STATUS_201[kind]}")
+        return kind, label_201(kind)
+
+    def payload(self, kind: str) -> str | None:
+        if kind == HEARTBEAT:
+            return "{}"
+        if kind in _STATUS_201:
+            return status_payload_201(_STATUS_201[kind])
+        if kind == START:
+            self.read_at = time.perf_counter()
+            self.tx, self.seq_no = str(uuid.uuid4()), 0
+            return self.event(
+                "Started",
+                "Authorized",
+                '"chargingState":"Charging"',
+                f',{self.token},"evse":{{"id":1,"connectorId":1}},'
+                + self.register("Transaction.Begin"),
+            )
+        if self.tx is None:
+            self.acc.counts["steps_skipped_no_transaction"] += 1
+            return None
+        self.advance_register()
+        self.seq_no += 1
+        if kind == METER:
+            return self.event(
+                "Updated",
+                "MeterValuePeriodic",
+                '"chargingState":"Charging"',
+                "," + self.register("Sample.Periodic", self.samples),
+            )
+        return self.event(
+            "Ended",
+            "StopAuthorized",
+            '"chargingState":"EVConnected","stoppedReason":"Local"',
+            f",{self.token}," + self.register("Transaction.End"),
+        )
+
+    def event(self, event_type: str, trigger: str, state: str, rest: str) -> str:
+        return (
+            f'{{"eventType":"{event_type}","timestamp":"{now_iso()}","triggerReason":"{trigger}",'
+            f'"seqNo":{self.seq_no},"transactionInfo":{{"transactionId":"{self.tx}",{state}}}'
+            f"{rest}}}"
+        )
+
+    def register(self, context: str, more: str = "") -> str:
+        return (
+            f'"meterValue":[{{"timestamp":"{now_iso()}","sampledValue":[{{"value":'
+            f'{self.meter_wh},"context":"{context}","measurand":"Energy.Active.Import.Register",'
+            f'"unitOfMeasure":{{"unit":"Wh"}}}}{more}]}}]'
+        )
+
+    def account(self, kind: str, answer: list) -> None:
+        ok = answer[0] == 3 and isinstance(answer[2], dict)
+        if kind == START:
+            if ok:
+                self.acc.transaction_ids.append(self.tx)
+            else:
+                self.tx = None
+                self.acc.counts["starts_without_transaction"] += 1
+        elif kind == METER and ok:
+            self.acc.counts["meter_values_answered"] += 1
+        elif kind == STOP:
+            if ok:
+                self.acc.counts["stops_answered"] += 1
+            self.tx = None
+
+
+LIVES = {"1.6": FleetCP, "2.0.1": FleetCP201}
+FIRST_STATUS = {
+    "1.6": (status_payload, AVAILABLE),
+    "2.0.1": (status_payload_201, label_201("StatusNotification Available")),
+}
 
 
 def _reason(cp: ChargePoint) -> str:
@@ -204,16 +330,20 @@ async def progress(cps: list[ChargePoint], rec: Recorder) -> None:
 
 async def run(args) -> dict:
     rec = Recorder()
-    opts = Options(
-        url=args.url,
-        connections=args.count,
-        id_prefix=args.prefix,
-        connect_concurrency=args.connect_concurrency,
-        extra={},
-    )
+    options = {
+        version: Options(
+            url=args.url,
+            connections=args.count,
+            id_prefix=args.prefix,
+            connect_concurrency=args.connect_concurrency,
+            ocpp_version=version,
+            extra={},
+        )
+        for version in LIVES
+    }
     cps = []
     for i in range(args.first, args.first + args.count):
-        cp = ChargePoint(f"{args.prefix}{i:05d}", opts, rec)
+        cp = ChargePoint(f"{args.prefix}{i:05d}", options[ocpp_version(i, args.params)], rec)
         cp.local_host = args.bind[i % len(args.bind)]
         cps.append(cp)
     gate = asyncio.Semaphore(args.connect_concurrency)
@@ -221,10 +351,11 @@ async def run(args) -> dict:
 
     async def connect(cp: ChargePoint) -> bool:
         async with gate:
-            if not await connect_one(cp, opts, rejected):
+            if not await connect_one(cp, cp.opts, rejected):
                 return False
+            payload, label = FIRST_STATUS[cp.opts.ocpp_version]
             try:
-                await cp.call("StatusNotification", status_payload("Available"), label=AVAILABLE)
+                await cp.call("StatusNotification", payload("Available"), label=label)
             except Closed:
                 return False
             return True
@@ -239,11 +370,14 @@ async def run(args) -> dict:
     # The common wall-clock start, on this process's monotonic clock.
     base = time.perf_counter() + (go_epoch - time.time())
     rec.window_start = base
-    acc, lost = Accounting(), Counter()
+    versions = sorted({cp.opts.ocpp_version for cp in cps})
+    accounts, lost = {version: Accounting() for version in versions}, Counter()
     lives = [
-        FleetCP(cp, args.first + n, args, acc, lost) for n, cp in enumerate(cps) if cp.is_open()
+        LIVES[cp.opts.ocpp_version](cp, args.first + n, args, accounts[cp.opts.ocpp_version], lost)
+        for n, cp in enumerate(cps)
+        if cp.is_open()
     ]
-    tasks = [asyncio.create_task(life.run(base, args.horizon, opts)) for life in lives]
+    tasks = [asyncio.create_task(life.run(base, args.horizon, life.cp.opts)) for life in lives]
     done, pending = await asyncio.wait(
         tasks, timeout=args.horizon + GRACE + max(0, base - time.perf_counter())
     )
@@ -271,7 +405,7 @@ async def run(args) -> dict:
         open_at_end=open_at_end,
         unfinished=len(pending),
         lost=dict(lost),
-        sent=acc.report(),
+        sent={version: acc.report() for version, acc in accounts.items()},
         answered=dict(rec.total_count),
     )
     return report
@@ -292,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--status-gap", type=float, default=1.0)
     parser.add_argument("--start-spread", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ocpp201-share", type=float, default=0.0)
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--id-tag-format", default="BENCHTAG{:05d}")
     parser.add_argument("--connect-concurrency", type=int, default=100)
@@ -310,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         status_gap_s=args.status_gap,
         start_spread_s=args.start_spread,
         seed=args.seed,
+        ocpp201_share=args.ocpp201_share,
     )
     nofile = raise_nofile()
     if nofile < args.count + 100:

@@ -15,6 +15,10 @@ state within that spread instead of a third of it starting at once (which
 would be a reconnect storm with sessions, not a fleet's day: at 50,000 and
 the default 600 s, about 28 starts/s for ten minutes against 9 later).
 
+With `ocpp201_share` > 0, that share of the charge points (spread evenly over
+the indexes, see ocpp_version) speak OCPP 2.0.1 and play the same schedule in
+its messages (bench/loadgen/fleet.py): the mix and the rates stay the same.
+
 Everything is derived from (seed, index): the same fleet plays the same
 traffic, and the tests check the schedule without a clock.
 """
@@ -50,8 +54,11 @@ class FleetParams:
     status_gap_s: float = 1.0
     start_spread_s: float = 600.0
     seed: int = 1
+    ocpp201_share: float = 0.0
 
     def __post_init__(self):
+        if not 0 <= self.ocpp201_share <= 1:
+            raise ValueError("ocpp201_share must be between 0 and 1")
         if not 0 < self.charging_share < 1:
             raise ValueError("charging_share must be between 0 and 1 (exclusive)")
         if min(self.heartbeat_s, self.meter_s, self.session_s, self.start_spread_s) <= 0 or (
@@ -63,6 +70,14 @@ class FleetParams:
     def gap_s(self) -> float:
         """The mean idle time between two sessions of a connector."""
         return self.session_s * (1 - self.charging_share) / self.charging_share
+
+
+def ocpp_version(index: int, params: FleetParams) -> str:
+    """The OCPP version of charge point `index`: 2.0.1 for every index where the running
+    count floor(index x share) steps up, so that any contiguous slice (a load
+    generator's) holds the share, within one charge point, interleaved with 1.6."""
+    share = params.ocpp201_share
+    return "2.0.1" if int((index + 1) * share) > int(index * share) else "1.6"
 
 
 def _session(start: float, length: float, params: FleetParams) -> list[tuple[float, str]]:
@@ -193,3 +208,11 @@ def nothing_lost(sent: dict, stored: dict, samples: int) -> dict:
         and stops_lost == 0
         and len(tx_ids) == len(set(tx_ids)),
     }
+
+
+def nothing_lost_by_version(sent: dict, stored: dict, samples: int) -> dict:
+    """nothing_lost for each OCPP version the fleet spoke (`sent` and `stored` keyed by
+    version; for 2.0.1 a session is a TransactionEvent Started, a MeterValues an
+    Updated, a stop an Ended), and whether nothing was lost in any."""
+    checks = {version: nothing_lost(sent[version], stored[version], samples) for version in sent}
+    return {**checks, "nothing_lost": all(c["nothing_lost"] for c in checks.values())}

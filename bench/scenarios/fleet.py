@@ -4,7 +4,8 @@ The servers (csms_project.launcher with --processes, SO_REUSEPORT), the
 Celery worker with beat as deployed, and several load-generator processes
 (bench/loadgen/fleet.py, each on its own 127.0.0.x source addresses: one
 address has about 28,000 ephemeral ports towards one server port). The
-traffic: bench/loadgen/fleet_plan.py.
+traffic: bench/loadgen/fleet_plan.py; with --ocpp201-share, that share of the
+charge points speaks OCPP 2.0.1, and nothing lost is checked per version.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..loadgen import latency_summary, raise_nofile
 from ..loadgen.fleet_plan import (
     FleetParams,
     expected_rates,
-    nothing_lost,
+    nothing_lost_by_version,
     source_addresses,
     split,
 )
@@ -50,6 +51,7 @@ def fleet_params(args) -> FleetParams:
         session_s=args.session_length,
         status_gap_s=args.status_gap,
         start_spread_s=args.start_spread,
+        ocpp201_share=args.ocpp201_share,
     )
 
 
@@ -114,7 +116,7 @@ def merge_reports(parts: list[dict], horizon: float) -> dict:
     """The load generators' reports as one: counts summed, percentiles over every value."""
     latencies: dict[str, list[float]] = {}
     errors, call_errors, lost, answered = Counter(), Counter(), Counter(), Counter()
-    sent = {"transaction_ids": [], "meter_values_answered": 0, "stops_answered": 0}
+    sent: dict[str, dict] = {}
     for part in parts:
         for action, values in part["latencies_ms"].items():
             latencies.setdefault(action, []).extend(values)
@@ -122,9 +124,13 @@ def merge_reports(parts: list[dict], horizon: float) -> dict:
         call_errors.update(part["call_errors"])
         lost.update(part["lost"])
         answered.update(part["answered"])
-        sent["transaction_ids"] += part["sent"]["transaction_ids"]
-        sent["meter_values_answered"] += part["sent"]["meter_values_answered"]
-        sent["stops_answered"] += part["sent"]["stops_answered"]
+        for version, counts in part["sent"].items():
+            total = sent.setdefault(
+                version, {"transaction_ids": [], "meter_values_answered": 0, "stops_answered": 0}
+            )
+            total["transaction_ids"] += counts["transaction_ids"]
+            total["meter_values_answered"] += counts["meter_values_answered"]
+            total["stops_answered"] += counts["stops_answered"]
     by_action = {
         action: {"msgs_per_s": round(len(values) / horizon, 2), **latency_summary(values)}
         for action, values in sorted(latencies.items())
@@ -203,6 +209,8 @@ class Fleet:
             str(a.status_gap),
             "--start-spread",
             str(a.start_spread),
+            "--ocpp201-share",
+            str(a.ocpp201_share),
             "--connect-concurrency",
             str(max(1, a.connect_concurrency // len(self.slices))),
             "--json",
@@ -334,10 +342,12 @@ async def drive(server: Server, worker, n: int, args, tag: str) -> dict:
     }
 
 
-def stored(env: dict, ids: list[int], out_dir: str) -> dict:
+def stored(env: dict, sent: dict, out_dir: str) -> dict:
+    """What the database holds, per OCPP version (1.6 transactionIds are numbers,
+    2.0.1 ones the stations' uuids: the task tells them apart)."""
     path = os.path.join(out_dir, "transaction_ids.txt")
     with open(path, "w") as f:
-        f.write("\n".join(str(i) for i in ids))
+        f.write("\n".join(str(i) for counts in sent.values() for i in counts["transaction_ids"]))
     done = run_django_task(env, "fleet-stored", "--prefix", PREFIX, "--ids-file", path)
     try:
         return json.loads(done.stdout)
@@ -389,9 +399,9 @@ def scenario_fleet(args) -> dict:
                 after = server.log_problems()
                 problems = {k: after[k] - problems_before.get(k, 0) for k in after}
                 servers.append({**server_record(spec, server), "log_problems": problems})
-            found = stored(env, result["sent"]["transaction_ids"], result["out_dir"])
+            found = stored(env, result["sent"], result["out_dir"])
             check = (
-                nothing_lost(result["sent"], found, samples=3)
+                nothing_lost_by_version(result["sent"], found, samples=3)
                 if "error" not in found
                 else {"error": found["error"]}
             )
@@ -456,6 +466,20 @@ def _summary(row: dict) -> str:
     )
 
 
+def _check_lines(check: dict) -> list[str]:
+    """The nothing-lost check, a line per OCPP version."""
+    if "error" in check:
+        return [f"Nothing lost: not checked ({check['error']})."]
+    lines = [
+        "Nothing lost (load generators' answered CALLs against the bench database): "
+        f"{check['nothing_lost']}."
+    ]
+    for version, figures in check.items():
+        if isinstance(figures, dict):
+            lines.append(f"- OCPP {version}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    return lines
+
+
 def fleet_markdown(row: dict) -> str:
     """The run's details: per action, nothing-lost checks, memory, CPU, the timeline."""
     report = row["report"]
@@ -476,11 +500,9 @@ def fleet_markdown(row: dict) -> str:
             f"| {action} | {figures['msgs_per_s']} | {figures['n']:,} | {figures.get('p50_ms')} "
             f"| {figures.get('p99_ms')} | {figures.get('max_ms')} |"
         )
-    check = row["check"]
     lines += [
         "",
-        "Nothing lost (load generators' answered CALLs against the bench database): "
-        + ", ".join(f"{k} {v}" for k, v in check.items()),
+        *_check_lines(row["check"]),
         "",
         f"Server RSS: {report['rss_start_kib']:,} KiB before, {report['rss_idle_kib']:,} KiB "
         f"with every charge point connected and idle, {report['rss_loaded_kib'] or 0:,} KiB at "

@@ -217,7 +217,7 @@ def _part(latencies: dict, tx: list[int], lost: dict) -> dict:
         "call_errors": {},
         "lost": lost,
         "answered": {k: len(v) for k, v in latencies.items()},
-        "sent": {"transaction_ids": tx, "meter_values_answered": 2, "stops_answered": 1},
+        "sent": {"1.6": {"transaction_ids": tx, "meter_values_answered": 2, "stops_answered": 1}},
         "connected": 10,
         "open_at_end": 10,
         "ramp_s": 1.5,
@@ -237,9 +237,7 @@ def test_merge_reports_pools_every_value():
     assert merged["by_action"][HEARTBEAT]["max_ms"] == 100.0
     assert merged["by_action"][HEARTBEAT]["msgs_per_s"] == 2.0
     assert merged["sent"] == {
-        "transaction_ids": [1, 2, 3],
-        "meter_values_answered": 4,
-        "stops_answered": 2,
+        "1.6": {"transaction_ids": [1, 2, 3], "meter_values_answered": 4, "stops_answered": 2}
     }
     assert merged["lost"] == {"dropped": 1} and merged["reconnects"] == 1
     assert merged["errors"] == {"handshake: timeout": 2} and merged["connected"] == 20
