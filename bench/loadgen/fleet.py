@@ -164,14 +164,17 @@ class FleetCP:
         self.meter_wh += max(1, round(CHARGING_POWER_W * (now - self.read_at) / 3600))
         self.read_at = now
 
+    def started_transaction(self, result: dict) -> int | str | None:
+        """The id of the transaction an answered start opened (1.6: the CSMS's)."""
+        return result.get("transactionId")
+
     def account(self, kind: str, answer: list) -> None:
         ok = answer[0] == 3 and isinstance(answer[2], dict)
         if kind == START:
-            if ok and "transactionId" in answer[2]:
-                self.tx = answer[2]["transactionId"]
+            self.tx = self.started_transaction(answer[2]) if ok else None
+            if self.tx is not None:
                 self.acc.transaction_ids.append(self.tx)
             else:
-                self.tx = None
                 self.acc.counts["starts_without_transaction"] += 1
         elif kind == METER and ok:
             self.acc.counts["meter_values_answered"] += 1
@@ -283,20 +286,8 @@ class FleetCP201(FleetCP):
             f'"unitOfMeasure":{{"unit":"Wh"}}}}{more}]}}]'
         )
 
-    def account(self, kind: str, answer: list) -> None:
-        ok = answer[0] == 3 and isinstance(answer[2], dict)
-        if kind == START:
-            if ok:
-                self.acc.transaction_ids.append(self.tx)
-            else:
-                self.tx = None
-                self.acc.counts["starts_without_transaction"] += 1
-        elif kind == METER and ok:
-            self.acc.counts["meter_values_answered"] += 1
-        elif kind == STOP:
-            if ok:
-                self.acc.counts["stops_answered"] += 1
-            self.tx = None
+    def started_transaction(self, result: dict) -> str | None:
+        return self.tx  # the station named it when it sent the start
 
 
 LIVES = {"1.6": FleetCP, "2.0.1": FleetCP201}

@@ -14,6 +14,7 @@ from csms_project.channel_layers import LeanRedisChannelLayer
 from csms_project.daphne_patches import ApplicationQueue, CsmsServer
 from monitoring import channel_health
 from monitoring.channel_health import health
+from monitoring.tests.layers import receives_survive_a_redis_restart
 
 TIMEOUT = 10
 
@@ -193,28 +194,9 @@ async def test_lean_receives_survive_a_redis_restart(private_layer):
     health.probe = lambda: layer.connection(0).ping()
     try:
         receivers = [Receiver(layer, await layer.new_channel()) for _ in range(3)]
-
-        def receive_all():
-            return [asyncio.ensure_future(r.next_event()) for r in receivers]
-
-        pending = receive_all()
-        await asyncio.sleep(0.3)
-        redis.stop()
-        lost = await asyncio.wait_for(asyncio.gather(*pending), TIMEOUT)
-        assert [m["type"] for m in lost] == [channel_health.UNREACHABLE_EVENT] * 3
-
-        pending = receive_all()
-        await asyncio.sleep(1.0)
-        assert not any(task.done() for task in pending)
-        redis.start()
-        back = await asyncio.wait_for(asyncio.gather(*pending), TIMEOUT)
-        assert [m["type"] for m in back] == [channel_health.RESTORED_EVENT] * 3
-
-        pending = receive_all()
-        for number, receiver in enumerate(receivers):
-            await layer.send(receiver.channel_name, {"type": "hello", "number": number})
-        received = await asyncio.wait_for(asyncio.gather(*pending), TIMEOUT)
-        assert [m["number"] for m in received] == [0, 1, 2]
+        await receives_survive_a_redis_restart(
+            layer, redis, receivers, Receiver.next_event, TIMEOUT
+        )
     finally:
         health.reset()
         health.probe = channel_health._default_probe

@@ -84,3 +84,35 @@ class SwitchableLayer(BaseChannelLayer):
 
     def members(self, group: str) -> set[str]:
         return set(self.inner.groups.get(group, {}))
+
+
+async def receives_survive_a_redis_restart(layer, redis, receivers, receive, timeout) -> None:
+    """Waiting receives hear of a stopped redis-server once, wait without asking it,
+    and receive again once it is back (for any layer on `redis`, a private one).
+
+    `receive(receiver)` is one receive of a consumer's channel side, through
+    monitoring.channel_health's resilient receive.
+    """
+    from monitoring import channel_health
+
+    def receive_all():
+        return [asyncio.ensure_future(receive(receiver)) for receiver in receivers]
+
+    pending = receive_all()
+    await asyncio.sleep(0.3)  # channels-redis: one blocks in BZPOPMIN, the others on its lock
+    redis.stop()
+    lost = await asyncio.wait_for(asyncio.gather(*pending), timeout)
+    assert [m["type"] for m in lost] == [channel_health.UNREACHABLE_EVENT] * len(receivers)
+
+    pending = receive_all()
+    await asyncio.sleep(1.0)
+    assert not any(task.done() for task in pending)  # waiting, not hammering Redis
+    redis.start()
+    back = await asyncio.wait_for(asyncio.gather(*pending), timeout)
+    assert [m["type"] for m in back] == [channel_health.RESTORED_EVENT] * len(receivers)
+
+    pending = receive_all()
+    for number, receiver in enumerate(receivers):
+        await layer.send(receiver.channel_name, {"type": "hello", "number": number})
+    received = await asyncio.wait_for(asyncio.gather(*pending), timeout)
+    assert [m["number"] for m in received] == list(range(len(receivers)))
