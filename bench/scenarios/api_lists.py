@@ -2,6 +2,9 @@
 
     .venv/bin/python -m bench.scenarios.api_lists --generate \\
         --charge-points 1000 --sessions 1000000        # build, then measure
+    .venv/bin/python -m bench.scenarios.api_lists --generate --charge-points 10000 \\
+        --sessions 10000000 --distinct-sessions 1000000 --session-days 36 \\
+        --meter-values 5 --status-log-rows 2000000     # the size (see BENCHMARKS.md)
     .venv/bin/python -m bench.scenarios.api_lists       # measure again
     .venv/bin/python -m bench.scenarios.api_lists --drop
 
@@ -333,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--journal-rows", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    # Passed on to generate_network when given (its defaults otherwise).
+    for option in ("--distinct-sessions", "--meter-values", "--session-days", "--status-log-rows"):
+        parser.add_argument(option, type=int)
     parser.add_argument("--repeat", type=int, default=7, help="timed requests per list")
     parser.add_argument("--only", help="requests whose group or name contains this text")
     parser.add_argument("--label", help="suffix of the results file name, e.g. 1m")
@@ -344,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
+    args.generate_extra = [
+        f"--{name.replace('_', '-')}={getattr(args, name)}"
+        for name in ("distinct_sessions", "meter_values", "session_days", "status_log_rows")
+        if getattr(args, name) is not None
+    ]
     try:
         os.sched_setaffinity(0, {LOADGEN_CORE})
     except OSError:

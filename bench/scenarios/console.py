@@ -103,6 +103,7 @@ def prepare(args, env: dict) -> None:
             f"--sessions={args.sessions}",
             f"--journal-rows={args.journal_rows}",
             f"--seed={args.seed}",
+            *getattr(args, "generate_extra", ()),  # a scenario's own generator options
         ]
         _manage(
             env,

@@ -12,7 +12,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -21,8 +21,10 @@ from billing.pricing import Component
 from stations.choices import DisputeResolution, EnergySource, SessionStatus, StopReason
 from stations.models import MeterValue, Transaction
 
+from .history_sql import Drawn, history_copy
 from .meter_sql import meter_values_insert
 from .meter_sql import next_pk as meter_sql_next_pk
+from .spec import SpecError
 from .tables import Table
 
 QUIET_HOURS = 6  # ended sessions stop before now minus this; running ones start after
@@ -183,16 +185,38 @@ DISPUTE_REASON = {
 def sessions_build(*, spec, loader, network, now: float, out) -> dict:
     stamp = loader.timestamp
     first = loader.next_id(Transaction)
+    # Drawn in Python; with --distinct-sessions the database copies them up to spec.sessions.
+    drawn = replace(spec, sessions=spec.distinct_sessions or spec.sessions)
+    copying = drawn.sessions < spec.sessions
+    if copying and not loader.postgresql:
+        raise SpecError("--distinct-sessions needs PostgreSQL (the database makes the copies)")
     sessions = Table(Transaction, TRANSACTION_FIELDS, now=stamp(now))
     written = loader.load(
         Transaction,
         sessions.columns,
         (
             _session_row(sessions, planned, network, stamp)
-            for planned in _plan(spec, network, first, now)
+            for planned in _plan(drawn, network, first, now)
         ),
         label="ended sessions",
     )
+    first_invoice, first_line = loader.next_id(Invoice), loader.next_id(InvoiceLine)
+    invoices, lines, numbers = _invoices(drawn, loader, network, first, now)
+    if copying:
+        added = history_copy(
+            drawn=Drawn(first, written, first_invoice, invoices, first_line, lines),
+            total=spec.sessions,
+            shift_days=spec.session_days,
+            numbers=numbers,
+            out=out,
+        )
+        written += added["sessions"]
+        invoices += added["invoices"]
+        lines += added["invoice_lines"]
+        for model in (Transaction, Invoice, InvoiceLine):
+            loader.reset_sequence(model)
+    for year, last in numbers.items():
+        InvoiceSequence.objects.update_or_create(year=year, defaults={"last_number": last})
     running_first = first + spec.sessions
     running = list(_running_plan(spec, network, running_first, now))
     loader.load(
@@ -205,17 +229,21 @@ def sessions_build(*, spec, loader, network, now: float, out) -> dict:
     first_meter = loader.next_id(MeterValue)
     meter_values = 0
     in_database = bool(
-        spec.meter_values_sql and loader.postgresql and spec.meter_values and spec.sessions
+        (spec.meter_values_sql or copying)
+        and loader.postgresql
+        and spec.meter_values
+        and spec.sessions
     )
     if in_database:  # built by PostgreSQL from the sessions just loaded (meter_sql.py)
         block = dict(first_tx=first, last_tx=first + spec.sessions - 1, readings=spec.meter_values)
-        meter_values = meter_values_insert(**block, first_pk=first_meter, out=out)
+        meter_values = meter_values_insert(
+            **block, first_pk=first_meter, fast_keys=loader.fast_keys, out=out
+        )
         first_meter = meter_sql_next_pk(**block, first_pk=first_meter)
     rows = _meter_rows(
-        meter, spec, network, first, now, running, stamp, first_meter, ended=not in_database
+        meter, drawn, network, first, now, running, stamp, first_meter, ended=not in_database
     )
     meter_values += loader.load(MeterValue, meter.columns, rows)
-    invoices, lines = _invoices(spec, loader, network, first, now)
     return {
         "sessions": written,
         "running": len(running),
@@ -456,7 +484,9 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _invoices(spec, loader, network, first, now) -> tuple[int, int]:
+def _invoices(spec, loader, network, first, now) -> tuple[int, int, dict[int, int]]:
+    """Invoices and lines of the billable drawn sessions; returns how many of each and the
+    last invoice number given per year."""
     stamp = loader.timestamp
     terms = _terms(network)
     invoice_table = Table(
@@ -528,6 +558,4 @@ def _invoices(spec, loader, network, first, now) -> tuple[int, int]:
 
     invoices = loader.load(Invoice, invoice_table.columns, invoice_rows())
     lines = loader.load(InvoiceLine, line_table.columns, line_rows())
-    for year, last in numbers.items():
-        InvoiceSequence.objects.update_or_create(year=year, defaults={"last_number": last})
-    return invoices, lines
+    return invoices, lines, numbers

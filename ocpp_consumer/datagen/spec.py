@@ -24,6 +24,9 @@ class NetworkSpec:
     # PostgreSQL: ended sessions' meter values built by the database (meter_sql.py), fast
     meter_values_sql: bool = False
     session_days: int = 60  # ended sessions spread over this many days before now
+    # PostgreSQL: draw this many ended sessions; the database copies them further back in
+    # time (a --session-days each copy) up to `sessions` (history_sql.py). None: draw all.
+    distinct_sessions: int | None = None
     journal_days: int = 30  # journal rows spread over this many days (the retention)
     commands: int | None = None  # sessions / 10
     id_tags: int | None = None  # sessions / 20, at least 100
@@ -46,6 +49,10 @@ class NetworkSpec:
         for name in ("ocpp201_percent", "offline_percent"):
             if not 0 <= getattr(spec, name) <= 100:
                 raise SpecError(f"{_option(name)} must be between 0 and 100")
+        if spec.distinct_sessions is not None and not (
+            1 <= spec.distinct_sessions <= max(spec.sessions, 1)
+        ):
+            raise SpecError("--distinct-sessions must be between 1 and --sessions")
         if spec.meter_values == 1:
             raise SpecError("--meter-values must be 0 or at least 2 (a first and a last reading)")
         id_tags = spec.id_tags if spec.id_tags is not None else max(100, spec.sessions // 20)

@@ -192,12 +192,15 @@ class MeterValue(models.Model):
         related_name="meter_values",
         verbose_name=_("charge point"),
     )
+    # No index of its own: metervalue_sample_unique starts with the connector.
     connector = models.ForeignKey(
         Connector,
         on_delete=models.CASCADE,
         related_name="meter_values",
         verbose_name=_("connector"),
+        db_index=False,
     )
+    # No index of its own: metervalue_tx_time_idx starts with the session.
     transaction = models.ForeignKey(
         Transaction,
         on_delete=models.CASCADE,
@@ -205,6 +208,7 @@ class MeterValue(models.Model):
         blank=True,
         related_name="meter_values",
         verbose_name=_("transaction"),
+        db_index=False,
     )
     timestamp = models.DateTimeField(_("timestamp"))
     value = models.TextField(_("value"))

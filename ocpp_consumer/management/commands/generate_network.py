@@ -64,6 +64,13 @@ class Command(BaseCommand):
             help="PostgreSQL: the database builds the ended sessions' meter values itself "
             "(minutes for hundreds of millions; evenly spread readings, docs/METER_VALUES.md)",
         )
+        size.add_argument(
+            "--distinct-sessions",
+            type=int,
+            help="PostgreSQL: draw only this many ended sessions (with their invoices); the "
+            "database copies them, each copy a --session-days further back, up to --sessions "
+            "(10,000,000 sessions in minutes; meter values then built in the database)",
+        )
         size.add_argument("--commands", type=int, help="default: sessions / 10")
         size.add_argument("--id-tags", type=int, help="default: sessions / 20, at least 100")
         size.add_argument("--drivers", type=int, help="default: id tags / 2")
@@ -114,6 +121,7 @@ class Command(BaseCommand):
             meter_values=options["meter_values"],
             meter_values_sql=options["meter_values_sql"],
             session_days=options["session_days"],
+            distinct_sessions=options["distinct_sessions"],
             journal_days=options["journal_days"],
             commands=options["commands"],
             id_tags=options["id_tags"],
