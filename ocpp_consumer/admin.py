@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.admin_base import ReadOnlyAdminMixin
-from monitoring.admin_paginator import LargeTableAdminMixin, related_key_filter
+from monitoring.admin_paginator import LargeTableAdminMixin, choices_filter, related_key_filter
 from stations.models import ChargePoint
 from stations.services.security import AUTHORIZATION_KEY, authorization_key_generate
 
@@ -34,7 +34,7 @@ from .admin_sending import command_outcome_text, command_run, report_outcome, se
 from .console_forms import GROUP_LABELS
 from .console_forms.groups import AVAILABILITY, CONFIGURATION, DIAGNOSTICS, OTHER, SECURITY
 from .framing import V16, V201
-from .models import Command
+from .models import COMMAND_SOURCES, Command
 from .v201.security_answers import basic_auth_password_generate, basic_auth_password_payload
 
 __all__ = [
@@ -276,7 +276,7 @@ class CommandAdmin(LargeTableAdminMixin, HistoryAdmin):
     list_filter = (
         OutcomeFilter,
         ActionFilter,
-        "source",
+        choices_filter("source", COMMAND_SOURCES, title=_("source")),
         related_key_filter("charge_point", title=_("charge point")),
     )
     list_select_related = ("charge_point", "requested_by")

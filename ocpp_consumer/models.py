@@ -12,6 +12,12 @@ class CommandStatus(models.TextChoices):
     OFFLINE = "offline", _("charge point offline")
 
 
+# Who asked for a command (Command.source): the console, the REST API, `manage.py
+# ocpp_command`, the system itself (sweeps, firmware campaigns, replies that need one),
+# OCPI partners, load management. Offered as the console's filter choices.
+COMMAND_SOURCES = ("admin", "api", "cli", "loadmgmt", "roaming", "system")
+
+
 class Command(models.Model):
     """A CALL from the Central System to a charge point, and what became of it."""
 
@@ -64,6 +70,8 @@ class Command(models.Model):
             models.Index(fields=["charge_point", "-created_at"], name="command_cp_created_idx"),
             models.Index(fields=["outcome", "-created_at"], name="command_outcome_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="command_created_id_idx"),
+            # The console's and the API's search by message id.
+            models.Index(fields=["unique_id"], name="command_uid_idx"),
         ]
 
     def __str__(self):

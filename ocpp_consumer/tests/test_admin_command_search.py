@@ -1,6 +1,8 @@
 """The command history finds a charge point's commands (any case) or one message id."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from api_support.testing import make_charge_point
@@ -26,3 +28,17 @@ def test_commands_are_found_by_charge_point_id_or_message_id(admin_client):
     assert found(admin_client, "m-2") == {other.pk}
     assert found(admin_client, "NORTH") == set()
     assert found(admin_client, "") == {reset.pk, unlock.pk, other.pk}
+
+
+def test_the_source_filter_offers_fixed_choices_without_reading_the_history(admin_client):
+    charge_point = make_charge_point("CP-EAST")
+    by_api = Command.objects.create(charge_point=charge_point, action="Reset", source="api")
+    Command.objects.create(charge_point=charge_point, action="Reset", source="admin")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(HISTORY, {"source": "api"})
+    assert response.status_code == 200
+    assert {c.pk for c in response.context["cl"].result_list} == {by_api.pk}
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
+    html = response.content.decode()
+    for source in ("admin", "cli", "loadmgmt", "roaming", "system"):
+        assert f"?source={source}" in html, source
