@@ -442,7 +442,9 @@ class JournalViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [OperatorModelPermissions]
     filterset_class = JournalEntryFilterSet
     lookup_value_regex = r"[0-9]+"
-    search_fields = ["unique_id", "action", "error_code"]
+    # Exact, on indexed columns: a substring search would read the whole journal (hundreds
+    # of millions of frames at network scale). A message id, or an action's name.
+    search_fields = ["unique_id__exact", "action__exact"]
     ordering_fields = ["timestamp", "id"]
 
     def get_queryset(self):

@@ -90,3 +90,29 @@ def test_journal_list_query_count_does_not_grow_with_rows(entries, django_assert
     with django_assert_max_num_queries(5):
         response = client.get(JOURNAL)
     assert response.json()["count"] == 24
+
+
+def test_search_finds_a_message_id_or_an_action_exactly(entries):
+    client = client_for(make_operator("ocpp_consumer.view_journalentry"))
+    assert unique_ids(client.get(JOURNAL, {"search": "m2"})) == ["m2"]
+    assert unique_ids(client.get(JOURNAL, {"search": "BootNotification"})) == ["m1", "m0"]
+    # No substring scan of the journal: part of an id or an action finds nothing.
+    assert unique_ids(client.get(JOURNAL, {"search": "Boot"})) == []
+
+
+def test_error_code_filter_finds_call_errors(entries):
+    cp = entries[0].charge_point
+    error = JournalEntry.objects.create(
+        charge_point=cp,
+        direction="out",
+        message_type=4,
+        unique_id="m9",
+        error_code="FormationViolation",
+        payload={},
+        timestamp=timezone.now(),
+    )
+    client = client_for(make_operator("ocpp_consumer.view_journalentry"))
+    assert unique_ids(client.get(JOURNAL, {"error_code": "FormationViolation"})) == [
+        error.unique_id
+    ]
+    assert unique_ids(client.get(JOURNAL, {"error_code": "NotImplemented"})) == []
