@@ -92,6 +92,16 @@ def sample_keys(url: str) -> dict:
                 "GROUP BY d.user_id ORDER BY count(*) DESC LIMIT 1",
             ),
         }
+        keys["journal_uid"] = _one(
+            conn,
+            "SELECT unique_id FROM ocpp_consumer_journalentry WHERE unique_id <> '' "
+            "ORDER BY id DESC OFFSET 1000 LIMIT 1",
+        )
+        keys["driver_email"] = _one(
+            conn,
+            "SELECT u.email FROM drivers_user u JOIN drivers_driver d ON d.user_id = u.id "
+            "WHERE u.email <> '' ORDER BY d.id DESC LIMIT 1",
+        )
         keys["cp_id"] = _one(
             conn, "SELECT charge_point_id FROM stations_chargepoint WHERE id = %s", (keys["cp_pk"],)
         )
@@ -228,6 +238,7 @@ def api_requests(keys: dict) -> list[Request]:
         Request("id tags", "status=Accepted", f"{tags}?status=Accepted"),
         Request("id tags", "cursor: first page", f"{tags}?page_mode=cursor"),
         Request("stations", "first page", f"{API}/stations/"),
+        *_other_lists(keys, cp_id),
         Request("me (driver)", "my transactions", f"{API}/me/transactions/", True),
         Request(
             "me (driver)",
@@ -248,6 +259,32 @@ def api_requests(keys: dict) -> list[Request]:
             "invoices.json, one day",
             f"{API}/exports/invoices.json?start={since}&end={until}",
         ),
+    ]
+
+
+def _other_lists(keys: dict, cp_id: str) -> list[Request]:
+    """The operators' other lists: connectors, drivers, the message journal, a charge
+    point's commands, and the small ones (tariffs, reservations, profiles, failures)."""
+    journal, drivers, connectors = f"{API}/journal/", f"{API}/drivers/", f"{API}/connectors/"
+    return [
+        Request("connectors", "first page", connectors),
+        Request("connectors", "status=Faulted", f"{connectors}?status=Faulted"),
+        Request("connectors", "charge_point", f"{connectors}?charge_point={cp_id}"),
+        Request("drivers", "first page", drivers),
+        Request("drivers", "email", f"{drivers}?email={quote(keys['driver_email'] or '')}"),
+        Request("drivers", "id_tag", f"{drivers}?id_tag={quote(keys['id_tag'])}"),
+        Request("journal", "first page", journal),
+        Request("journal", "charge_point", f"{journal}?charge_point={cp_id}"),
+        Request("journal", "action", f"{journal}?action=StatusNotification"),
+        Request("journal", "message_type=4 (CALLERROR)", f"{journal}?message_type=4"),
+        Request("journal", "error_code", f"{journal}?error_code=FormationViolation"),
+        Request("journal", "unique_id", f"{journal}?unique_id={keys['journal_uid']}"),
+        Request("journal", "search (message id)", f"{journal}?search={keys['journal_uid']}"),
+        Request("commands", "of a charge point", f"{API}/charge-points/{cp_id}/commands/"),
+        Request("small lists", "tariffs", f"{API}/tariffs/"),
+        Request("small lists", "reservations", f"{API}/reservations/"),
+        Request("small lists", "charging-profiles", f"{API}/charging-profiles/"),
+        Request("small lists", "billing-failures", f"{API}/billing-failures/"),
     ]
 
 
