@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from api_support.row_plans import RowPlanMixin
 from stations.models import ChargePoint
 
 from ..models import BillingFailure, Invoice, InvoiceLine, Tariff, TariffPeriod
@@ -82,11 +83,28 @@ class TariffSerializer(serializers.ModelSerializer):
         return tariff
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+# Where invoice_list() (billing/api/views.py) puts each invoice's lines: a list.
+PREFETCHED_LINES = "api_lines"
+
+
+class InvoiceLineListSerializer(serializers.ListSerializer):
+    """An invoice's lines as invoice_list() fetched them for the page, else its relation.
+
+    A plain list per invoice: Django's prefetch into the `lines` relation builds
+    a queryset per invoice to hold them (8 of the 35 ms a page of 500 took to load).
+    """
+
+    def get_attribute(self, instance):
+        lines = instance.__dict__.get(PREFETCHED_LINES)
+        return super().get_attribute(instance) if lines is None else lines
+
+
+class InvoiceLineSerializer(RowPlanMixin, serializers.ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = ["component", "description", "quantity", "unit", "unit_price", "amount"]
         read_only_fields = fields
+        list_serializer_class = InvoiceLineListSerializer
 
 
 @extend_schema_serializer(
@@ -119,7 +137,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         )
     ]
 )
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(RowPlanMixin, serializers.ModelSerializer):
     lines = InvoiceLineSerializer(many=True, read_only=True)
 
     class Meta:

@@ -27,13 +27,19 @@ from ..filtersets import BillingFailureFilterSet, InvoiceFilterSet, TariffFilter
 from ..models import BillingFailure, Invoice, InvoiceLine, Tariff
 from ..pdf import invoice_pdf_bytes
 from ..selectors import tariff_list_for_driver
-from .serializers import BillingFailureSerializer, InvoiceSerializer, TariffSerializer
+from .serializers import (
+    PREFETCHED_LINES,
+    BillingFailureSerializer,
+    InvoiceSerializer,
+    TariffSerializer,
+)
 
 
 def invoice_list(*, user=None):
     """All invoices, or those of the driver who is `user` (by their transactions)."""
+    lines = InvoiceLine.objects.order_by("id")
     queryset = Invoice.objects.prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.order_by("id"))
+        Prefetch("lines", queryset=lines, to_attr=PREFETCHED_LINES)
     )
     if user is not None:
         if not user.is_authenticated:

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api_support.nesting import nested_many
+from api_support.row_plans import RowPlanMixin
 
 from ..locations import location_last_updated, station_evses
 from ..models import Station
@@ -21,7 +22,7 @@ from ..models.location_data import (
 )
 
 
-class LocationOperatorSerializer(serializers.Serializer):
+class LocationOperatorSerializer(RowPlanMixin, serializers.Serializer):
     """Who runs the site and where drivers get help (OCPI BusinessDetails plus contact)."""
 
     name = serializers.CharField(
@@ -34,7 +35,7 @@ class LocationOperatorSerializer(serializers.Serializer):
     email = serializers.EmailField(source="operator_email", allow_blank=True, required=False)
 
 
-class EvseConnectorSerializer(serializers.Serializer):
+class EvseConnectorSerializer(RowPlanMixin, serializers.Serializer):
     """An OCPI Connector: the plug of an EVSE."""
 
     id = serializers.CharField(help_text="The plug within its EVSE.")
@@ -52,7 +53,7 @@ class EvseConnectorSerializer(serializers.Serializer):
     last_updated = serializers.DateTimeField(allow_null=True)
 
 
-class EvseSerializer(serializers.Serializer):
+class EvseSerializer(RowPlanMixin, serializers.Serializer):
     """An OCPI EVSE: where one car charges at a time."""
 
     uid = serializers.CharField(help_text="Stable id of the EVSE in this system.")
@@ -70,6 +71,10 @@ class EvseSerializer(serializers.Serializer):
     )
     connectors = EvseConnectorSerializer(many=True)
     last_updated = serializers.DateTimeField(allow_null=True)
+
+
+# One field formats every station's last_updated (it keeps no state of its own).
+_MOMENT = serializers.DateTimeField()
 
 
 class LocationFieldsMixin(serializers.Serializer):
@@ -98,4 +103,4 @@ class LocationFieldsMixin(serializers.Serializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_last_updated(self, station) -> str | None:
         moment = location_last_updated(station, self._evses_of(station))
-        return serializers.DateTimeField().to_representation(moment) if moment else None
+        return _MOMENT.to_representation(moment) if moment else None

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from api_support.nesting import nested_many
+from api_support.row_plans import RowPlanMixin
 from loadmanagement.api import GridLimitFieldMixin
 
 from ..choices import RegistrationStatus
@@ -44,7 +45,7 @@ STATION_CLEANED_FIELDS = (
 )
 
 
-class ConnectorSerializer(serializers.ModelSerializer):
+class ConnectorSerializer(RowPlanMixin, serializers.ModelSerializer):
     class Meta:
         model = Connector
         fields = ["connector_id", "status", "error_code"]
@@ -93,7 +94,7 @@ class ConnectorDetailSerializer(serializers.ModelSerializer):
         )
 
 
-class StationChargePointSerializer(serializers.ModelSerializer):
+class StationChargePointSerializer(RowPlanMixin, serializers.ModelSerializer):
     connectors = ConnectorSerializer(many=True, read_only=True)
 
     class Meta:
@@ -192,7 +193,9 @@ class StationChargePointSerializer(serializers.ModelSerializer):
         )
     ]
 )
-class StationSerializer(GridLimitFieldMixin, LocationFieldsMixin, serializers.ModelSerializer):
+class StationSerializer(
+    GridLimitFieldMixin, LocationFieldsMixin, RowPlanMixin, serializers.ModelSerializer
+):
     """A site with its charge points and, shaped after OCPI Locations, its EVSEs.
 
     With `include_unaccepted` False in the context (drivers, the public),

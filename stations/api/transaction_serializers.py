@@ -6,12 +6,14 @@ from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from api_support.row_plans import RowPlanMixin
+
 from ..choices import DisputeResolution, SessionStatus
 from ..models import MeterValue, Transaction
 from ..selectors import transaction_energy_so_far
 
 
-class MeterSegmentSerializer(serializers.Serializer):
+class MeterSegmentSerializer(RowPlanMixin, serializers.Serializer):
     """One stretch of the energy register between resets."""
 
     from_wh = serializers.IntegerField(read_only=True, help_text="Register at the segment's start.")
@@ -121,7 +123,7 @@ DISPUTE_FIELDS = [
         ),
     ]
 )
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(RowPlanMixin, serializers.ModelSerializer):
     """A session as operators see it, the dispute and its resolution included."""
 
     id = serializers.IntegerField(

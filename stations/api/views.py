@@ -47,12 +47,12 @@ from ..selectors import (
     connector_list,
     metervalue_list,
     reservation_list,
-    station_list,
     transaction_list,
     transaction_timeseries,
 )
 from ..services.disputes import transaction_dispute_resolve
 from ..services.meter_values import ENERGY_REGISTER
+from .list_querysets import api_stations, api_transactions
 from .registration import RegistrationActionsMixin
 from .serializers import (
     ChargePointPublicSerializer,
@@ -113,7 +113,7 @@ class StationViewSet(
     ordering_fields = ["name", "city", "country", "created_at"]
 
     def get_queryset(self):
-        stations = station_list().filter(station_visible_q(operator=self._is_operator()))
+        stations = api_stations().filter(station_visible_q(operator=self._is_operator()))
         return with_grid_limits(stations)
 
     def get_serializer_context(self):
@@ -188,7 +188,7 @@ class DisputeResolvePermission(BasePermission):
 
 def transactions_visible_to(user):
     """The sessions `user` may read, with their invoice (one query for the page)."""
-    return transaction_list(user=None if is_operator(user) else user).select_related("invoice")
+    return api_transactions(transaction_list(user=None if is_operator(user) else user))
 
 
 @extend_schema_view(
@@ -368,7 +368,7 @@ class MyTransactionList(ApiViewMixin, generics.ListAPIView):
     sync_cursor = True
 
     def get_queryset(self):
-        return transaction_list(user=self.request.user).select_related("invoice")
+        return api_transactions(transaction_list(user=self.request.user))
 
 
 @extend_schema_view(
