@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,18 +77,33 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
 def running(args: list[str], env: dict[str, str], log_path: Path):
     """Run a process for the duration of the block, its output in log_path."""
     with open(log_path, "wb") as log:
+        # A process group of its own: what the process starts goes with it (Celery's
+        # embedded beat is a child that outlived a test's killed worker).
         process = subprocess.Popen(
-            args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            args,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             yield process
         finally:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                pass
+            _signal_group(process, signal.SIGKILL)  # the group's stragglers, if any
+            process.wait()
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:  # the whole group has exited
+        pass
 
 
 @contextmanager
